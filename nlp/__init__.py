@@ -3,13 +3,27 @@
 Public API (the rest of the bot imports only these names):
 
 - ``classify(text) -> Suggestion`` with the packaged default lexicons,
+- ``default_classifier()`` the lazily created classifier behind ``classify``,
 - ``Classifier`` (``Classifier.load(...)`` for a business's own lexicon files),
 - ``LexiconError`` raised at load time with file, line and problem,
 - the value types ``Suggestion``, ``Cue``, ``SeverityCue``, ``Severity``, ``Category``.
 
-May import only the standard library and jieba (see DESIGN.md).
+May import only the standard library and jieba (see DESIGN.md). Importing ``nlp`` is
+cheap: jieba is imported and initialised on the first classification.
 """
 
+from nlp.classifier import Classifier, classify, default_classifier
+from nlp.lexicon import LexiconError
 from nlp.types import Category, Cue, Severity, SeverityCue, Suggestion
 
-__all__ = ["Category", "Cue", "Severity", "SeverityCue", "Suggestion"]
+__all__ = [
+    "Category",
+    "Classifier",
+    "Cue",
+    "LexiconError",
+    "Severity",
+    "SeverityCue",
+    "Suggestion",
+    "classify",
+    "default_classifier",
+]

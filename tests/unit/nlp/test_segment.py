@@ -1,0 +1,60 @@
+"""The fast block cutter gives exactly jieba's tokens; documents segment lazily."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp import default_classifier
+from nlp.segment import DagCutter, Document
+
+SAMPLES = [
+    "送餐太慢了，等了一个多小时才送到，饭都凉了",
+    "我们三个人吃完都拉肚子了，打12315投诉",
+    "律师事务所的朋友推荐的工商银行信用卡",
+    "iPhone13ProMax买回来就黑屏abc123",
+    "发错货没收到退款售后不理人",
+    "一二三四五六七八九十百千万亿",
+    "研究生命起源结婚的和尚未结婚的",
+    "a",
+    "没有坏不算慢并不脏",
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():  # type: ignore[no-untyped-def]
+    from nlp.tokenizer import build_tokenizer
+
+    return build_tokenizer(default_classifier()._lexicon.userdict)
+
+
+@pytest.mark.parametrize("block", SAMPLES)
+def test_cutter_equals_jieba(tokenizer, block: str) -> None:  # type: ignore[no-untyped-def]
+    from nlp.segment import _BLOCK
+
+    cutter = DagCutter(tokenizer)
+    for match in _BLOCK.finditer(block):
+        part = match.group()
+        assert cutter(part) == list(tokenizer.cut(part, HMM=False))
+
+
+def test_document_segments_only_what_it_needs() -> None:
+    cut_calls: list[str] = []
+
+    def cut(block: str) -> list[str]:
+        cut_calls.append(block)
+        return list(block)  # one token per character
+
+    doc = Document("你好，世界，送错了", cut)
+    assert doc.block_count() == 3
+    assert doc.is_boundary(0) and doc.is_boundary(2)  # block edges need no segmenting
+    assert cut_calls == []
+    assert doc.is_boundary(7)
+    assert cut_calls == ["送错了"]
+    assert doc.tokens_before(8, 3) == ["错", "送"]  # stops at the comma
+    assert doc.tokens_after(6, 5) == ["送", "错", "了"]
+
+
+def test_tokens_before_skips_spaces_only() -> None:
+    doc = Document("was no  late! no", lambda block: [block])
+    assert doc.tokens_before(8, 3) == ["no", "was"]
+    assert doc.tokens_before(14, 3) == []
