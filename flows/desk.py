@@ -1,0 +1,185 @@
+"""The agents' side of a ticket: claim, reply, transfer, escalate, re-grade, resolve.
+
+Each action checks the ownership rules in :mod:`flows.ticket`, moves the ticket
+machine, records the event, tells the customer what happened (through the
+conversation machine) and updates the desk. A refused action changes nothing and
+says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from flows import conversation as conversation_machine, lifecycle
+from flows.domain import Actor, Severity, Ticket
+from flows.intake import Intake
+from flows.machine import IllegalEvent
+from flows.ticket import (
+    Refusal,
+    check_change_category,
+    check_change_severity,
+    check_claim,
+    check_declare_crisis,
+    check_escalate,
+    check_reply,
+    check_resolve,
+    check_transfer,
+)
+from flows.turn import Turn
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DeskResult:
+    """What a desk action did; ``refusal`` is set when nothing changed."""
+
+    ticket: Ticket | None
+    refusal: Refusal | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.refusal is None and self.ticket is not None
+
+
+class Desk:
+    """Agent actions, applied inside the caller's transaction (``turn``)."""
+
+    def __init__(self, intake: Intake) -> None:
+        self.intake = intake
+
+    def _notify(self, turn: Turn, event: str, key: str, **params: object) -> None:
+        """Move the customer's conversation and tell the customer, when the conversation allows it."""
+        conv = turn.conversation
+        if conv is None:
+            return
+        try:
+            conversation_machine.fire(conv, event)
+        except IllegalEvent:
+            logger.warning("conversation %s in state %s cannot take %s", conv.id, conv.state, event)
+        if key:
+            turn.reply(self.intake.t(turn, key, **params))
+
+    async def claim(self, turn: Turn, ticket: Ticket, actor: Actor) -> DeskResult:
+        refusal = check_claim(ticket, actor)
+        if refusal:
+            return DeskResult(ticket, refusal)
+        try:
+            ticket.owner_id, ticket.owner_name = actor.id, actor.display
+            await lifecycle.apply(turn, ticket, "claim", actor.id, {"owner": actor.display})
+        except IllegalEvent:
+            return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
+        if ticket.first_response_at is None:
+            ticket.first_response_at = turn.now
+        await turn.uow.tickets.save(ticket)
+        self._notify(turn, "agent_joined", "agent.joined", agent=actor.display, number=ticket.number)
+        turn.to_desk("agents", "ticket_update", {"event": "claimed", "by": actor.display}, ticket.id)
+        return DeskResult(ticket)
+
+    async def reply(self, turn: Turn, ticket: Ticket, actor: Actor, text: str) -> DeskResult:
+        refusal = check_reply(ticket, actor)
+        if refusal:
+            return DeskResult(ticket, refusal)
+        if not text.strip():
+            return DeskResult(ticket, Refusal("empty_reply"))
+        self._notify(turn, "agent_message", "")
+        turn.reply(self.intake.t(turn, "agent.says", agent=actor.display, text=text.strip()))
+        await lifecycle.record(turn, ticket, "agent_reply", actor.id, ticket.state, {"length": len(text)})
+        return DeskResult(ticket)
+
+    async def transfer(self, turn: Turn, ticket: Ticket, actor: Actor, to: Actor) -> DeskResult:
+        refusal = check_transfer(ticket, actor, to)
+        if refusal:
+            return DeskResult(ticket, refusal)
+        previous = ticket.owner_name or ticket.owner_id
+        try:
+            ticket.owner_id, ticket.owner_name = to.id, to.display
+            await lifecycle.apply(turn, ticket, "transfer", actor.id, {"from": previous, "to": to.display})
+        except IllegalEvent:
+            return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
+        await turn.uow.tickets.save(ticket)
+        self._notify(turn, "transferred", "agent.transferred", agent=to.display, number=ticket.number)
+        turn.to_desk("agents", "ticket_update", {"event": "transferred", "from": previous, "to": to.display}, ticket.id)
+        return DeskResult(ticket)
+
+    async def escalate(self, turn: Turn, ticket: Ticket, actor: Actor, note: str = "") -> DeskResult:
+        refusal = check_escalate(ticket, actor)
+        if refusal:
+            return DeskResult(ticket, refusal)
+        try:
+            ticket.escalated = True
+            await lifecycle.apply(turn, ticket, "escalate", actor.id, {"note": note})
+        except IllegalEvent:
+            return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
+        await turn.uow.tickets.save(ticket)
+        turn.to_desk("supervisors", "ping", {"reason": "agent_escalated", "by": actor.display, "note": note}, ticket.id)
+        turn.to_desk("agents", "ticket_update", {"event": "escalated", "by": actor.display}, ticket.id)
+        return DeskResult(ticket)
+
+    async def change_category(self, turn: Turn, ticket: Ticket, actor: Actor, category: str) -> DeskResult:
+        if category not in self.intake._categories:
+            return DeskResult(ticket, Refusal("unknown_category", {"category": category}))
+        refusal = check_change_category(ticket, actor)
+        if refusal:
+            return DeskResult(ticket, refusal)
+        previous = ticket.category
+        try:
+            ticket.category = category
+            await lifecycle.apply(turn, ticket, "change_category", actor.id, {"from": previous, "to": category})
+        except IllegalEvent:
+            return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
+        await turn.uow.tickets.save(ticket)
+        turn.to_desk("agents", "ticket_update", {"event": "category", "from": previous, "to": category}, ticket.id)
+        return DeskResult(ticket)
+
+    async def change_severity(self, turn: Turn, ticket: Ticket, actor: Actor, severity: Severity) -> DeskResult:
+        refusal = check_change_severity(ticket, actor, severity)
+        if refusal:
+            return DeskResult(ticket, refusal)
+        previous = ticket.severity
+        try:
+            ticket.severity = severity
+            await lifecycle.apply(turn, ticket, "change_severity", actor.id, {"from": previous.value, "to": severity.value})
+        except IllegalEvent:
+            return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
+        assert ticket.created_at is not None
+        lifecycle.set_deadlines(ticket, self.intake.levels, ticket.created_at)
+        await turn.uow.tickets.save(ticket)
+        if severity.rank >= Severity.HOT.rank and severity.rank > previous.rank:
+            turn.to_desk("supervisors", "ping", {"reason": f"severity_{severity.value}", "by": actor.display}, ticket.id)
+        turn.to_desk("agents", "ticket_update", {"event": "severity", "from": previous.value, "to": severity.value}, ticket.id)
+        return DeskResult(ticket)
+
+    async def declare_crisis(self, turn: Turn, ticket: Ticket, actor: Actor) -> DeskResult:
+        refusal = check_declare_crisis(ticket, actor)
+        if refusal:
+            return DeskResult(ticket, refusal)
+        try:
+            ticket.crisis = True
+            previous = ticket.severity
+            ticket.severity = Severity.MAJOR
+            await lifecycle.apply(turn, ticket, "declare_crisis", actor.id, {"severity_before": previous.value})
+        except IllegalEvent:
+            return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
+        assert ticket.created_at is not None
+        lifecycle.set_deadlines(ticket, self.intake.levels, ticket.created_at)
+        await turn.uow.tickets.save(ticket)
+        turn.to_desk("supervisors", "ping", {"reason": "crisis", "by": actor.display, "everyone": True}, ticket.id)
+        turn.to_desk("agents", "ticket_update", {"event": "crisis", "by": actor.display}, ticket.id)
+        return DeskResult(ticket)
+
+    async def resolve(self, turn: Turn, ticket: Ticket, actor: Actor, note: str = "") -> DeskResult:
+        refusal = check_resolve(ticket, actor)
+        if refusal:
+            return DeskResult(ticket, refusal)
+        try:
+            await lifecycle.apply(turn, ticket, "resolve", actor.id, {"note": note})
+        except IllegalEvent:
+            return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
+        await turn.uow.tickets.save(ticket)
+        self._notify(turn, "agent_resolved", "agent.resolved", agent=actor.display, number=ticket.number, note=note or "-")
+        if turn.conversation is not None:
+            self.intake.prompt(turn)
+        turn.to_desk("agents", "ticket_update", {"event": "resolved", "by": actor.display}, ticket.id)
+        return DeskResult(ticket)

@@ -1,0 +1,365 @@
+"""Domain types shared by the flows, the storage layer and the channel adapters.
+
+Plain dataclasses: no ORM, no platform types. ``storage`` maps them to tables and
+``handlers`` translate platform updates into :class:`Inbound` and render
+:class:`OutboxItem` payloads back into platform calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from nlp import Severity
+
+__all__ = [
+    "Actor",
+    "Attachment",
+    "Button",
+    "Conversation",
+    "ConversationState",
+    "Customer",
+    "Draft",
+    "Inbound",
+    "InboundKind",
+    "MessageRecord",
+    "OutboxItem",
+    "Reply",
+    "Severity",
+    "Ticket",
+    "TicketEvent",
+    "TicketState",
+    "UserRef",
+]
+
+
+class ConversationState(StrEnum):
+    """States of the customer conversation machine (see flows/conversation.py)."""
+
+    IDLE = "idle"
+    DESCRIBING = "describing"
+    CONFIRMING_CATEGORY = "confirming_category"
+    CHOOSING_CATEGORY = "choosing_category"
+    ASKING_ORDER = "asking_order"
+    ASKING_TIME = "asking_time"
+    ASKING_CONTACT = "asking_contact"
+    ASKING_PHOTOS = "asking_photos"
+    REVIEWING = "reviewing"
+    SUBMITTED = "submitted"
+    WITH_AGENT = "with_agent"
+    RESOLVED = "resolved"
+    AWAITING_FEEDBACK = "awaiting_feedback"
+    COMMENTING = "commenting"
+    REOPENED = "reopened"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+class TicketState(StrEnum):
+    """States of the ticket lifecycle machine (see flows/ticket.py)."""
+
+    NEW = "new"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+class InboundKind(StrEnum):
+    """What a customer sent, independent of the platform."""
+
+    TEXT = "text"
+    COMMAND = "command"
+    BUTTON = "button"
+    PHOTO = "photo"
+    DOCUMENT = "document"
+    CONTACT = "contact"
+    EDIT = "edit"
+    UNSUPPORTED = "unsupported"
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A photo or document the customer sent as evidence (the file stays on the platform)."""
+
+    kind: str  # "photo" | "document"
+    file_id: str  # platform file id, or a local path for the terminal channel
+    file_unique_id: str | None = None
+    mime_type: str | None = None
+    file_size: int | None = None
+    file_name: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in _asdict(self).items() if v is not None}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Attachment:
+        return cls(**{k: data.get(k) for k in _ATTACHMENT_FIELDS if k in data})
+
+
+_ATTACHMENT_FIELDS = (
+    "kind",
+    "file_id",
+    "file_unique_id",
+    "mime_type",
+    "file_size",
+    "file_name",
+    "width",
+    "height",
+)
+
+
+def _asdict(obj: Any) -> dict[str, Any]:
+    return {name: getattr(obj, name) for name in obj.__slots__}
+
+
+@dataclass(frozen=True, slots=True)
+class UserRef:
+    """The platform user behind an inbound event."""
+
+    external_id: str
+    display_name: str = ""
+    language_code: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a customer did, translated by a channel adapter."""
+
+    channel: str  # "telegram", "console", ...
+    chat_id: str
+    user: UserRef
+    kind: InboundKind
+    text: str = ""  # message text, caption, or command arguments
+    command: str | None = None  # "start", "complain", ... without the slash
+    button: str | None = None  # callback data of a pressed button
+    attachment: Attachment | None = None
+    contact: str | None = None  # phone number shared through the platform's contact button
+    unsupported_type: str | None = None  # "sticker", "voice", "location", ...
+    update_id: str | None = None  # platform update id, for de-duplication
+    message_id: str | None = None
+    sent_at: datetime | None = None
+    private_chat: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Button:
+    """A choice offered to the customer; ``data`` comes back in a BUTTON inbound."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message to a customer, rendered by the channel (inline keyboard, numbered list...)."""
+
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    request_contact: bool = False  # offer the platform's "share my phone number" button
+
+    def to_payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"text": self.text}
+        if self.buttons:
+            payload["buttons"] = [[[b.label, b.data] for b in row] for row in self.buttons]
+        if self.request_contact:
+            payload["request_contact"] = True
+        return payload
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Reply:
+        rows = tuple(
+            tuple(Button(label, data) for label, data in row) for row in payload.get("buttons", ())
+        )
+        return cls(
+            text=payload["text"],
+            buttons=rows,
+            request_contact=bool(payload.get("request_contact")),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """An agent or supervisor acting on a ticket (from Slack, or a CLI)."""
+
+    id: str
+    name: str = ""
+    is_agent: bool = False
+    is_supervisor: bool = False
+
+    @property
+    def display(self) -> str:
+        return self.name or self.id
+
+
+@dataclass(slots=True)
+class Customer:
+    id: int | None
+    channel: str
+    external_id: str
+    display_name: str = ""
+    language: str = "zh"
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class Draft:
+    """What the customer has told us during intake, before a ticket exists."""
+
+    description: str = ""
+    description_message_id: str | None = None
+    suggestion: dict[str, Any] | None = None  # Suggestion.to_dict() of the description
+    suggested_category: str | None = None
+    category: str | None = None
+    severity: str = Severity.GENERAL.value
+    order_number: str | None = None
+    occurred: str | None = None  # "when did it happen", in the customer's words
+    contact: str | None = None
+    photos: list[Attachment] = field(default_factory=list)
+    return_to_review: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "description": self.description,
+            "description_message_id": self.description_message_id,
+            "suggestion": self.suggestion,
+            "suggested_category": self.suggested_category,
+            "category": self.category,
+            "severity": self.severity,
+            "order_number": self.order_number,
+            "occurred": self.occurred,
+            "contact": self.contact,
+            "photos": [p.to_dict() for p in self.photos],
+            "return_to_review": self.return_to_review,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> Draft:
+        if not data:
+            return cls()
+        photos = [Attachment.from_dict(p) for p in data.get("photos", ())]
+        known = {k: v for k, v in data.items() if k in _DRAFT_FIELDS and k != "photos"}
+        return cls(**known, photos=photos)
+
+
+_DRAFT_FIELDS = frozenset(Draft.__dataclass_fields__)
+
+
+@dataclass(slots=True)
+class Conversation:
+    """One complaint conversation with one customer in one chat.
+
+    ``step`` grows on every transition; buttons carry it so that a press on a button
+    from an earlier step is recognised as stale instead of being misapplied.
+    """
+
+    id: int | None
+    customer_id: int
+    channel: str
+    chat_id: str
+    state: ConversationState = ConversationState.IDLE
+    step: int = 0
+    draft: Draft = field(default_factory=Draft)
+    ticket_id: int | None = None
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.state not in (ConversationState.CLOSED, ConversationState.CANCELLED)
+
+
+@dataclass(slots=True)
+class Ticket:
+    id: int | None
+    number: str | None
+    customer_id: int
+    conversation_id: int | None
+    channel: str
+    chat_id: str
+    category: str
+    severity: Severity
+    state: TicketState = TicketState.NEW
+    description: str = ""
+    order_number: str | None = None
+    occurred: str | None = None
+    contact: str | None = None
+    photos: list[Attachment] = field(default_factory=list)
+    classification: dict[str, Any] | None = None
+    owner_id: str | None = None
+    owner_name: str | None = None
+    handoff_reason: str | None = None
+    escalated: bool = False
+    crisis: bool = False
+    rating: int | None = None
+    feedback: str | None = None
+    reopen_count: int = 0
+    language: str = "zh"
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    first_response_due: datetime | None = None
+    reply_due: datetime | None = None
+    resolution_due: datetime | None = None
+    first_response_at: datetime | None = None
+    resolved_at: datetime | None = None
+    closed_at: datetime | None = None
+
+    @property
+    def open(self) -> bool:
+        return self.state is not TicketState.CLOSED
+
+
+@dataclass(frozen=True, slots=True)
+class TicketEvent:
+    """An audit record: a state change or an agent action on a ticket."""
+
+    ticket_id: int
+    kind: str
+    actor: str  # "customer", "system", or an agent id
+    from_state: str | None = None
+    to_state: str | None = None
+    data: dict[str, Any] | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRecord:
+    """Every inbound and outbound message, as it was said."""
+
+    direction: str  # "in" | "out"
+    channel: str
+    chat_id: str
+    kind: str
+    text: str = ""
+    conversation_id: int | None = None
+    ticket_id: int | None = None
+    data: dict[str, Any] | None = None
+    platform_message_id: str | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class OutboxItem:
+    """An outbound message written in the same transaction as its cause.
+
+    ``channel`` is the logical destination: a customer channel ("telegram", "console")
+    with ``target`` the chat id, or "agents" / "supervisors" for the agent desk.
+    """
+
+    id: int | None
+    channel: str
+    target: str
+    kind: str  # "reply" for customers; "ticket_card", "relay", "ping", ... for the desk
+    payload: dict[str, Any]
+    status: str = "pending"  # pending | sent | failed
+    attempts: int = 0
+    next_attempt_at: datetime | None = None
+    last_error: str | None = None
+    created_at: datetime | None = None
+    sent_at: datetime | None = None
+    conversation_id: int | None = None
+    ticket_id: int | None = None

@@ -1,0 +1,140 @@
+"""The storage interfaces the flows need; ``storage`` implements them.
+
+Everything here is a Protocol so that ``flows`` never imports SQLAlchemy. One
+:class:`UnitOfWork` is one database transaction: the flows write the state change,
+the messages and the outbox rows through it and commit once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from flows.domain import (
+    Conversation,
+    Customer,
+    MessageRecord,
+    OutboxItem,
+    Ticket,
+    TicketEvent,
+    TicketState,
+)
+
+
+class CustomerRepository(Protocol):
+    async def get_or_create(
+        self, channel: str, external_id: str, display_name: str, language: str
+    ) -> Customer:
+        """The customer for a platform user, created on first contact."""
+
+    async def get(self, customer_id: int) -> Customer | None: ...
+
+    async def save(self, customer: Customer) -> None: ...
+
+
+class ConversationRepository(Protocol):
+    async def active_for_chat(self, channel: str, chat_id: str) -> Conversation | None:
+        """The newest active (not closed, not cancelled) conversation of a chat, locked."""
+
+    async def get(self, conversation_id: int) -> Conversation | None:
+        """A conversation by id, locked for the rest of the transaction."""
+
+    async def add(self, conversation: Conversation) -> Conversation: ...
+
+    async def save(self, conversation: Conversation) -> None: ...
+
+
+class TicketRepository(Protocol):
+    async def add(self, ticket: Ticket) -> Ticket:
+        """Insert a ticket; sets ``id`` and ``number``."""
+
+    async def get(self, ticket_id: int) -> Ticket | None: ...
+
+    async def by_number(self, number: str) -> Ticket | None: ...
+
+    async def save(self, ticket: Ticket) -> None: ...
+
+    async def for_customer(self, customer_id: int, limit: int = 10) -> Sequence[Ticket]:
+        """The customer's newest tickets first."""
+
+    async def unclaimed(self, limit: int = 50) -> Sequence[Ticket]:
+        """Open tickets nobody owns, most severe and oldest first."""
+
+    async def count_by_state(self) -> dict[TicketState, int]: ...
+
+
+class MessageRepository(Protocol):
+    async def add(self, message: MessageRecord) -> int: ...
+
+    async def edit(
+        self, channel: str, chat_id: str, platform_message_id: str, text: str, at: datetime
+    ) -> MessageRecord | None:
+        """Replace the text of a stored inbound message, keeping the old one; None if unknown."""
+
+    async def for_conversation(self, conversation_id: int) -> Sequence[MessageRecord]: ...
+
+
+class TicketEventRepository(Protocol):
+    async def add(self, event: TicketEvent) -> None: ...
+
+    async def for_ticket(self, ticket_id: int) -> Sequence[TicketEvent]: ...
+
+
+class OutboxRepository(Protocol):
+    async def add(self, item: OutboxItem) -> OutboxItem: ...
+
+    async def pending(
+        self, channel: str, target: str | None = None, limit: int = 100
+    ) -> Sequence[OutboxItem]:
+        """Undelivered items of a destination (optionally one chat), oldest first.
+
+        On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED`` so that two
+        bot processes never send the same item.
+        """
+
+    async def mark_sent(self, item_id: int, at: datetime) -> None: ...
+
+    async def mark_retry(self, item_id: int, error: str, retry_at: datetime) -> None: ...
+
+    async def mark_failed(self, item_id: int, error: str) -> None: ...
+
+
+class ProcessedUpdateRepository(Protocol):
+    async def record(self, channel: str, update_id: str) -> bool:
+        """Remember a platform update id; False when it was already processed."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction over all repositories."""
+
+    customers: CustomerRepository
+    conversations: ConversationRepository
+    tickets: TicketRepository
+    messages: MessageRepository
+    events: TicketEventRepository
+    outbox: OutboxRepository
+    updates: ProcessedUpdateRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back unless committed."""
+
+    async def commit(self) -> None: ...
+
+    async def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+class DuplicateUpdate(Exception):
+    """Raised by a unit of work when a concurrent transaction recorded the same update id."""

@@ -1,0 +1,310 @@
+"""The application service: the one entry point every channel calls.
+
+``handle(inbound)`` takes one customer event, loads the chat's conversation, applies
+the conversation machine and the classifier, and writes the state, the inbound and
+outbound messages and the outbox rows in ONE transaction. It returns the outbox items
+to deliver; the channel delivers them through :class:`flows.outbox.OutboxRelay`.
+Desk actions (claim, reply, resolve...) go through the same kind of transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from flows import buttons
+from flows.desk import Desk, DeskResult
+from flows.domain import (
+    Actor,
+    Conversation,
+    Customer,
+    Inbound,
+    InboundKind,
+    MessageRecord,
+    OutboxItem,
+    Severity,
+    Ticket,
+)
+from flows.formatting import parse_ticket_number
+from flows.intake import Intake
+from flows.policy import HandoffPolicy, ServiceLevels
+from flows.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
+from flows.texts import Catalogue, default_catalogue
+from flows.ticket import Refusal
+from flows.turn import Turn
+from nlp import Classifier
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What handling one event produced."""
+
+    replies: Sequence[OutboxItem] = ()  # for the customer's channel, in order
+    desk: Sequence[OutboxItem] = ()  # for the agents' / supervisors' desk
+    duplicate: bool = False  # the platform re-delivered an update we already handled
+    conversation: Conversation | None = None
+    ticket: Ticket | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeskOutcome:
+    """What a desk action did, with the text to show the agent who did it."""
+
+    ok: bool
+    message: str
+    ticket: Ticket | None = None
+    refusal: Refusal | None = None
+    replies: Sequence[OutboxItem] = field(default=())
+    desk: Sequence[OutboxItem] = field(default=())
+
+
+class ComplaintService:
+    """Customer events and desk actions, each in one transaction."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        classifier: Classifier,
+        *,
+        texts: Catalogue | None = None,
+        levels: ServiceLevels | None = None,
+        handoff: HandoffPolicy | None = None,
+        desk_connected: bool = False,
+        default_language: str = "zh",
+        desk_language: str = "zh",
+        timezone: ZoneInfo | None = None,
+        clock: Clock = utcnow,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.texts = texts or default_catalogue()
+        self.default_language = default_language
+        self.desk_language = desk_language
+        self.clock = clock
+        self.intake = Intake(
+            classifier,
+            self.texts,
+            levels or ServiceLevels(),
+            handoff or HandoffPolicy(),
+            desk_connected=desk_connected,
+            timezone=timezone or ZoneInfo("UTC"),
+        )
+        self.desk = Desk(self.intake)
+
+    # ------------------------------------------------------------------ customers
+    async def handle(self, inbound: Inbound) -> Outcome:
+        """Process one customer event; a re-delivered update is recognised and ignored."""
+        now = self.clock()
+        try:
+            async with self.uow_factory() as uow:
+                if inbound.update_id and not await uow.updates.record(inbound.channel, inbound.update_id):
+                    return Outcome(duplicate=True)
+                customer = await uow.customers.get_or_create(
+                    inbound.channel,
+                    inbound.user.external_id,
+                    inbound.user.display_name,
+                    self._initial_language(inbound.user.language_code),
+                )
+                conversation = await self._conversation_for(uow, inbound)
+                turn = Turn(uow, now, customer, inbound.channel, inbound.chat_id, conversation)
+                turn.inbound_message_id = inbound.message_id
+                start = turn.conversation
+                await uow.messages.add(self._inbound_record(inbound, start, now))
+                await self.intake.handle(turn, inbound)
+                outcome = await self._finish(uow, turn)
+                await uow.commit()
+                return outcome
+        except DuplicateUpdate:
+            logger.info("update %s of %s was processed concurrently", inbound.update_id, inbound.channel)
+            return Outcome(duplicate=True)
+
+    def _initial_language(self, code: str | None) -> str:
+        if code:
+            return self.texts.language_for(code)
+        return self.default_language
+
+    async def _conversation_for(self, uow: UnitOfWork, inbound: Inbound) -> Conversation | None:
+        """The conversation an event belongs to: a button names its own, else the chat's newest."""
+        if inbound.kind is InboundKind.BUTTON:
+            press = buttons.parse(inbound.button)
+            if press and press.conversation_id:
+                conv = await uow.conversations.get(press.conversation_id)
+                if conv is not None and conv.channel == inbound.channel and conv.chat_id == inbound.chat_id and conv.active:
+                    return conv
+        return await uow.conversations.active_for_chat(inbound.channel, inbound.chat_id)
+
+    @staticmethod
+    def _inbound_record(inbound: Inbound, conv: Conversation | None, now: datetime) -> MessageRecord:
+        data: dict[str, object] = {}
+        if inbound.command:
+            data["command"] = inbound.command
+        if inbound.button:
+            data["button"] = inbound.button
+        if inbound.attachment:
+            data["attachment"] = inbound.attachment.to_dict()
+        if inbound.contact:
+            data["contact"] = inbound.contact
+        if inbound.unsupported_type:
+            data["unsupported_type"] = inbound.unsupported_type
+        if inbound.update_id:
+            data["update_id"] = inbound.update_id
+        if inbound.sent_at:
+            data["sent_at"] = inbound.sent_at.isoformat()
+        return MessageRecord(
+            direction="in",
+            channel=inbound.channel,
+            chat_id=inbound.chat_id,
+            kind=inbound.kind.value,
+            text=inbound.text,
+            conversation_id=conv.id if conv else None,
+            ticket_id=conv.ticket_id if conv else None,
+            data=data or None,
+            platform_message_id=inbound.message_id,
+            created_at=now,
+        )
+
+    async def _finish(self, uow: UnitOfWork, turn: Turn) -> Outcome:
+        """Persist the conversation and write every reply and desk message to the outbox."""
+        conv = turn.conversation
+        if conv is not None:
+            conv.updated_at = turn.now
+            await uow.conversations.save(conv)
+        conv_id = conv.id if conv else None
+        ticket_id = conv.ticket_id if conv else None
+        replies: list[OutboxItem] = []
+        for reply in turn.replies:
+            payload = reply.to_payload()
+            item = await uow.outbox.add(
+                OutboxItem(
+                    id=None,
+                    channel=turn.channel,
+                    target=turn.chat_id,
+                    kind="reply",
+                    payload=payload,
+                    created_at=turn.now,
+                    next_attempt_at=turn.now,
+                    conversation_id=conv_id,
+                    ticket_id=ticket_id,
+                )
+            )
+            await uow.messages.add(
+                MessageRecord(
+                    direction="out",
+                    channel=turn.channel,
+                    chat_id=turn.chat_id,
+                    kind="reply",
+                    text=reply.text,
+                    conversation_id=conv_id,
+                    ticket_id=ticket_id,
+                    data={"outbox_id": item.id, **({"buttons": payload["buttons"]} if "buttons" in payload else {})},
+                    created_at=turn.now,
+                )
+            )
+            replies.append(item)
+        desk: list[OutboxItem] = []
+        for message in turn.desk:
+            desk.append(
+                await uow.outbox.add(
+                    OutboxItem(
+                        id=None,
+                        channel=message.destination,
+                        target=message.destination,
+                        kind=message.kind,
+                        payload=message.payload,
+                        created_at=turn.now,
+                        next_attempt_at=turn.now,
+                        conversation_id=conv_id,
+                        ticket_id=message.ticket_id,
+                    )
+                )
+            )
+        ticket = await uow.tickets.get(ticket_id) if ticket_id else None
+        return Outcome(replies=replies, desk=desk, conversation=conv, ticket=ticket)
+
+    # ------------------------------------------------------------------ desk
+    async def find_ticket(self, ref: str | int) -> Ticket | None:
+        """A ticket by id or by number ("T000042", "#42", "42")."""
+        ticket_id = ref if isinstance(ref, int) else parse_ticket_number(ref)
+        if ticket_id is None:
+            return None
+        async with self.uow_factory() as uow:
+            return await uow.tickets.get(ticket_id)
+
+    async def claim(self, ref: str | int, actor: Actor) -> DeskOutcome:
+        return await self._desk_action(ref, lambda turn, t: self.desk.claim(turn, t, actor), "claimed")
+
+    async def reply(self, ref: str | int, actor: Actor, text: str) -> DeskOutcome:
+        return await self._desk_action(ref, lambda turn, t: self.desk.reply(turn, t, actor, text), "replied")
+
+    async def transfer(self, ref: str | int, actor: Actor, to: Actor) -> DeskOutcome:
+        return await self._desk_action(ref, lambda turn, t: self.desk.transfer(turn, t, actor, to), "transferred")
+
+    async def escalate(self, ref: str | int, actor: Actor, note: str = "") -> DeskOutcome:
+        return await self._desk_action(ref, lambda turn, t: self.desk.escalate(turn, t, actor, note), "escalated")
+
+    async def change_category(self, ref: str | int, actor: Actor, category: str) -> DeskOutcome:
+        return await self._desk_action(
+            ref, lambda turn, t: self.desk.change_category(turn, t, actor, category), "category_changed"
+        )
+
+    async def change_severity(self, ref: str | int, actor: Actor, severity: Severity) -> DeskOutcome:
+        return await self._desk_action(
+            ref, lambda turn, t: self.desk.change_severity(turn, t, actor, severity), "severity_changed"
+        )
+
+    async def declare_crisis(self, ref: str | int, actor: Actor) -> DeskOutcome:
+        return await self._desk_action(ref, lambda turn, t: self.desk.declare_crisis(turn, t, actor), "crisis")
+
+    async def resolve(self, ref: str | int, actor: Actor, note: str = "") -> DeskOutcome:
+        return await self._desk_action(ref, lambda turn, t: self.desk.resolve(turn, t, actor, note), "resolved")
+
+    async def _desk_action(
+        self,
+        ref: str | int,
+        action: Callable[[Turn, Ticket], Awaitable[DeskResult]],
+        done_key: str,
+    ) -> DeskOutcome:
+        ticket_id = ref if isinstance(ref, int) else parse_ticket_number(ref)
+        lang = self.desk_language
+        if ticket_id is None:
+            return DeskOutcome(False, self.texts.text(lang, "desk.refusal.unknown_ticket", ref=str(ref)))
+        async with self.uow_factory() as uow:
+            ticket = await uow.tickets.get(ticket_id)
+            if ticket is None:
+                return DeskOutcome(False, self.texts.text(lang, "desk.refusal.unknown_ticket", ref=str(ref)))
+            customer = await uow.customers.get(ticket.customer_id)
+            conv = await uow.conversations.get(ticket.conversation_id) if ticket.conversation_id else None
+            assert customer is not None
+            turn = Turn(uow, self.clock(), customer, ticket.channel, ticket.chat_id, conv)
+            result = await action(turn, ticket)
+            if result.refusal is not None:
+                return DeskOutcome(
+                    False,
+                    self.texts.text(lang, f"desk.refusal.{result.refusal.code}", **result.refusal.params),
+                    ticket,
+                    result.refusal,
+                )
+            outcome = await self._finish(uow, turn)
+            await uow.commit()
+        return DeskOutcome(
+            True,
+            self.texts.text(lang, f"desk.done.{done_key}", number=ticket.number),
+            outcome.ticket or ticket,
+            None,
+            outcome.replies,
+            outcome.desk,
+        )
+
+    async def customer(self, customer_id: int) -> Customer | None:
+        async with self.uow_factory() as uow:
+            return await uow.customers.get(customer_id)

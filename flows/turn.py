@@ -1,0 +1,45 @@
+"""The context of one event being handled inside one transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flows.domain import Button, Conversation, Customer, Reply
+from flows.ports import UnitOfWork
+
+
+@dataclass(frozen=True, slots=True)
+class DeskMessage:
+    """Something for the agents' desk (Slack) or the supervisors, delivered via the outbox."""
+
+    destination: str  # "agents" | "supervisors"
+    kind: str  # "ticket_card", "relay", "ping", "ticket_update"
+    payload: dict[str, Any]
+    ticket_id: int | None = None
+
+
+@dataclass
+class Turn:
+    """What one inbound event (or desk action) collects before it is committed."""
+
+    uow: UnitOfWork
+    now: datetime
+    customer: Customer
+    channel: str
+    chat_id: str
+    conversation: Conversation | None = None
+    replies: list[Reply] = field(default_factory=list)
+    desk: list[DeskMessage] = field(default_factory=list)
+    inbound_message_id: str | None = None
+
+    @property
+    def language(self) -> str:
+        return self.customer.language
+
+    def reply(self, text: str, buttons: tuple[tuple[Button, ...], ...] = (), *, request_contact: bool = False) -> None:
+        self.replies.append(Reply(text, buttons, request_contact))
+
+    def to_desk(self, destination: str, kind: str, payload: dict[str, Any], ticket_id: int | None) -> None:
+        self.desk.append(DeskMessage(destination, kind, payload, ticket_id))

@@ -1,0 +1,100 @@
+"""The ticket lifecycle machine and the ownership rules (首问负责制)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from flows.domain import Actor, Severity, Ticket, TicketState as T
+from flows.machine import IllegalEvent
+from flows import ticket as rules
+from flows.ticket import TICKET_MACHINE, TRANSITIONS, fire
+
+ALICE = Actor("U1", "Alice", is_agent=True)
+BOB = Actor("U2", "Bob", is_agent=True)
+SUE = Actor("U9", "Sue", is_supervisor=True)
+MALLORY = Actor("U6", "Mallory")
+
+
+def ticket(state: T = T.NEW, owner: Actor | None = None, severity: Severity = Severity.GENERAL) -> Ticket:
+    return Ticket(
+        id=1, number="T000001", customer_id=1, conversation_id=1, channel="test", chat_id="1",
+        category="delivery", severity=severity, state=state,
+        owner_id=owner.id if owner else None, owner_name=owner.name if owner else None,
+    )
+
+
+@pytest.mark.parametrize(("state", "event"), list(itertools.product(list(T), sorted(TICKET_MACHINE.events))))
+def test_every_state_event_pair_follows_the_table(state: T, event: str) -> None:
+    destinations = {row["dest"] or state for row in TRANSITIONS if row["trigger"] == event and state in row["source"]}
+    t = ticket(state)
+    if not destinations:
+        with pytest.raises(IllegalEvent):
+            fire(t, event)
+        assert t.state is state
+    else:
+        assert fire(t, event) is state
+        assert t.state in destinations
+
+
+def test_lifecycle() -> None:
+    t = ticket()
+    for event, state in [("claim", T.CLAIMED), ("transfer", T.CLAIMED), ("resolve", T.RESOLVED),
+                         ("reopen", T.REOPENED), ("claim", T.CLAIMED), ("resolve", T.RESOLVED), ("close", T.CLOSED)]:
+        fire(t, event)
+        assert t.state is state
+
+
+def test_only_agents_claim() -> None:
+    assert rules.check_claim(ticket(), ALICE) is None
+    assert rules.check_claim(ticket(), SUE) is None
+    assert rules.check_claim(ticket(), MALLORY) == rules.Refusal("not_agent")
+
+
+def test_first_contact_ownership() -> None:
+    owned = ticket(T.CLAIMED, ALICE)
+    refusal = rules.check_claim(owned, BOB)
+    assert refusal is not None and refusal.code == "owned_by_other" and refusal.params["owner"] == "Alice"
+    assert rules.check_claim(owned, ALICE).code == "already_yours"  # type: ignore[union-attr]
+    assert rules.check_reply(owned, ALICE) is None
+    assert rules.check_reply(owned, BOB).code == "not_owner"  # type: ignore[union-attr]
+    assert rules.check_resolve(owned, BOB).code == "not_owner"  # type: ignore[union-attr]
+    assert rules.check_resolve(owned, SUE) is None
+    assert rules.check_resolve(owned, ALICE) is None
+
+
+def test_reply_and_resolve_need_a_claim() -> None:
+    assert rules.check_reply(ticket(), ALICE).code == "claim_first"  # type: ignore[union-attr]
+    assert rules.check_resolve(ticket(), ALICE).code == "claim_first"  # type: ignore[union-attr]
+
+
+def test_reopened_ticket_goes_back_to_its_owner() -> None:
+    reopened = ticket(T.REOPENED, ALICE)
+    assert rules.check_claim(reopened, ALICE) is None
+    assert rules.check_claim(reopened, BOB) is None  # nobody holds it while it waits
+
+
+def test_transfer_rules() -> None:
+    owned = ticket(T.CLAIMED, ALICE)
+    assert rules.check_transfer(owned, ALICE, BOB) is None
+    assert rules.check_transfer(owned, SUE, BOB) is None
+    assert rules.check_transfer(owned, BOB, BOB).code == "not_owner"  # type: ignore[union-attr]
+    assert rules.check_transfer(owned, ALICE, MALLORY).code == "transfer_target_not_agent"  # type: ignore[union-attr]
+    assert rules.check_transfer(owned, ALICE, ALICE).code == "transfer_to_same"  # type: ignore[union-attr]
+
+
+def test_only_supervisors_lower_severity_or_declare_crisis() -> None:
+    hot = ticket(T.CLAIMED, ALICE, Severity.HOT)
+    assert rules.check_change_severity(hot, ALICE, Severity.MAJOR) is None
+    assert rules.check_change_severity(hot, ALICE, Severity.GENERAL).code == "supervisor_only"  # type: ignore[union-attr]
+    assert rules.check_change_severity(hot, SUE, Severity.GENERAL) is None
+    assert rules.check_declare_crisis(hot, ALICE).code == "supervisor_only"  # type: ignore[union-attr]
+    assert rules.check_declare_crisis(hot, SUE) is None
+
+
+def test_category_change_rules() -> None:
+    assert rules.check_change_category(ticket(), BOB) is None
+    assert rules.check_change_category(ticket(T.CLAIMED, ALICE), BOB).code == "not_owner"  # type: ignore[union-attr]
+    assert rules.check_change_category(ticket(T.CLAIMED, ALICE), SUE) is None
+    assert rules.check_escalate(ticket(), MALLORY).code == "not_agent"  # type: ignore[union-attr]
