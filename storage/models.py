@@ -1,0 +1,205 @@
+"""SQLAlchemy 2 typed models. Schema changes go through Alembic (storage/migrations)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from flows.domain import ConversationState, Severity, TicketState
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONData = JSON().with_variant(JSONB(), "postgresql")
+
+
+def _enum(enum_cls: type) -> Enum:
+    return Enum(
+        enum_cls,
+        native_enum=False,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+IntPK = Annotated[int, mapped_column(Integer().with_variant(BigInteger(), "postgresql"), primary_key=True, autoincrement=True)]
+Timestamp = Annotated[datetime, mapped_column(UTCDateTime())]
+OptTimestamp = Annotated[datetime | None, mapped_column(UTCDateTime(), nullable=True)]
+Json = Annotated[Any, mapped_column(JSONData, nullable=True)]
+ShortText = Annotated[str, mapped_column(String(128))]
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class CustomerRow(Base):
+    __tablename__ = "customers"
+    __table_args__ = (Index("ix_customers_channel_external", "channel", "external_id", unique=True),)
+
+    id: Mapped[IntPK]
+    channel: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[ShortText]
+    display_name: Mapped[str] = mapped_column(String(256), default="")
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[Timestamp]
+
+
+class ConversationRow(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_chat_active", "channel", "chat_id", "active"),)
+
+    id: Mapped[IntPK]
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[ShortText]
+    state: Mapped[ConversationState] = mapped_column(_enum(ConversationState))
+    active: Mapped[bool] = mapped_column(Boolean)
+    step: Mapped[int] = mapped_column(Integer, default=0)
+    draft: Mapped[Json]
+    # no foreign key: tickets.conversation_id already points back, and a cycle of
+    # foreign keys cannot be created on SQLite without rebuilding a table
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+
+
+class TicketRow(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_state_severity", "state", "severity"),)
+
+    id: Mapped[IntPK]
+    number: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), nullable=True)
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[ShortText]
+    category: Mapped[str] = mapped_column(String(64), index=True)
+    severity: Mapped[Severity] = mapped_column(_enum(Severity))
+    state: Mapped[TicketState] = mapped_column(_enum(TicketState))
+    description: Mapped[str] = mapped_column(Text, default="")
+    order_number: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    occurred: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    contact: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    photos: Mapped[Json]
+    classification: Mapped[Json]
+    owner_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    owner_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    handoff_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    crisis: Mapped[bool] = mapped_column(Boolean, default=False)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    feedback: Mapped[str | None] = mapped_column(Text, nullable=True)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    language: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[Timestamp]
+    updated_at: Mapped[Timestamp]
+    first_response_due: Mapped[OptTimestamp]
+    reply_due: Mapped[OptTimestamp]
+    resolution_due: Mapped[OptTimestamp]
+    first_response_at: Mapped[OptTimestamp]
+    resolved_at: Mapped[OptTimestamp]
+    closed_at: Mapped[OptTimestamp]
+
+
+class MessageRow(Base):
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_platform", "channel", "chat_id", "platform_message_id"),)
+
+    id: Mapped[IntPK]
+    direction: Mapped[str] = mapped_column(String(3))
+    channel: Mapped[str] = mapped_column(String(32))
+    chat_id: Mapped[ShortText]
+    kind: Mapped[str] = mapped_column(String(16))
+    text: Mapped[str] = mapped_column(Text, default="")
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), nullable=True, index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
+    data: Mapped[Json]
+    platform_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[Timestamp]
+    edited_at: Mapped[OptTimestamp]
+
+
+class TicketEventRow(Base):
+    __tablename__ = "ticket_events"
+
+    id: Mapped[IntPK]
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    from_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    to_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    data: Mapped[Json]
+    created_at: Mapped[Timestamp] = mapped_column(UTCDateTime(), index=True)
+
+
+class OutboxRow(Base):
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_pending", "channel", "status", "target", "id"),)
+
+    id: Mapped[IntPK]
+    channel: Mapped[str] = mapped_column(String(32))
+    target: Mapped[ShortText]
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[Any] = mapped_column(JSONData)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[OptTimestamp]
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), nullable=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
+    created_at: Mapped[Timestamp]
+    sent_at: Mapped[OptTimestamp]
+
+
+class ProcessedUpdateRow(Base):
+    __tablename__ = "processed_updates"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    update_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    processed_at: Mapped[Timestamp]
