@@ -1,0 +1,272 @@
+"""Settings: secrets from the environment, everything else from one TOML file.
+
+The file is optional; every setting has a default. A missing or wrong setting stops
+the bot at start-up with the setting's name and how to fix it (:class:`ConfigError`).
+See ``docs/complaint-bot.example.toml`` for every option.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from difflib import get_close_matches
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flows.domain import Severity
+from flows.policy import HandoffPolicy, ServiceLevels
+
+CONFIG_ENV = "COMPLAINT_BOT_CONFIG"
+DEFAULT_CONFIG_FILE = "complaint-bot.toml"
+ENV_SECRETS = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_API_BASE_URL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_API_URL",
+    "DATABASE_URL",
+)
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message names it and says how to fix it."""
+
+    def __init__(self, setting: str, problem: str, fix: str) -> None:
+        super().__init__(f"{setting}: {problem}. {fix}")
+        self.setting = setting
+        self.problem = problem
+        self.fix = fix
+
+
+@dataclass(frozen=True)
+class Settings:
+    # [bot]
+    language: str = "zh"
+    desk_language: str = "zh"
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
+    # [database]
+    database_url: str | None = None
+    sqlite_file: Path = Path("complaint-bot.db")
+    # [classifier]
+    categories_file: Path | None = None
+    severity_file: Path | None = None
+    userdict_file: Path | None = None
+    # [handoff]
+    handoff: HandoffPolicy = field(default_factory=HandoffPolicy)
+    # [sla]
+    levels: ServiceLevels = field(default_factory=ServiceLevels)
+    # secrets and endpoints (environment only)
+    telegram_token: str | None = None
+    telegram_api_base_url: str | None = None
+    slack_bot_token: str | None = None
+    slack_app_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_api_url: str | None = None
+    config_file: Path | None = None
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    def describe_channels(self) -> list[str]:
+        """Which settings start which channel, for the start-up banner."""
+        lines = []
+        if self.telegram_token:
+            lines.append("Telegram: TELEGRAM_BOT_TOKEN is set.")
+        else:
+            lines.append("Telegram: off. Set TELEGRAM_BOT_TOKEN (from @BotFather) to start the Telegram bot.")
+        if self.slack_bot_token:
+            lines.append("Slack: SLACK_BOT_TOKEN is set.")
+        else:
+            lines.append(
+                "Slack: off. Set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or "
+                "SLACK_SIGNING_SECRET (HTTP events) to hand complaints to agents in Slack."
+            )
+        return lines
+
+
+# ---------------------------------------------------------------------- parsing helpers
+_DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+
+_SCHEMA: dict[str, set[str]] = {
+    "bot": {"language", "desk_language", "timezone"},
+    "database": {"sqlite_file"},
+    "classifier": {"categories_file", "severity_file", "userdict_file"},
+    "handoff": {"every_ticket", "min_severity"},
+    "sla": {"first_response", "substantive_reply", "resolution"},
+}
+_LANGUAGES = ("zh", "en")
+
+
+def parse_duration(setting: str, value: Any) -> timedelta:
+    """``"2h"``, ``"30m"``, ``"1d"``, ``"90s"`` (or a number of hours)."""
+    if isinstance(value, bool):
+        raise ConfigError(setting, f"{value!r} is not a duration", 'Write it like "2h", "30m" or "1d".')
+    if isinstance(value, (int, float)):
+        return timedelta(hours=value)
+    if isinstance(value, str):
+        match = _DURATION_RE.match(value)
+        if match:
+            return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
+    raise ConfigError(setting, f"{value!r} is not a duration", 'Write it like "2h", "30m" or "1d".')
+
+
+def _check_keys(where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            hint = get_close_matches(key, sorted(allowed), n=1)
+            fix = f"Did you mean {hint[0]!r}?" if hint else f"Known settings: {', '.join(sorted(allowed))}."
+            raise ConfigError(f"{where}.{key}" if where else key, "unknown setting", fix)
+
+
+def _string(setting: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(setting, f"{value!r} is not a non-empty string", "Put the value in quotes.")
+    return value.strip()
+
+
+def _language(setting: str, value: Any) -> str:
+    code = _string(setting, value)
+    if code not in _LANGUAGES:
+        raise ConfigError(setting, f"unsupported language {code!r}", f"Use one of {', '.join(_LANGUAGES)}.")
+    return code
+
+
+def _timezone(setting: str, value: Any) -> ZoneInfo:
+    name = _string(setting, value)
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ConfigError(setting, f"unknown time zone {name!r}", 'Use an IANA name such as "Asia/Shanghai".') from exc
+
+
+def _severity(setting: str, value: Any) -> Severity:
+    try:
+        return Severity(_string(setting, value))
+    except ValueError as exc:
+        raise ConfigError(
+            setting, f"unknown severity {value!r}", f"Use one of {', '.join(s.value for s in Severity)}."
+        ) from exc
+
+
+def _file(setting: str, value: Any, base: Path) -> Path:
+    path = Path(_string(setting, value)).expanduser()
+    path = path if path.is_absolute() else base / path
+    if not path.is_file():
+        raise ConfigError(setting, f"file {path} does not exist", "Fix the path (relative paths are relative to the config file).")
+    return path
+
+
+def _sla_table(setting: str, value: Any, default: dict[Severity, timedelta]) -> dict[Severity, timedelta]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(setting, "must be a table of severity = duration", f'Write [{setting}] with lines like general = "2h".')
+    table = dict(default)
+    for key, duration in value.items():
+        table[_severity(f"{setting}.{key}", key)] = parse_duration(f"{setting}.{key}", duration)
+    return table
+
+
+def _local_timezone() -> ZoneInfo:
+    name = os.environ.get("TZ")
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    try:
+        link = os.readlink("/etc/localtime")
+        return ZoneInfo(link.split("zoneinfo/", 1)[1])
+    except (OSError, IndexError, ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+# ---------------------------------------------------------------------- loading
+def find_config_file(explicit: str | Path | None, environ: Mapping[str, str]) -> Path | None:
+    """The config file to read: ``--config``, else $COMPLAINT_BOT_CONFIG, else ./complaint-bot.toml if present."""
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise ConfigError("--config", f"file {path} does not exist", "Give the path of an existing TOML file.")
+        return path
+    if environ.get(CONFIG_ENV):
+        path = Path(environ[CONFIG_ENV]).expanduser()
+        if not path.is_file():
+            raise ConfigError(CONFIG_ENV, f"file {path} does not exist", "Point it at an existing TOML file or unset it.")
+        return path
+    default = Path(DEFAULT_CONFIG_FILE)
+    return default if default.is_file() else None
+
+
+def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the environment and the config file; raise :class:`ConfigError` on anything wrong."""
+    env = os.environ if environ is None else environ
+    path = find_config_file(config_file, env)
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            raw = tomllib.loads(path.read_text("utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(str(path), f"not valid TOML ({exc})", "Fix the syntax at the position shown.") from exc
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(str(path), f"cannot be read ({exc})", "Check the file's permissions and encoding (UTF-8).") from exc
+    _check_keys("", raw, set(_SCHEMA))
+    for section, table in raw.items():
+        if not isinstance(table, Mapping):
+            raise ConfigError(section, "must be a table", f"Write it as [{section}] followed by its settings.")
+        _check_keys(section, table, _SCHEMA[section])
+    base = path.parent if path else Path.cwd()
+    values: dict[str, Any] = {"config_file": path}
+
+    bot = raw.get("bot", {})
+    if "language" in bot:
+        values["language"] = _language("bot.language", bot["language"])
+    if "desk_language" in bot:
+        values["desk_language"] = _language("bot.desk_language", bot["desk_language"])
+    values["timezone"] = _timezone("bot.timezone", bot["timezone"]) if "timezone" in bot else _local_timezone()
+
+    database = raw.get("database", {})
+    if "sqlite_file" in database:
+        sqlite_file = Path(_string("database.sqlite_file", database["sqlite_file"])).expanduser()
+        values["sqlite_file"] = sqlite_file if sqlite_file.is_absolute() else base / sqlite_file
+
+    classifier = raw.get("classifier", {})
+    for key in ("categories_file", "severity_file", "userdict_file"):
+        if key in classifier:
+            values[key] = _file(f"classifier.{key}", classifier[key], base)
+
+    handoff = raw.get("handoff", {})
+    every = handoff.get("every_ticket", False)
+    if not isinstance(every, bool):
+        raise ConfigError("handoff.every_ticket", f"{every!r} is not true or false", "Write every_ticket = true or false.")
+    min_severity = _severity("handoff.min_severity", handoff["min_severity"]) if "min_severity" in handoff else Severity.IMPORTANT
+    values["handoff"] = HandoffPolicy(every_ticket=every, min_severity=min_severity)
+
+    sla = raw.get("sla", {})
+    defaults = ServiceLevels()
+    values["levels"] = ServiceLevels(
+        first_response=_sla_table("sla.first_response", sla.get("first_response", {}), defaults.first_response),
+        substantive_reply=_sla_table("sla.substantive_reply", sla.get("substantive_reply", {}), defaults.substantive_reply),
+        resolution=_sla_table("sla.resolution", sla.get("resolution", {}), defaults.resolution),
+    )
+
+    def secret(name: str) -> str | None:
+        value = env.get(name, "").strip()
+        return value or None
+
+    values.update(
+        database_url=secret("DATABASE_URL"),
+        telegram_token=secret("TELEGRAM_BOT_TOKEN"),
+        telegram_api_base_url=secret("TELEGRAM_API_BASE_URL"),
+        slack_bot_token=secret("SLACK_BOT_TOKEN"),
+        slack_app_token=secret("SLACK_APP_TOKEN"),
+        slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
+        slack_api_url=secret("SLACK_API_URL"),
+    )
+    return Settings(**values)

@@ -1,0 +1,61 @@
+#!/usr/bin/env python3
+"""The two quick-start commands; needs nothing but Python 3.11+.
+
+    python3 dev.py run      install into .venv and start the bot (terminal chat without tokens)
+    python3 dev.py test     install with test extras into .venv and run the whole test suite
+
+Extra arguments go to the bot or to pytest: ``python3 dev.py test -k console -x``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def _stamp(extras: str) -> str:
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    return digest[:16]
+
+
+def ensure_installed(extras: str = "") -> None:
+    """Create .venv and install the project (editable) unless it is already up to date."""
+    if sys.version_info < (3, 11):
+        sys.exit(f"Python 3.11 or newer is needed, this is {sys.version.split()[0]}")
+    if not PYTHON.exists():
+        print(f"creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    marker = VENV / f".installed{'-' + extras if extras else ''}"
+    stamp = _stamp(extras)
+    if marker.exists() and marker.read_text() == stamp:
+        return
+    target = f".[{extras}]" if extras else "."
+    print(f"installing {target} into {VENV} ...", flush=True)
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "--upgrade", "pip"], check=True)
+    subprocess.run([str(PYTHON), "-m", "pip", "install", "--quiet", "-e", target], check=True, cwd=ROOT)
+    marker.write_text(stamp)
+
+
+def main(argv: list[str]) -> int:
+    command, rest = (argv[0], argv[1:]) if argv else ("", [])
+    if command == "run":
+        ensure_installed()
+        return subprocess.call([str(BIN / "complaint-bot"), "run", *rest])
+    if command == "test":
+        ensure_installed("test")
+        return subprocess.call([str(PYTHON), "-m", "pytest", *rest], cwd=ROOT)
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,113 @@
+"""Delivery through the outbox: in order per chat, retried after outages, never dropped."""
+
+from __future__ import annotations
+
+
+import pytest
+
+from flows.domain import OutboxItem
+from flows.outbox import DeliveryError, OutboxRelay
+from storage.database import Database
+from tests.service.conftest import Clock, Customer
+
+
+class FlakySender:
+    """Records deliveries; fails while ``down`` (like a platform outage)."""
+
+    def __init__(self) -> None:
+        self.delivered: list[tuple[str, str]] = []
+        self.down = False
+        self.retry_after: float | None = None
+        self.permanent_for: set[str] = set()
+
+    async def send(self, item: OutboxItem) -> None:
+        if item.target in self.permanent_for:
+            raise DeliveryError("chat not found", permanent=True)
+        if self.down:
+            raise DeliveryError("502 Bad Gateway", retry_after=self.retry_after)
+        self.delivered.append((item.target, item.payload["text"]))
+
+
+@pytest.fixture
+def sender() -> FlakySender:
+    return FlakySender()
+
+
+@pytest.fixture
+def relay(database: Database, sender: FlakySender, clock: Clock) -> OutboxRelay:
+    return OutboxRelay(database.unit_of_work, "telegram", sender, clock, base_delay=5)
+
+
+async def test_replies_are_delivered_in_order(customer: Customer, relay: OutboxRelay, sender: FlakySender) -> None:
+    await customer.say("快递丢了")
+    assert await relay.deliver_target("100") == len(customer.replies)
+    assert [t for _, t in sender.delivered] == [r.text for r in customer.replies]
+    assert await relay.deliver_target("100") == 0, "nothing is sent twice"
+
+
+async def test_outage_delays_replies_and_keeps_their_order(
+    customer: Customer, relay: OutboxRelay, sender: FlakySender, clock: Clock, database: Database
+) -> None:
+    sender.down = True
+    await customer.say("快递丢了")
+    first = [r.text for r in customer.replies]
+    assert await relay.deliver_target("100") == 0
+    await customer.press("是的")
+    second = [r.text for r in customer.replies]
+    assert await relay.deliver_target("100") == 0
+    sender.down = False
+    assert await relay.drain() == 0, "the failed item waits for its retry time, and so do the later ones"
+    clock.advance(seconds=6)
+    assert await relay.drain() == len(first) + len(second)
+    assert [t for _, t in sender.delivered] == first + second
+    async with database() as uow:
+        assert await uow.outbox.pending("telegram") == []
+
+
+async def test_retry_after_is_honoured(customer: Customer, relay: OutboxRelay, sender: FlakySender, clock: Clock) -> None:
+    sender.down, sender.retry_after = True, 30
+    await customer.say("快递丢了")
+    await relay.deliver_target("100")
+    sender.down = False
+    clock.advance(seconds=20)
+    assert await relay.drain() == 0
+    clock.advance(seconds=11)
+    assert await relay.drain() > 0
+
+
+async def test_one_chat_down_does_not_block_another(service, relay: OutboxRelay, sender: FlakySender) -> None:  # type: ignore[no-untyped-def]
+    a, b = Customer(service, chat_id="a"), Customer(service, chat_id="b")
+    await a.say("快递丢了")
+    await b.say("菜凉了")
+    sender.permanent_for = {"a"}
+    await relay.drain()
+    assert {t for t, _ in sender.delivered} == {"b"}
+
+
+async def test_permanent_failure_is_kept_as_failed_not_deleted(
+    customer: Customer, relay: OutboxRelay, sender: FlakySender, database: Database
+) -> None:
+    sender.permanent_for = {"100"}
+    await customer.say("快递丢了")
+    await relay.deliver_target("100")
+    async with database() as uow:
+        assert await uow.outbox.pending("telegram", "100") != [], "later items still wait behind the failed one"
+    from sqlalchemy import select
+
+    from storage.models import OutboxRow
+
+    async with database.sessions() as session:
+        statuses = list(await session.scalars(select(OutboxRow.status).order_by(OutboxRow.id)))
+    assert statuses[0] == "failed" and all(s == "pending" for s in statuses[1:])
+
+
+async def test_gives_up_after_max_attempts(database: Database, sender: FlakySender, clock: Clock, customer: Customer) -> None:
+    relay = OutboxRelay(database.unit_of_work, "telegram", sender, clock, max_attempts=2, base_delay=1)
+    sender.down = True
+    await customer.say("快递丢了")
+    await relay.deliver_target("100")
+    clock.advance(seconds=2)
+    await relay.deliver_target("100")
+    async with database() as uow:
+        remaining = await uow.outbox.pending("telegram", "100")
+    assert len(remaining) == len(customer.replies) - 1
