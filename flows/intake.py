@@ -50,7 +50,9 @@ _ORDER_RE = re.compile(r"[0-9A-Za-z]")
 
 # Single-word answers typed instead of pressing a button (normalised with casefold).
 _YES = frozenset({"yes", "y", "ok", "okay", "confirm", "是", "是的", "对", "对的", "好", "好的", "确认", "嗯", "没错", "正确"})
-_NO = frozenset({"no", "n", "不", "不是", "否", "没有", "不对", "没解决", "未解决"})
+_NO = frozenset({"no", "n", "不", "不是", "否", "没有", "不对"})
+_SOLVED = frozenset({"solved", "resolved", "fixed", "it's solved", "解决了", "已解决", "已经解决", "已经解决了", "好了", "搞定了", "没问题了"})
+_UNSOLVED = frozenset({"not solved", "unsolved", "not resolved", "not fixed", "没解决", "没有解决", "未解决", "还没解决", "还没有解决", "没搞定"})
 _SKIP = frozenset({"skip", "none", "no", "n/a", "-", "跳过", "无", "没有", "略过", "不用"})
 _DONE = frozenset({"done", "finish", "finished", "完成", "好了", "没有了", "就这些"})
 _SUBMIT = frozenset({"submit", "send", "提交", "确认提交", "发送"})
@@ -408,9 +410,9 @@ class Intake:
         elif state in TICKET_OPEN_STATES:
             await self._add_info(turn, inbound)
         elif state is S.RESOLVED:
-            if word in _YES:
+            if word in _YES or word in _SOLVED:
                 await self._solved(turn, True)
-            elif word in _NO:
+            elif word in _NO or word in _UNSOLVED:
                 await self._solved(turn, False)
             else:
                 await self._relay(turn, inbound, acknowledge=False)
@@ -481,19 +483,21 @@ class Intake:
             self.prompt(turn)
             return
         state = conv.state
+        # an invalid answer is explained with the step's skip button, so nobody is stuck
+        skip = ((self._button(turn, "button.skip", "skip"),),)
         if state is S.ASKING_ORDER:
             if len(value) > MAX_ORDER_NUMBER or not _ORDER_RE.search(value):
-                turn.reply(self.t(turn, "details.order_invalid", limit=MAX_ORDER_NUMBER))
+                turn.reply(self.t(turn, "details.order_invalid", limit=MAX_ORDER_NUMBER), skip)
                 return
             draft.order_number = value
         elif state is S.ASKING_TIME:
             if len(value) > MAX_WHEN:
-                turn.reply(self.t(turn, "details.when_too_long", limit=MAX_WHEN))
+                turn.reply(self.t(turn, "details.when_too_long", limit=MAX_WHEN), skip)
                 return
             draft.occurred = value
         elif state is S.ASKING_CONTACT:
             if not (_PHONE_RE.match(value) or _EMAIL_RE.match(value)):
-                turn.reply(self.t(turn, "details.contact_invalid"))
+                turn.reply(self.t(turn, "details.contact_invalid"), skip, request_contact=True)
                 return
             draft.contact = value
         else:

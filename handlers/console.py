@@ -65,6 +65,9 @@ def parse_line(line: str, user: UserRef, chat_id: str, choices: list[str], now: 
     base = {"channel": CHANNEL, "chat_id": chat_id, "user": user, "sent_at": now}
     if stripped.isdigit() and 1 <= int(stripped) <= len(choices):
         return Inbound(kind=InboundKind.BUTTON, button=choices[int(stripped) - 1], **base)
+    path = Path(stripped).expanduser()
+    if stripped and path.suffix.lower() in IMAGE_SUFFIXES | DOCUMENT_SUFFIXES and path.is_file():
+        return _attachment(stripped, "", base)  # an absolute path starts with "/" too
     if stripped.startswith("/"):
         command, _, args = stripped[1:].partition(" ")
         command = command.lower()
@@ -73,9 +76,6 @@ def parse_line(line: str, user: UserRef, chat_id: str, choices: list[str], now: 
         if command == "contact" and args.strip():
             return Inbound(kind=InboundKind.CONTACT, contact=args.strip(), text=args.strip(), **base)
         return Inbound(kind=InboundKind.COMMAND, command=command, text=args.strip(), **base)
-    path = Path(stripped).expanduser()
-    if stripped and path.suffix.lower() in IMAGE_SUFFIXES | DOCUMENT_SUFFIXES and path.is_file():
-        return _attachment(stripped, "", base)
     return Inbound(kind=InboundKind.TEXT, text=text, **base)
 
 

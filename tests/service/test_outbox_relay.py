@@ -89,6 +89,7 @@ async def test_permanent_failure_is_kept_as_failed_not_deleted(
 ) -> None:
     sender.permanent_for = {"100"}
     await customer.say("快递丢了")
+    await customer.press("是的")  # a second reply waits behind the first
     await relay.deliver_target("100")
     async with database() as uow:
         assert await uow.outbox.pending("telegram", "100") != [], "later items still wait behind the failed one"
