@@ -66,7 +66,8 @@ class TicketRepository(Protocol):
 
 
 class MessageRepository(Protocol):
-    async def add(self, message: MessageRecord) -> int: ...
+    async def add(self, message: MessageRecord) -> None:
+        """Store a message; it is written with the transaction's commit."""
 
     async def edit(
         self, channel: str, chat_id: str, platform_message_id: str, text: str, at: datetime
@@ -83,7 +84,11 @@ class TicketEventRepository(Protocol):
 
 
 class OutboxRepository(Protocol):
-    async def add(self, item: OutboxItem) -> OutboxItem: ...
+    async def add(self, item: OutboxItem) -> OutboxItem:
+        """Store one item; sets ``id``."""
+
+    async def add_all(self, items: Sequence[OutboxItem]) -> Sequence[OutboxItem]:
+        """Store several items in one round trip; sets their ids."""
 
     async def pending(
         self, channel: str, target: str | None = None, limit: int = 100

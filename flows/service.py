@@ -181,22 +181,41 @@ class ComplaintService:
             await uow.conversations.save(conv)
         conv_id = conv.id if conv else None
         ticket_id = conv.ticket_id if conv else None
-        replies: list[OutboxItem] = []
-        for reply in turn.replies:
-            payload = reply.to_payload()
-            item = await uow.outbox.add(
-                OutboxItem(
-                    id=None,
-                    channel=turn.channel,
-                    target=turn.chat_id,
-                    kind="reply",
-                    payload=payload,
-                    created_at=turn.now,
-                    next_attempt_at=turn.now,
-                    conversation_id=conv_id,
-                    ticket_id=ticket_id,
-                )
+        payloads = [reply.to_payload() for reply in turn.replies]
+        items = [
+            OutboxItem(
+                id=None,
+                channel=turn.channel,
+                target=turn.chat_id,
+                kind="reply",
+                payload=payload,
+                created_at=turn.now,
+                next_attempt_at=turn.now,
+                conversation_id=conv_id,
+                ticket_id=ticket_id,
             )
+            for payload in payloads
+        ]
+        items += [
+            OutboxItem(
+                id=None,
+                channel=message.destination,
+                target=message.destination,
+                kind=message.kind,
+                payload=message.payload,
+                created_at=turn.now,
+                next_attempt_at=turn.now,
+                conversation_id=conv_id,
+                ticket_id=message.ticket_id,
+            )
+            for message in turn.desk
+        ]
+        await uow.outbox.add_all(items)
+        replies, desk = items[: len(payloads)], items[len(payloads) :]
+        for item, reply in zip(replies, turn.replies, strict=True):
+            data: dict[str, object] = {"outbox_id": item.id}
+            if "buttons" in item.payload:
+                data["buttons"] = item.payload["buttons"]
             await uow.messages.add(
                 MessageRecord(
                     direction="out",
@@ -206,26 +225,8 @@ class ComplaintService:
                     text=reply.text,
                     conversation_id=conv_id,
                     ticket_id=ticket_id,
-                    data={"outbox_id": item.id, **({"buttons": payload["buttons"]} if "buttons" in payload else {})},
+                    data=data,
                     created_at=turn.now,
-                )
-            )
-            replies.append(item)
-        desk: list[OutboxItem] = []
-        for message in turn.desk:
-            desk.append(
-                await uow.outbox.add(
-                    OutboxItem(
-                        id=None,
-                        channel=message.destination,
-                        target=message.destination,
-                        kind=message.kind,
-                        payload=message.payload,
-                        created_at=turn.now,
-                        next_attempt_at=turn.now,
-                        conversation_id=conv_id,
-                        ticket_id=message.ticket_id,
-                    )
                 )
             )
         ticket = await uow.tickets.get(ticket_id) if ticket_id else None

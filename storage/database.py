@@ -10,9 +10,10 @@ from typing import Any, Self
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from flows.ports import DuplicateUpdate
+from storage.sqlite_inline import inline_connector
 from storage.repositories import (
     SqlConversationRepository,
     SqlCustomerRepository,
@@ -69,6 +70,12 @@ def create_engine(url: str, *, search_path: str | None = None, echo: bool = Fals
         if search_path:
             connect_args["server_settings"] = {"search_path": search_path}
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+    else:
+        database = make_url(url).database or ":memory:"
+        if database == ":memory:":
+            raise DatabaseURLError("an in-memory SQLite database is lost at exit: give a file path")
+        # one connection, statements run on the loop's thread (see storage.sqlite_inline)
+        kwargs.update(async_creator=inline_connector(database), pool_size=1, max_overflow=0, pool_timeout=60)
     engine = create_async_engine(url, echo=echo, connect_args=connect_args, **kwargs)
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
@@ -82,8 +89,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # let us issue BEGIN ourselves (pysqlite's implicit transactions defer locking)
-        dbapi_connection.isolation_level = None
+        # the connection is in autocommit mode (isolation_level None, see sqlite_inline):
+        # we issue BEGIN ourselves, because pysqlite's implicit transactions defer locking
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
@@ -100,18 +107,23 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
 class SqlUnitOfWork:
     """One transaction over every repository (implements flows.ports.UnitOfWork)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
-        self._sessions = sessions
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
 
     async def __aenter__(self) -> Self:
-        self.session = self._sessions()
-        self.customers = SqlCustomerRepository(self.session)
-        self.conversations = SqlConversationRepository(self.session)
-        self.tickets = SqlTicketRepository(self.session)
-        self.messages = SqlMessageRepository(self.session)
-        self.events = SqlTicketEventRepository(self.session)
-        self.outbox = SqlOutboxRepository(self.session)
-        self.updates = SqlProcessedUpdateRepository(self.session)
+        self.connection = await self._engine.connect()
+        try:
+            self._transaction = await self.connection.begin()
+        except BaseException:
+            await self.connection.close()
+            raise
+        self.customers = SqlCustomerRepository(self.connection)
+        self.conversations = SqlConversationRepository(self.connection)
+        self.tickets = SqlTicketRepository(self.connection)
+        self.messages = SqlMessageRepository(self.connection)
+        self.events = SqlTicketEventRepository(self.connection)
+        self.outbox = SqlOutboxRepository(self.connection)
+        self.updates = SqlProcessedUpdateRepository(self.connection)
         return self
 
     async def __aexit__(
@@ -121,20 +133,22 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            await self.session.rollback()
+            if self._transaction.is_active:
+                await self._transaction.rollback()
         finally:
-            await self.session.close()
+            await self.connection.close()
 
     async def commit(self) -> None:
         try:
-            await self.session.commit()
+            await self.messages.write_pending()
+            await self._transaction.commit()
         except IntegrityError as exc:
             if "processed_updates" in str(exc.orig) or "pk_processed_updates" in str(exc):
                 raise DuplicateUpdate(str(exc.orig)) from exc
             raise
 
     async def rollback(self) -> None:
-        await self.session.rollback()
+        await self._transaction.rollback()
 
 
 class Database:
@@ -149,7 +163,7 @@ class Database:
         return cls(create_engine(url, **kwargs))
 
     def unit_of_work(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self.sessions)
+        return SqlUnitOfWork(self.engine)
 
     __call__ = unit_of_work
 

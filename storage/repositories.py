@@ -1,15 +1,22 @@
-"""Repositories: the only place that reads and writes rows. They return domain objects."""
+"""Repositories: the only place that reads and writes rows. They return domain objects.
+
+They run SQLAlchemy Core statements on the unit of work's connection (the tables are
+those of the typed models in :mod:`storage.models`). Core, not ORM sessions, because
+every inbound message runs through here: the ORM's identity map and flush bookkeeping
+cost more than the statements themselves (see benchmarks/engine.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import Row, bindparam, case, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.domain import (
     Attachment,
@@ -35,20 +42,28 @@ from storage.models import (
     TicketRow,
 )
 
+customers = CustomerRow.__table__
+conversations = ConversationRow.__table__
+tickets = TicketRow.__table__
+messages = MessageRow.__table__
+ticket_events = TicketEventRow.__table__
+outbox = OutboxRow.__table__
+processed_updates = ProcessedUpdateRow.__table__
+
 _TERMINAL = (ConversationState.CLOSED, ConversationState.CANCELLED)
 
 
 class _Repository:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
 
     @property
     def _postgres(self) -> bool:
-        return self.session.bind.dialect.name == "postgresql"
+        return self.connection.dialect.name == "postgresql"
 
 
 # ---------------------------------------------------------------------- customers
-def _customer(row: CustomerRow) -> Customer:
+def _customer(row: Row[Any]) -> Customer:
     return Customer(
         id=row.id,
         channel=row.channel,
@@ -59,38 +74,69 @@ def _customer(row: CustomerRow) -> Customer:
     )
 
 
+# Statements on the per-message path are built once: building and coercing a statement
+# costs more than running it.
+_CUSTOMER_BY_PLATFORM_ID = select(customers).where(
+    customers.c.channel == bindparam("b_channel"), customers.c.external_id == bindparam("b_external_id")
+)
+_ACTIVE_CONVERSATION = (
+    select(conversations)
+    .where(
+        conversations.c.channel == bindparam("b_channel"),
+        conversations.c.chat_id == bindparam("b_chat_id"),
+        conversations.c.active.is_(True),
+    )
+    .order_by(conversations.c.id.desc())
+    .limit(1)
+    .with_for_update()
+)
+_CONVERSATION_BY_ID = select(conversations).where(conversations.c.id == bindparam("b_id")).with_for_update()
+_UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("b_id"))
+_INSERT_OUTBOX = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+_INSERT_MESSAGES = insert(messages)
+_RECORD_UPDATE = {
+    dialect: insert_(processed_updates).on_conflict_do_nothing(index_elements=["channel", "update_id"])
+    for dialect, insert_ in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
 class SqlCustomerRepository(_Repository):
     async def get_or_create(self, channel: str, external_id: str, display_name: str, language: str) -> Customer:
-        row = await self.session.scalar(
-            select(CustomerRow).where(CustomerRow.channel == channel, CustomerRow.external_id == external_id)
-        )
-        if row is None:
-            row = CustomerRow(
-                channel=channel,
-                external_id=external_id,
-                display_name=display_name[:256],
-                language=language,
-                created_at=datetime.now(UTC),
+        name = display_name[:256]
+        row = (
+            await self.connection.execute(
+                _CUSTOMER_BY_PLATFORM_ID, {"b_channel": channel, "b_external_id": external_id}
             )
-            self.session.add(row)
-            await self.session.flush()
-        elif display_name and row.display_name != display_name[:256]:
-            row.display_name = display_name[:256]
-        return _customer(row)
+        ).first()
+        if row is None:
+            now = datetime.now(UTC)
+            new_id = (
+                await self.connection.execute(
+                    insert(customers).returning(customers.c.id),
+                    dict(channel=channel, external_id=external_id, display_name=name, language=language, created_at=now),
+                )
+            ).scalar_one()
+            return Customer(new_id, channel, external_id, name, language, now)
+        customer = _customer(row)
+        if name and row.display_name != name:
+            customer.display_name = name
+            await self.save(customer)
+        return customer
 
     async def get(self, customer_id: int) -> Customer | None:
-        row = await self.session.get(CustomerRow, customer_id)
+        row = (await self.connection.execute(select(customers).where(customers.c.id == customer_id))).first()
         return _customer(row) if row else None
 
     async def save(self, customer: Customer) -> None:
-        row = await self.session.get(CustomerRow, customer.id)
-        assert row is not None
-        row.display_name = customer.display_name
-        row.language = customer.language
+        await self.connection.execute(
+            update(customers)
+            .where(customers.c.id == customer.id)
+            .values(display_name=customer.display_name[:256], language=customer.language)
+        )
 
 
 # ---------------------------------------------------------------------- conversations
-def _conversation(row: ConversationRow) -> Conversation:
+def _conversation(row: Row[Any]) -> Conversation:
     return Conversation(
         id=row.id,
         customer_id=row.customer_id,
@@ -105,50 +151,45 @@ def _conversation(row: ConversationRow) -> Conversation:
     )
 
 
-def _fill_conversation(row: ConversationRow, conv: Conversation) -> None:
-    row.customer_id = conv.customer_id
-    row.channel = conv.channel
-    row.chat_id = conv.chat_id
-    row.state = conv.state
-    row.active = conv.state not in _TERMINAL
-    row.step = conv.step
-    row.draft = conv.draft.to_dict()
-    row.ticket_id = conv.ticket_id
-    row.created_at = conv.created_at or conv.updated_at  # type: ignore[assignment]
-    row.updated_at = conv.updated_at or conv.created_at  # type: ignore[assignment]
+def _conversation_values(conv: Conversation) -> dict[str, Any]:
+    return dict(
+        customer_id=conv.customer_id,
+        channel=conv.channel,
+        chat_id=conv.chat_id,
+        state=conv.state,
+        active=conv.state not in _TERMINAL,
+        step=conv.step,
+        draft=conv.draft.to_dict(),
+        ticket_id=conv.ticket_id,
+        created_at=conv.created_at or conv.updated_at,
+        updated_at=conv.updated_at or conv.created_at,
+    )
 
 
 class SqlConversationRepository(_Repository):
     async def active_for_chat(self, channel: str, chat_id: str) -> Conversation | None:
-        row = await self.session.scalar(
-            select(ConversationRow)
-            .where(
-                ConversationRow.channel == channel,
-                ConversationRow.chat_id == chat_id,
-                ConversationRow.active.is_(True),
-            )
-            .order_by(ConversationRow.id.desc())
-            .limit(1)
-            .with_for_update()
-        )
+        row = (
+            await self.connection.execute(_ACTIVE_CONVERSATION, {"b_channel": channel, "b_chat_id": chat_id})
+        ).first()
         return _conversation(row) if row else None
 
     async def get(self, conversation_id: int) -> Conversation | None:
-        row = await self.session.get(ConversationRow, conversation_id, with_for_update=True)
+        row = (await self.connection.execute(_CONVERSATION_BY_ID, {"b_id": conversation_id})).first()
         return _conversation(row) if row else None
 
     async def add(self, conversation: Conversation) -> Conversation:
-        row = ConversationRow()
-        _fill_conversation(row, conversation)
-        self.session.add(row)
-        await self.session.flush()
-        conversation.id = row.id
+        conversation.id = (
+            await self.connection.execute(
+                insert(conversations).returning(conversations.c.id), _conversation_values(conversation)
+            )
+        ).scalar_one()
         return conversation
 
     async def save(self, conversation: Conversation) -> None:
-        row = await self.session.get(ConversationRow, conversation.id)
-        assert row is not None, f"conversation {conversation.id} vanished"
-        _fill_conversation(row, conversation)
+        result = await self.connection.execute(
+            _UPDATE_CONVERSATION, {"b_id": conversation.id, **_conversation_values(conversation)}
+        )
+        assert result.rowcount == 1, f"conversation {conversation.id} vanished"
 
 
 # ---------------------------------------------------------------------- tickets
@@ -185,7 +226,7 @@ _TICKET_FIELDS = (
 )
 
 
-def _ticket(row: TicketRow) -> Ticket:
+def _ticket(row: Row[Any]) -> Ticket:
     values: dict[str, Any] = {name: getattr(row, name) for name in _TICKET_FIELDS}
     return Ticket(
         id=row.id,
@@ -195,64 +236,65 @@ def _ticket(row: TicketRow) -> Ticket:
     )
 
 
-def _fill_ticket(row: TicketRow, ticket: Ticket) -> None:
-    for name in _TICKET_FIELDS:
-        setattr(row, name, getattr(ticket, name))
-    row.photos = [p.to_dict() for p in ticket.photos]
+def _ticket_values(ticket: Ticket) -> dict[str, Any]:
+    values = {name: getattr(ticket, name) for name in _TICKET_FIELDS}
+    values["photos"] = [p.to_dict() for p in ticket.photos]
+    return values
 
 
 _SEVERITY_RANK = case(
     {Severity.MAJOR: 0, Severity.HOT: 1, Severity.IMPORTANT: 2},
-    value=TicketRow.severity,
+    value=tickets.c.severity,
     else_=3,
 )
 
 
 class SqlTicketRepository(_Repository):
     async def add(self, ticket: Ticket) -> Ticket:
-        row = TicketRow()
-        _fill_ticket(row, ticket)
-        self.session.add(row)
-        await self.session.flush()
-        row.number = ticket_number(row.id)
-        ticket.id, ticket.number = row.id, row.number
+        ticket_id = (
+            await self.connection.execute(insert(tickets).returning(tickets.c.id), _ticket_values(ticket))
+        ).scalar_one()
+        number = ticket_number(ticket_id)
+        await self.connection.execute(update(tickets).where(tickets.c.id == ticket_id).values(number=number))
+        ticket.id, ticket.number = ticket_id, number
         return ticket
 
     async def get(self, ticket_id: int) -> Ticket | None:
-        row = await self.session.get(TicketRow, ticket_id)
+        row = (await self.connection.execute(select(tickets).where(tickets.c.id == ticket_id))).first()
         return _ticket(row) if row else None
 
     async def by_number(self, number: str) -> Ticket | None:
-        row = await self.session.scalar(select(TicketRow).where(TicketRow.number == number))
+        row = (await self.connection.execute(select(tickets).where(tickets.c.number == number))).first()
         return _ticket(row) if row else None
 
     async def save(self, ticket: Ticket) -> None:
-        row = await self.session.get(TicketRow, ticket.id)
-        assert row is not None, f"ticket {ticket.id} vanished"
-        _fill_ticket(row, ticket)
+        result = await self.connection.execute(
+            update(tickets).where(tickets.c.id == ticket.id).values(_ticket_values(ticket))
+        )
+        assert result.rowcount == 1, f"ticket {ticket.id} vanished"
 
     async def for_customer(self, customer_id: int, limit: int = 10) -> Sequence[Ticket]:
-        rows = await self.session.scalars(
-            select(TicketRow).where(TicketRow.customer_id == customer_id).order_by(TicketRow.id.desc()).limit(limit)
+        rows = await self.connection.execute(
+            select(tickets).where(tickets.c.customer_id == customer_id).order_by(tickets.c.id.desc()).limit(limit)
         )
         return [_ticket(r) for r in rows]
 
     async def unclaimed(self, limit: int = 50) -> Sequence[Ticket]:
-        rows = await self.session.scalars(
-            select(TicketRow)
-            .where(TicketRow.state.in_((TicketState.NEW, TicketState.REOPENED)), TicketRow.owner_id.is_(None))
-            .order_by(_SEVERITY_RANK, TicketRow.id)
+        rows = await self.connection.execute(
+            select(tickets)
+            .where(tickets.c.state.in_((TicketState.NEW, TicketState.REOPENED)), tickets.c.owner_id.is_(None))
+            .order_by(_SEVERITY_RANK, tickets.c.id)
             .limit(limit)
         )
         return [_ticket(r) for r in rows]
 
     async def count_by_state(self) -> dict[TicketState, int]:
-        rows = await self.session.execute(select(TicketRow.state, func.count()).group_by(TicketRow.state))
+        rows = await self.connection.execute(select(tickets.c.state, func.count()).group_by(tickets.c.state))
         return {state: count for state, count in rows}
 
 
 # ---------------------------------------------------------------------- messages
-def _message(row: MessageRow) -> MessageRecord:
+def _message(row: Row[Any]) -> MessageRecord:
     return MessageRecord(
         direction=row.direction,
         channel=row.channel,
@@ -268,59 +310,87 @@ def _message(row: MessageRow) -> MessageRecord:
 
 
 class SqlMessageRepository(_Repository):
-    async def add(self, message: MessageRecord) -> int:
-        row = MessageRow(
-            direction=message.direction,
-            channel=message.channel,
-            chat_id=message.chat_id,
-            kind=message.kind,
-            text=message.text,
-            conversation_id=message.conversation_id,
-            ticket_id=message.ticket_id,
-            data=message.data,
-            platform_message_id=message.platform_message_id,
-            created_at=message.created_at,
+    def __init__(self, connection: AsyncConnection) -> None:
+        super().__init__(connection)
+        self._pending: list[dict[str, Any]] = []
+
+    async def add(self, message: MessageRecord) -> None:
+        """Queue the row; :meth:`write_pending` writes the queue in one INSERT before commit."""
+        self._pending.append(
+            dict(
+                direction=message.direction,
+                channel=message.channel,
+                chat_id=message.chat_id,
+                kind=message.kind,
+                text=message.text,
+                conversation_id=message.conversation_id,
+                ticket_id=message.ticket_id,
+                data=message.data,
+                platform_message_id=message.platform_message_id,
+                created_at=message.created_at,
+                edited_at=None,
+            )
         )
-        self.session.add(row)
-        await self.session.flush()
-        return row.id
+
+    async def write_pending(self) -> None:
+        if self._pending:
+            rows, self._pending = self._pending, []
+            await self.connection.execute(_INSERT_MESSAGES, rows)
 
     async def edit(
         self, channel: str, chat_id: str, platform_message_id: str, text: str, at: datetime
     ) -> MessageRecord | None:
-        row = await self.session.scalar(
-            select(MessageRow)
-            .where(
-                MessageRow.channel == channel,
-                MessageRow.chat_id == chat_id,
-                MessageRow.platform_message_id == platform_message_id,
-                MessageRow.direction == "in",
-                MessageRow.kind != "edit",
+        await self.write_pending()
+        row = (
+            await self.connection.execute(
+                select(messages)
+                .where(
+                    messages.c.channel == channel,
+                    messages.c.chat_id == chat_id,
+                    messages.c.platform_message_id == platform_message_id,
+                    messages.c.direction == "in",
+                    messages.c.kind != "edit",
+                )
+                .order_by(messages.c.id)
+                .limit(1)
             )
-            .order_by(MessageRow.id)
-            .limit(1)
-        )
+        ).first()
         if row is None:
             return None
         history = list((row.data or {}).get("previous_texts", []))
         history.append({"text": row.text, "until": at.isoformat()})
-        row.data = {**(row.data or {}), "previous_texts": history}
-        row.text = text
-        row.edited_at = at
-        return _message(row)
+        data = {**(row.data or {}), "previous_texts": history}
+        await self.connection.execute(
+            update(messages).where(messages.c.id == row.id).values(text=text, data=data, edited_at=at)
+        )
+        return replace(_message(row), text=text, data=data)
 
     async def for_conversation(self, conversation_id: int) -> Sequence[MessageRecord]:
-        rows = await self.session.scalars(
-            select(MessageRow).where(MessageRow.conversation_id == conversation_id).order_by(MessageRow.id)
+        await self.write_pending()
+        rows = await self.connection.execute(
+            select(messages).where(messages.c.conversation_id == conversation_id).order_by(messages.c.id)
         )
         return [_message(r) for r in rows]
 
 
 # ---------------------------------------------------------------------- ticket events
+def _event(row: Row[Any]) -> TicketEvent:
+    return TicketEvent(
+        ticket_id=row.ticket_id,
+        kind=row.kind,
+        actor=row.actor,
+        from_state=row.from_state,
+        to_state=row.to_state,
+        data=row.data,
+        created_at=row.created_at,
+    )
+
+
 class SqlTicketEventRepository(_Repository):
     async def add(self, event: TicketEvent) -> None:
-        self.session.add(
-            TicketEventRow(
+        await self.connection.execute(
+            insert(ticket_events),
+            dict(
                 ticket_id=event.ticket_id,
                 kind=event.kind,
                 actor=event.actor,
@@ -328,29 +398,18 @@ class SqlTicketEventRepository(_Repository):
                 to_state=event.to_state,
                 data=event.data,
                 created_at=event.created_at,
-            )
+            ),
         )
 
     async def for_ticket(self, ticket_id: int) -> Sequence[TicketEvent]:
-        rows = await self.session.scalars(
-            select(TicketEventRow).where(TicketEventRow.ticket_id == ticket_id).order_by(TicketEventRow.id)
+        rows = await self.connection.execute(
+            select(ticket_events).where(ticket_events.c.ticket_id == ticket_id).order_by(ticket_events.c.id)
         )
-        return [
-            TicketEvent(
-                ticket_id=r.ticket_id,
-                kind=r.kind,
-                actor=r.actor,
-                from_state=r.from_state,
-                to_state=r.to_state,
-                data=r.data,
-                created_at=r.created_at,
-            )
-            for r in rows
-        ]
+        return [_event(r) for r in rows]
 
 
 # ---------------------------------------------------------------------- outbox
-def _outbox(row: OutboxRow) -> OutboxItem:
+def _outbox(row: Row[Any]) -> OutboxItem:
     return OutboxItem(
         id=row.id,
         channel=row.channel,
@@ -370,61 +429,68 @@ def _outbox(row: OutboxRow) -> OutboxItem:
 
 class SqlOutboxRepository(_Repository):
     async def add(self, item: OutboxItem) -> OutboxItem:
-        row = OutboxRow(
-            channel=item.channel,
-            target=item.target,
-            kind=item.kind,
-            payload=item.payload,
-            status=item.status,
-            attempts=item.attempts,
-            next_attempt_at=item.next_attempt_at,
-            conversation_id=item.conversation_id,
-            ticket_id=item.ticket_id,
-            created_at=item.created_at,
-        )
-        self.session.add(row)
-        await self.session.flush()
-        item.id = row.id
-        return item
+        return (await self.add_all([item]))[0]
+
+    async def add_all(self, items: Sequence[OutboxItem]) -> Sequence[OutboxItem]:
+        if not items:
+            return items
+        rows = [
+            dict(
+                channel=item.channel,
+                target=item.target,
+                kind=item.kind,
+                payload=item.payload,
+                status=item.status,
+                attempts=item.attempts,
+                next_attempt_at=item.next_attempt_at,
+                last_error=item.last_error,
+                conversation_id=item.conversation_id,
+                ticket_id=item.ticket_id,
+                created_at=item.created_at,
+                sent_at=item.sent_at,
+            )
+            for item in items
+        ]
+        result = await self.connection.execute(_INSERT_OUTBOX, rows)
+        for item, new_id in zip(items, result.scalars(), strict=True):
+            item.id = new_id
+        return items
 
     async def pending(self, channel: str, target: str | None = None, limit: int = 100) -> Sequence[OutboxItem]:
-        query = select(OutboxRow).where(OutboxRow.channel == channel, OutboxRow.status == "pending")
+        query = select(outbox).where(outbox.c.channel == channel, outbox.c.status == "pending")
         if target is not None:
-            query = query.where(OutboxRow.target == target)
-        query = query.order_by(OutboxRow.id).limit(limit)
+            query = query.where(outbox.c.target == target)
+        query = query.order_by(outbox.c.id).limit(limit)
         if self._postgres:
             query = query.with_for_update(skip_locked=True)
-        rows = await self.session.scalars(query)
+        rows = await self.connection.execute(query)
         return [_outbox(r) for r in rows]
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
-        await self.session.execute(
-            update(OutboxRow).where(OutboxRow.id == item_id).values(status="sent", sent_at=at, last_error=None)
+        await self.connection.execute(
+            update(outbox).where(outbox.c.id == item_id).values(status="sent", sent_at=at, last_error=None)
         )
 
     async def mark_retry(self, item_id: int, error: str, retry_at: datetime) -> None:
-        await self.session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == item_id)
-            .values(attempts=OutboxRow.attempts + 1, last_error=error[:2000], next_attempt_at=retry_at)
+        await self.connection.execute(
+            update(outbox)
+            .where(outbox.c.id == item_id)
+            .values(attempts=outbox.c.attempts + 1, last_error=error[:2000], next_attempt_at=retry_at)
         )
 
     async def mark_failed(self, item_id: int, error: str) -> None:
-        await self.session.execute(
-            update(OutboxRow)
-            .where(OutboxRow.id == item_id)
-            .values(status="failed", attempts=OutboxRow.attempts + 1, last_error=error[:2000])
+        await self.connection.execute(
+            update(outbox)
+            .where(outbox.c.id == item_id)
+            .values(status="failed", attempts=outbox.c.attempts + 1, last_error=error[:2000])
         )
 
 
 # ---------------------------------------------------------------------- processed updates
 class SqlProcessedUpdateRepository(_Repository):
     async def record(self, channel: str, update_id: str) -> bool:
-        insert = pg_insert if self._postgres else sqlite_insert
-        statement = (
-            insert(ProcessedUpdateRow)
-            .values(channel=channel, update_id=update_id, processed_at=datetime.now(UTC))
-            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        result = await self.connection.execute(
+            _RECORD_UPDATE[self.connection.dialect.name],
+            {"channel": channel, "update_id": update_id, "processed_at": datetime.now(UTC)},
         )
-        result = await self.session.execute(statement)
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)

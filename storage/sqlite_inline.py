@@ -1,0 +1,169 @@
+"""SQLite for the async engine without a thread hop per statement.
+
+SQLAlchemy's ``sqlite+aiosqlite`` dialect sends every statement to aiosqlite's worker
+thread and back. On this workload that hop costs 300-700 µs, while the statement
+itself takes a few µs: an inbound message needs about ten statements, so the hop alone
+would cap the bot at a few hundred messages per second on one core.
+
+This module gives the dialect a connection with aiosqlite's async interface that runs
+each statement directly on the event loop's thread with the standard ``sqlite3``
+module. That is safe because:
+
+- statements of this bot touch a handful of rows by index: microseconds each;
+- the engine built in :mod:`storage.database` keeps ONE connection for the process,
+  so two transactions of this process never wait for each other's SQLite lock inside
+  SQLite (they queue on the pool, asynchronously);
+- several *processes* sharing one SQLite file would block the loop while waiting for
+  the file lock (``busy_timeout``); multi-process deployments use PostgreSQL, as
+  DESIGN.md says.
+
+Long read-only work (reports over many tickets) must not run on this engine; it uses
+its own synchronous engine in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+
+class InlineCursor:
+    """An aiosqlite-style cursor whose coroutines finish without suspending."""
+
+    __slots__ = ("_cursor",)
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+
+    async def __aenter__(self) -> InlineCursor:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._cursor.close()
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
+        if parameters is None:
+            self._cursor.execute(sql)
+        else:
+            self._cursor.execute(sql, parameters)
+        return self
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
+        self._cursor.executemany(sql, parameters)
+        return self
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        return self._cursor.fetchmany(size if size is not None else self._cursor.arraysize)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+    async def setinputsizes(self, *sizes: Any) -> None:
+        return None
+
+    async def nextset(self) -> None:
+        return None
+
+    @property
+    def description(self) -> Any:
+        return self._cursor.description
+
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
+    @property
+    def lastrowid(self) -> int | None:
+        return self._cursor.lastrowid
+
+    @property
+    def arraysize(self) -> int:
+        return self._cursor.arraysize
+
+    @arraysize.setter
+    def arraysize(self, value: int) -> None:
+        self._cursor.arraysize = value
+
+
+class _ImmediateQueue:
+    """Stands in for aiosqlite's request queue: runs the function at once.
+
+    SQLAlchemy's aiosqlite adapter sets ``isolation_level`` by queueing a function
+    and awaiting a future; here the function runs immediately and resolves it.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def put_nowait(self, item: tuple[asyncio.Future[Any], Callable[[], Any]]) -> None:
+        future, function = item
+        try:
+            future.set_result(function())
+        except Exception as exc:  # noqa: BLE001 - handed to the awaiting caller
+            future.set_exception(exc)
+
+
+class InlineConnection:
+    """The subset of ``aiosqlite.Connection`` that SQLAlchemy's dialect uses."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._connection = conn  # the dialect checks this before commit/rollback
+        self._tx = _ImmediateQueue(conn)
+
+    def cursor(self) -> InlineCursor:
+        return InlineCursor(self._conn.cursor())
+
+    async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
+        cursor = self.cursor()
+        return await cursor.execute(sql, parameters)
+
+    async def commit(self) -> None:
+        self._conn.commit()
+
+    async def rollback(self) -> None:
+        self._conn.rollback()
+
+    async def close(self) -> None:
+        if self._connection is not None:
+            self._conn.close()
+            self._connection = None
+
+    def stop(self) -> None:
+        """Forced close (the dialect's terminate)."""
+        if self._connection is not None:
+            self._conn.close()
+            self._connection = None
+
+    async def create_function(self, *args: Any, **kwargs: Any) -> None:
+        self._conn.create_function(*args, **kwargs)
+
+    @property
+    def isolation_level(self) -> str | None:
+        return self._conn.isolation_level
+
+    @isolation_level.setter
+    def isolation_level(self, value: str | None) -> None:
+        self._conn.isolation_level = value
+
+
+def inline_connector(database: str) -> Callable[[], Any]:
+    """An ``async_creator`` for :func:`sqlalchemy.ext.asyncio.create_async_engine`."""
+
+    async def connect() -> InlineConnection:
+        conn = sqlite3.connect(
+            database,
+            check_same_thread=False,  # the pool may close it from another thread at exit
+            isolation_level=None,  # we issue BEGIN IMMEDIATE ourselves
+        )
+        return InlineConnection(conn)
+
+    return connect
