@@ -173,12 +173,11 @@ async def test_processed_updates_are_recorded_once(database: Database) -> None:
 
 async def test_rollback_unless_committed(database: Database) -> None:
     async with database() as uow:
-        await uow.customers.get_or_create("telegram", "77", "x", "zh")
+        uncommitted = await uow.customers.get_or_create("telegram", "77", "x", "zh")
+        await uow.updates.record("telegram", "u-77")
     async with database() as uow:
-        assert (await uow.tickets.for_customer(1)) == []
-        customer = await uow.customers.get_or_create("telegram", "77", "x", "zh")
-        await uow.commit()
-    assert customer.id == 1 or customer.id is not None
+        assert await uow.customers.get(uncommitted.id or 0) is None
+        assert await uow.updates.record("telegram", "u-77"), "the rolled-back update id is not remembered"
 
 
 async def test_concurrent_duplicate_update_is_detected(database: Database) -> None:
