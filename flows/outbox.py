@@ -35,7 +35,14 @@ class Sender(Protocol):
 
 
 class OutboxRelay:
-    """Sends the pending items of one destination channel."""
+    """Sends the pending items of one destination channel.
+
+    Items are *claimed* before they are sent: the claim pushes their next attempt a
+    lease into the future in its own short transaction, so another relay (another
+    process on the same PostgreSQL database, or the periodic drain of this one) leaves
+    them and everything queued behind them in the same chat alone. A crash between
+    claim and send only delays the items until the lease runs out.
+    """
 
     def __init__(
         self,
@@ -47,6 +54,7 @@ class OutboxRelay:
         max_attempts: int = 20,
         base_delay: float = 1.0,
         max_delay: float = 300.0,
+        lease: float = 120.0,
     ) -> None:
         self.uow_factory = uow_factory
         self.channel = channel
@@ -55,61 +63,83 @@ class OutboxRelay:
         self.max_attempts = max_attempts
         self.base_delay = base_delay
         self.max_delay = max_delay
-        self._lock = asyncio.Lock()
+        self.lease = timedelta(seconds=lease)
+        self._locks: dict[str, asyncio.Lock] = {}
 
     def _backoff(self, attempts: int, retry_after: float | None) -> timedelta:
         if retry_after is not None:
             return timedelta(seconds=retry_after)
         return timedelta(seconds=min(self.base_delay * 2 ** max(attempts - 1, 0), self.max_delay))
 
+    async def _claim(self, target: str | None, limit: int) -> Sequence[OutboxItem]:
+        now = self.clock()
+        async with self.uow_factory() as uow:
+            items = await uow.outbox.claim(self.channel, target, now, now + self.lease, limit)
+            await uow.commit()
+        return items
+
     async def deliver_target(self, target: str) -> int:
-        """Send what is pending for one chat, oldest first; returns how many were sent."""
-        async with self._lock:
-            async with self.uow_factory() as uow:
-                items = await uow.outbox.pending(self.channel, target)
-            return await self._send(items)
+        """Send what is due for one chat, oldest first; returns how many were sent."""
+        lock = self._locks.setdefault(target, asyncio.Lock())
+        try:
+            async with lock:
+                return await self._send_in_order(await self._claim(target, 100))
+        finally:
+            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
+                self._locks.pop(target, None)
 
     async def drain(self, limit: int = 200) -> int:
-        """Send what is due for every chat of this channel; returns how many were sent."""
-        async with self._lock:
-            async with self.uow_factory() as uow:
-                items = await uow.outbox.pending(self.channel, None, limit)
-            return await self._send(items)
+        """Send what is due for every chat of this channel; returns how many were sent.
 
-    async def _send(self, items: Sequence[OutboxItem]) -> int:
+        Chats are served concurrently, each in order.
+        """
+        by_target: dict[str, list[OutboxItem]] = {}
+        for item in await self._claim(None, limit):
+            by_target.setdefault(item.target, []).append(item)
+        counts = await asyncio.gather(
+            *(self._send_locked(target, items) for target, items in by_target.items())
+        )
+        return sum(counts)
+
+    async def _send_locked(self, target: str, items: Sequence[OutboxItem]) -> int:
+        lock = self._locks.setdefault(target, asyncio.Lock())
+        async with lock:
+            return await self._send_in_order(items)
+
+    async def _send_in_order(self, items: Sequence[OutboxItem]) -> int:
+        """Send claimed items of one chat in order; stop at the first failure."""
         sent = 0
-        blocked: set[str] = set()
-        now = self.clock()
-        for item in items:
-            if item.target in blocked:
-                continue
-            if item.next_attempt_at is not None and item.next_attempt_at > now:
-                blocked.add(item.target)  # an earlier item waits for its retry: keep the order
-                continue
+        for index, item in enumerate(items):
+            assert item.id is not None
             try:
                 await self.sender.send(item)
             except DeliveryError as exc:
-                blocked.add(item.target)
-                await self._failed(item, exc)
-                continue
-            assert item.id is not None
+                await self._failed(item, exc, [i.id for i in items[index + 1 :] if i.id is not None])
+                break
+            except Exception as exc:  # a bug or an unexpected platform answer: keep the item
+                logger.exception("outbox item %s to %s: unexpected error", item.id, item.target)
+                await self._failed(item, DeliveryError(f"{exc.__class__.__name__}: {exc}"), [i.id for i in items[index + 1 :] if i.id is not None])
+                break
             async with self.uow_factory() as uow:
                 await uow.outbox.mark_sent(item.id, self.clock())
                 await uow.commit()
             sent += 1
         return sent
 
-    async def _failed(self, item: OutboxItem, exc: DeliveryError) -> None:
+    async def _failed(self, item: OutboxItem, exc: DeliveryError, unsent: list[int]) -> None:
         assert item.id is not None
         attempts = item.attempts + 1
+        now = self.clock()
         async with self.uow_factory() as uow:
             if exc.permanent or attempts >= self.max_attempts:
                 logger.error("outbox item %s to %s given up after %s attempts: %s", item.id, item.target, attempts, exc)
                 await uow.outbox.mark_failed(item.id, str(exc))
             else:
-                retry_at = self.clock() + self._backoff(attempts, exc.retry_after)
+                retry_at = now + self._backoff(attempts, exc.retry_after)
                 logger.warning("outbox item %s to %s failed (%s), retry at %s", item.id, item.target, exc, retry_at)
                 await uow.outbox.mark_retry(item.id, str(exc), retry_at)
+            # the items claimed behind it give their lease back; they wait behind it anyway
+            await uow.outbox.release(unsent, now)
             await uow.commit()
 
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:

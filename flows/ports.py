@@ -93,11 +93,22 @@ class OutboxRepository(Protocol):
     async def pending(
         self, channel: str, target: str | None = None, limit: int = 100
     ) -> Sequence[OutboxItem]:
-        """Undelivered items of a destination (optionally one chat), oldest first.
+        """Undelivered items of a destination (optionally one chat), oldest first."""
 
-        On PostgreSQL the rows are locked with ``FOR UPDATE SKIP LOCKED`` so that two
-        bot processes never send the same item.
+    async def claim(
+        self, channel: str, target: str | None, now: datetime, lease_until: datetime, limit: int = 100
+    ) -> Sequence[OutboxItem]:
+        """Take the items that are due for delivery, oldest first, per chat in order.
+
+        For each target, items are taken from its oldest pending item on, up to the
+        first one that is not due yet (a retry waiting, or an item another relay has
+        claimed): a chat's messages are never sent out of order. The taken items get
+        ``next_attempt_at = lease_until``. On PostgreSQL the rows are locked while
+        claiming, so two processes never take the same item.
         """
+
+    async def release(self, item_ids: Sequence[int], now: datetime) -> None:
+        """Give claimed but unsent items back (due at ``now``)."""
 
     async def mark_sent(self, item_id: int, at: datetime) -> None: ...
 

@@ -460,11 +460,38 @@ class SqlOutboxRepository(_Repository):
         query = select(outbox).where(outbox.c.channel == channel, outbox.c.status == "pending")
         if target is not None:
             query = query.where(outbox.c.target == target)
-        query = query.order_by(outbox.c.id).limit(limit)
-        if self._postgres:
-            query = query.with_for_update(skip_locked=True)
-        rows = await self.connection.execute(query)
+        rows = await self.connection.execute(query.order_by(outbox.c.id).limit(limit))
         return [_outbox(r) for r in rows]
+
+    async def claim(
+        self, channel: str, target: str | None, now: datetime, lease_until: datetime, limit: int = 100
+    ) -> Sequence[OutboxItem]:
+        query = select(outbox).where(outbox.c.channel == channel, outbox.c.status == "pending")
+        if target is not None:
+            query = query.where(outbox.c.target == target)
+        # plain FOR UPDATE (no SKIP LOCKED): a second claimer waits a moment and then sees
+        # the lease, instead of skipping a chat's first items and sending its later ones
+        rows = await self.connection.execute(query.order_by(outbox.c.id).limit(limit).with_for_update())
+        taken: list[OutboxItem] = []
+        blocked: set[str] = set()
+        for row in rows:
+            if row.target in blocked:
+                continue
+            if row.next_attempt_at is not None and row.next_attempt_at > now:
+                blocked.add(row.target)
+                continue
+            taken.append(_outbox(row))
+        if taken:
+            await self.connection.execute(
+                update(outbox).where(outbox.c.id.in_([i.id for i in taken])).values(next_attempt_at=lease_until)
+            )
+        return taken
+
+    async def release(self, item_ids: Sequence[int], now: datetime) -> None:
+        if item_ids:
+            await self.connection.execute(
+                update(outbox).where(outbox.c.id.in_(list(item_ids))).values(next_attempt_at=now)
+            )
 
     async def mark_sent(self, item_id: int, at: datetime) -> None:
         await self.connection.execute(

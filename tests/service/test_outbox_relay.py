@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 
 import pytest
 
@@ -112,3 +113,36 @@ async def test_gives_up_after_max_attempts(database: Database, sender: FlakySend
     async with database() as uow:
         remaining = await uow.outbox.pending("telegram", "100")
     assert len(remaining) == len(customer.replies) - 1
+
+
+@pytest.mark.usefixtures("backend")
+async def test_two_relays_on_one_database_send_each_item_once_in_order(
+    service, database: Database, sender: FlakySender, clock: Clock  # type: ignore[no-untyped-def]
+) -> None:
+    """Two bot processes share the database: every reply is sent once, each chat in order."""
+    first = OutboxRelay(database.unit_of_work, "telegram", sender, clock)
+    second = OutboxRelay(database.unit_of_work, "telegram", sender, clock)
+    customers = [Customer(service, chat_id=str(n)) for n in range(6)]
+    expected: dict[str, list[str]] = {}
+    for c in customers:
+        await c.say("快递丢了，一直没送到")
+        expected.setdefault(c.chat_id, []).extend(r.text for r in c.replies)
+        await c.press("是的")
+        expected[c.chat_id].extend(r.text for r in c.replies)
+    counts = await asyncio.gather(first.drain(), second.drain(), first.drain(), second.drain())
+    assert sum(counts) == sum(len(texts) for texts in expected.values())
+    for chat, texts in expected.items():
+        assert [t for target, t in sender.delivered if target == chat] == texts
+
+
+async def test_a_claim_abandoned_by_a_crash_is_sent_after_its_lease(
+    customer: Customer, database: Database, sender: FlakySender, clock: Clock
+) -> None:
+    await customer.say("快递丢了")
+    crashed = OutboxRelay(database.unit_of_work, "telegram", sender, clock, lease=60)
+    claimed = await crashed._claim("100", 100)  # the process dies after claiming, before sending
+    assert claimed
+    survivor = OutboxRelay(database.unit_of_work, "telegram", sender, clock)
+    assert await survivor.drain() == 0, "the lease keeps the items from being sent twice at once"
+    clock.advance(seconds=61)
+    assert await survivor.drain() == len(claimed)
