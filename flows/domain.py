@@ -161,6 +161,7 @@ class Reply:
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
     request_contact: bool = False  # offer the platform's "share my phone number" button
+    remove_keyboard: bool = False  # take away a keyboard offered earlier (the contact button)
 
     def to_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = {"text": self.text}
@@ -168,6 +169,8 @@ class Reply:
             payload["buttons"] = [[[b.label, b.data] for b in row] for row in self.buttons]
         if self.request_contact:
             payload["request_contact"] = True
+        if self.remove_keyboard:
+            payload["remove_keyboard"] = True
         return payload
 
     @classmethod
@@ -179,6 +182,7 @@ class Reply:
             text=payload["text"],
             buttons=rows,
             request_contact=bool(payload.get("request_contact")),
+            remove_keyboard=bool(payload.get("remove_keyboard")),
         )
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from flows.domain import (
     Draft,
     Inbound,
     InboundKind,
+    Reply,
     Severity,
     Ticket,
     TicketState,
@@ -131,11 +133,31 @@ class Intake:
             turn.reply(self.t(turn, "group.private_only"))
             return
         handler = self._dispatch[inbound.kind]
+        offered_contact = turn.conversation is not None and turn.conversation.state is S.ASKING_CONTACT
         try:
             await handler(self, turn, inbound)
         except IllegalEvent as exc:
             logger.info("illegal event %s in state %s", exc.event, exc.state)
             self._explain_illegal(turn, exc.event)
+        if offered_contact and (turn.conversation is None or turn.conversation.state is not S.ASKING_CONTACT):
+            self._close_contact_keyboard(turn)
+
+    def _close_contact_keyboard(self, turn: Turn) -> None:
+        """The contact step is over: the first reply without buttons takes its keyboard away.
+
+        (A message carries either its own buttons or the keyboard removal, so when every
+        reply has buttons a short acknowledgement goes first.)
+        """
+        for index, reply in enumerate(turn.replies):
+            if not reply.buttons and not reply.request_contact:
+                turn.replies[index] = replace(reply, remove_keyboard=True)
+                return
+        conv = turn.conversation
+        if conv is not None and conv.draft.contact:
+            text = self.t(turn, "contact.noted", contact=mask_contact(conv.draft.contact))
+        else:
+            text = self.t(turn, "contact.step_done")
+        turn.replies.insert(0, Reply(text, remove_keyboard=True))
 
     # ------------------------------------------------------------------ commands
     async def on_command(self, turn: Turn, inbound: Inbound) -> None:
@@ -428,6 +450,11 @@ class Intake:
         else:  # pragma: no cover - closed/cancelled conversations are never active
             turn.reply(self.t(turn, "empty.idle"))
 
+    def _is_skip(self, turn: Turn, text: str) -> bool:
+        """A typed "skip", or the skip button's label (keyboards send their label as text)."""
+        word = _norm(text)
+        return word in _SKIP or word == _norm(self.t(turn, "button.skip"))
+
     def _category_by_name(self, turn: Turn, word: str) -> str | None:
         if not word:
             return None
@@ -475,7 +502,7 @@ class Intake:
         assert conv is not None
         draft = conv.draft
         value = (contact or text).strip()
-        if not contact and _norm(value) in _SKIP:
+        if not contact and self._is_skip(turn, value):
             self._fire(turn, "skip")
             self.prompt(turn)
             return

@@ -343,3 +343,24 @@ async def test_whole_flow_on_both_backends(customer: Customer) -> None:
     await customer.press("没有照片")
     await customer.press("提交")
     assert customer.last and customer.last.ticket and customer.last.ticket.number == "T000001"
+
+
+async def test_contact_keyboard_is_taken_away_when_the_step_is_over(customer: Customer) -> None:
+    await customer.say("快递送错了地址")
+    await customer.press("是的")
+    await customer.press("跳过")
+    await customer.press("跳过")
+    assert customer.replies[-1].request_contact
+    await customer.say("13812345678")
+    assert customer.replies[0].remove_keyboard and "138****5678" in customer.replies[0].text
+    assert not any(r.remove_keyboard for r in customer.replies[1:])
+    assert zh("details.photos") in customer.text
+
+
+async def test_the_skip_label_typed_by_a_keyboard_skips_and_cancel_closes_the_keyboard(customer: Customer) -> None:
+    await customer.say("快递送错了地址")
+    await customer.press("是的")
+    await customer.say(zh("button.skip"))  # what a reply-keyboard button sends
+    assert zh("details.contact") in customer.text
+    await customer.command("cancel")
+    assert customer.replies[0].remove_keyboard and customer.replies[0].text == zh("cancel.done")
