@@ -361,6 +361,8 @@ async def test_the_skip_label_typed_by_a_keyboard_skips_and_cancel_closes_the_ke
     await customer.say("快递送错了地址")
     await customer.press("是的")
     await customer.say(zh("button.skip"))  # what a reply-keyboard button sends
+    assert zh("details.when") in customer.text
+    await customer.say(zh("button.skip"))
     assert zh("details.contact") in customer.text
     await customer.command("cancel")
     assert customer.replies[0].remove_keyboard and customer.replies[0].text == zh("cancel.done")
