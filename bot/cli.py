@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -55,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``complaint-bot`` console script."""
+    # python-telegram-bot 22 reports RetryAfter as int with a deprecation warning, or as a
+    # timedelta when opted in; handlers/telegram.py reads both, so opt in to the future.
+    os.environ.setdefault("PTB_TIMEDELTA", "1")
     parser = _parser()
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
@@ -155,16 +159,9 @@ async def _chat(settings: Settings, user: str | None, lang: str | None, prompt: 
 
 async def _run(settings: Settings) -> int:
     if settings.telegram_token or settings.slack_bot_token:
-        missing = []
-        if settings.telegram_token:
-            missing.append("the Telegram channel (TELEGRAM_BOT_TOKEN is set) is not built yet: see issue #3")
-        if settings.slack_bot_token:
-            missing.append("the Slack hand-off (SLACK_BOT_TOKEN is set) is not built yet: see issue #4")
-        raise ConfigError(
-            "TELEGRAM_BOT_TOKEN / SLACK_BOT_TOKEN",
-            "; ".join(missing),
-            "Unset the token(s) to use the terminal chat for now.",
-        )
+        from bot.runner import run
+
+        return await run(settings)
     where = settings.database_url and "DATABASE_URL" or str(settings.sqlite_file)
     print("No chat platform is configured, so the bot starts the terminal chat.")
     for line in settings.describe_channels():

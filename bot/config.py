@@ -26,6 +26,7 @@ DEFAULT_CONFIG_FILE = "complaint-bot.toml"
 ENV_SECRETS = (
     "TELEGRAM_BOT_TOKEN",
     "TELEGRAM_API_BASE_URL",
+    "TELEGRAM_WEBHOOK_SECRET",
     "SLACK_BOT_TOKEN",
     "SLACK_APP_TOKEN",
     "SLACK_SIGNING_SECRET",
@@ -61,9 +62,19 @@ class Settings:
     handoff: HandoffPolicy = field(default_factory=HandoffPolicy)
     # [sla]
     levels: ServiceLevels = field(default_factory=ServiceLevels)
+    # [telegram]
+    telegram_mode: str = "polling"
+    telegram_webhook_url: str | None = None
+    telegram_webhook_path: str | None = None
+    telegram_max_messages_per_second: float = 30.0
+    telegram_spool_file: Path = Path("telegram-spool.jsonl")
+    # [server]: the bot's own HTTP endpoint (Telegram webhook, Slack events)
+    listen: str = "0.0.0.0"
+    port: int = 8080
     # secrets and endpoints (environment only)
     telegram_token: str | None = None
     telegram_api_base_url: str | None = None
+    telegram_webhook_secret: str | None = None
     slack_bot_token: str | None = None
     slack_app_token: str | None = None
     slack_signing_secret: str | None = None
@@ -78,7 +89,7 @@ class Settings:
         """Which settings start which channel, for the start-up banner."""
         lines = []
         if self.telegram_token:
-            lines.append("Telegram: TELEGRAM_BOT_TOKEN is set.")
+            lines.append(f"Telegram: on ({self.telegram_mode}).")
         else:
             lines.append("Telegram: off. Set TELEGRAM_BOT_TOKEN (from @BotFather) to start the Telegram bot.")
         if self.slack_bot_token:
@@ -101,6 +112,8 @@ _SCHEMA: dict[str, set[str]] = {
     "classifier": {"categories_file", "severity_file", "userdict_file"},
     "handoff": {"every_ticket", "min_severity"},
     "sla": {"first_response", "substantive_reply", "resolution"},
+    "telegram": {"mode", "webhook_url", "webhook_path", "max_messages_per_second", "spool_file"},
+    "server": {"listen", "port"},
 }
 _LANGUAGES = ("zh", "en")
 
@@ -256,6 +269,40 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         resolution=_sla_table("sla.resolution", sla.get("resolution", {}), defaults.resolution),
     )
 
+    telegram = raw.get("telegram", {})
+    if "mode" in telegram:
+        mode = _string("telegram.mode", telegram["mode"])
+        if mode not in ("polling", "webhook"):
+            raise ConfigError("telegram.mode", f"unknown mode {mode!r}", 'Use "polling" or "webhook".')
+        values["telegram_mode"] = mode
+    if "webhook_url" in telegram:
+        url = _string("telegram.webhook_url", telegram["webhook_url"])
+        if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+            raise ConfigError("telegram.webhook_url", f"{url!r} is not an https:// URL", "Telegram delivers webhooks to public https:// URLs only.")
+        values["telegram_webhook_url"] = url
+    if "webhook_path" in telegram:
+        path_ = _string("telegram.webhook_path", telegram["webhook_path"])
+        if not path_.startswith("/"):
+            raise ConfigError("telegram.webhook_path", f"{path_!r} does not start with /", 'Write it like "/telegram".')
+        values["telegram_webhook_path"] = path_
+    if "max_messages_per_second" in telegram:
+        rate = telegram["max_messages_per_second"]
+        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 0:
+            raise ConfigError("telegram.max_messages_per_second", f"{rate!r} is not a number >= 0", "Use 30 (Telegram's limit) or 0 to switch the limiter off.")
+        values["telegram_max_messages_per_second"] = float(rate)
+    if "spool_file" in telegram:
+        spool = Path(_string("telegram.spool_file", telegram["spool_file"])).expanduser()
+        values["telegram_spool_file"] = spool if spool.is_absolute() else base / spool
+
+    server = raw.get("server", {})
+    if "listen" in server:
+        values["listen"] = _string("server.listen", server["listen"])
+    if "port" in server:
+        port = server["port"]
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ConfigError("server.port", f"{port!r} is not a port number", "Use a whole number from 1 to 65535.")
+        values["port"] = port
+
     def secret(name: str) -> str | None:
         value = env.get(name, "").strip()
         return value or None
@@ -264,9 +311,23 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         database_url=secret("DATABASE_URL"),
         telegram_token=secret("TELEGRAM_BOT_TOKEN"),
         telegram_api_base_url=secret("TELEGRAM_API_BASE_URL"),
+        telegram_webhook_secret=secret("TELEGRAM_WEBHOOK_SECRET"),
         slack_bot_token=secret("SLACK_BOT_TOKEN"),
         slack_app_token=secret("SLACK_APP_TOKEN"),
         slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
         slack_api_url=secret("SLACK_API_URL"),
     )
-    return Settings(**values)
+    settings = Settings(**values)
+    if settings.telegram_token and settings.telegram_mode == "webhook" and not settings.telegram_webhook_url:
+        raise ConfigError(
+            "telegram.webhook_url",
+            "webhook mode needs the public URL Telegram should deliver to",
+            'Set webhook_url = "https://your.host/telegram" under [telegram], or use mode = "polling".',
+        )
+    if settings.telegram_webhook_secret and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", settings.telegram_webhook_secret):
+        raise ConfigError(
+            "TELEGRAM_WEBHOOK_SECRET",
+            "may contain only letters, digits, '_' and '-' (1-256 characters)",
+            "Choose another secret; Telegram rejects other characters.",
+        )
+    return settings

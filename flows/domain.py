@@ -160,7 +160,7 @@ class Reply:
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = ()
-    request_contact: bool = False  # offer the platform's "share my phone number" button
+    request_contact: str | None = None  # label of the platform's "share my phone number" button
     remove_keyboard: bool = False  # take away a keyboard offered earlier (the contact button)
 
     def to_payload(self) -> dict[str, Any]:
@@ -168,7 +168,7 @@ class Reply:
         if self.buttons:
             payload["buttons"] = [[[b.label, b.data] for b in row] for row in self.buttons]
         if self.request_contact:
-            payload["request_contact"] = True
+            payload["request_contact"] = self.request_contact
         if self.remove_keyboard:
             payload["remove_keyboard"] = True
         return payload
@@ -181,7 +181,7 @@ class Reply:
         return cls(
             text=payload["text"],
             buttons=rows,
-            request_contact=bool(payload.get("request_contact")),
+            request_contact=payload.get("request_contact") or None,
             remove_keyboard=bool(payload.get("remove_keyboard")),
         )
 

@@ -524,7 +524,7 @@ class Intake:
             draft.occurred = value
         elif state is S.ASKING_CONTACT:
             if not (_PHONE_RE.match(value) or _EMAIL_RE.match(value)):
-                turn.reply(self.t(turn, "details.contact_invalid"), skip, request_contact=True)
+                turn.reply(self.t(turn, "details.contact_invalid"), skip, request_contact=self.t(turn, "button.share_contact"))
                 return
             draft.contact = value
         else:
@@ -752,7 +752,7 @@ class Intake:
         elif state is S.ASKING_TIME:
             turn.reply(self.t(turn, "details.when"), ((b(turn, "button.skip", "skip"),),))
         elif state is S.ASKING_CONTACT:
-            turn.reply(self.t(turn, "details.contact"), ((b(turn, "button.skip", "skip"),),), request_contact=True)
+            turn.reply(self.t(turn, "details.contact"), ((b(turn, "button.skip", "skip"),),), request_contact=self.t(turn, "button.share_contact"))
         elif state is S.ASKING_PHOTOS:
             key = "details.photos_more" if draft.photos else "details.photos"
             label = "button.done" if draft.photos else "button.no_photos"

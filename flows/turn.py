@@ -38,7 +38,9 @@ class Turn:
     def language(self) -> str:
         return self.customer.language
 
-    def reply(self, text: str, buttons: tuple[tuple[Button, ...], ...] = (), *, request_contact: bool = False) -> None:
+    def reply(
+        self, text: str, buttons: tuple[tuple[Button, ...], ...] = (), *, request_contact: str | None = None
+    ) -> None:
         self.replies.append(Reply(text, buttons, request_contact))
 
     def to_desk(self, destination: str, kind: str, payload: dict[str, Any], ticket_id: int | None) -> None:

@@ -20,6 +20,8 @@ from sqlalchemy import text
 from storage.database import Database, create_engine, sqlite_url
 from storage.migrate import upgrade
 
+os.environ.setdefault("PTB_TIMEDELTA", "1")  # as bot/cli.py does
+
 PG_ENV = "TEST_DATABASE_URL"
 PG_SKIP_REASON = f"{PG_ENV} is not set: PostgreSQL tests skipped (.ci/run sets it)"
 
