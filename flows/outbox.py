@@ -15,7 +15,8 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from flows.domain import OutboxItem
-from flows.ports import UnitOfWorkFactory
+from flows.locks import KeyedLocks
+from flows.ports import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class OutboxRelay:
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.lease = timedelta(seconds=lease)
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = KeyedLocks()  # this relay sends to one chat at a time
 
     def _backoff(self, attempts: int, retry_after: float | None) -> timedelta:
         if retry_after is not None:
@@ -80,13 +81,8 @@ class OutboxRelay:
 
     async def deliver_target(self, target: str) -> int:
         """Send what is due for one chat, oldest first; returns how many were sent."""
-        lock = self._locks.setdefault(target, asyncio.Lock())
-        try:
-            async with lock:
-                return await self._send_in_order(await self._claim(target, 100))
-        finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                self._locks.pop(target, None)
+        async with self._locks.hold(target):
+            return await self._send_in_order(await self._claim(target, 100))
 
     async def drain(self, limit: int = 200) -> int:
         """Send what is due for every chat of this channel; returns how many were sent.
@@ -102,45 +98,56 @@ class OutboxRelay:
         return sum(counts)
 
     async def _send_locked(self, target: str, items: Sequence[OutboxItem]) -> int:
-        lock = self._locks.setdefault(target, asyncio.Lock())
-        async with lock:
+        async with self._locks.hold(target):
             return await self._send_in_order(items)
 
+    async def deliver(self, items: Sequence[OutboxItem]) -> int:
+        """Send items already claimed for this relay (``ComplaintService.handle(claim=...)``)."""
+        if not items:
+            return 0
+        return await self._send_locked(items[0].target, items)
+
     async def _send_in_order(self, items: Sequence[OutboxItem]) -> int:
-        """Send claimed items of one chat in order; stop at the first failure."""
-        sent = 0
-        for index, item in enumerate(items):
+        """Send claimed items of one chat in order; stop at the first failure.
+
+        What was sent is marked in one transaction afterwards (a crash in between sends
+        those items again: at least once, never lost).
+        """
+        sent: list[int] = []
+        failure: tuple[OutboxItem, DeliveryError] | None = None
+        for item in items:
             assert item.id is not None
             try:
                 await self.sender.send(item)
             except DeliveryError as exc:
-                await self._failed(item, exc, [i.id for i in items[index + 1 :] if i.id is not None])
+                failure = (item, exc)
                 break
             except Exception as exc:  # a bug or an unexpected platform answer: keep the item
                 logger.exception("outbox item %s to %s: unexpected error", item.id, item.target)
-                await self._failed(item, DeliveryError(f"{exc.__class__.__name__}: {exc}"), [i.id for i in items[index + 1 :] if i.id is not None])
+                failure = (item, DeliveryError(f"{exc.__class__.__name__}: {exc}"))
                 break
-            async with self.uow_factory() as uow:
-                await uow.outbox.mark_sent(item.id, self.clock())
-                await uow.commit()
-            sent += 1
-        return sent
-
-    async def _failed(self, item: OutboxItem, exc: DeliveryError, unsent: list[int]) -> None:
-        assert item.id is not None
-        attempts = item.attempts + 1
+            sent.append(item.id)
         now = self.clock()
         async with self.uow_factory() as uow:
-            if exc.permanent or attempts >= self.max_attempts:
-                logger.error("outbox item %s to %s given up after %s attempts: %s", item.id, item.target, attempts, exc)
-                await uow.outbox.mark_failed(item.id, str(exc))
-            else:
-                retry_at = now + self._backoff(attempts, exc.retry_after)
-                logger.warning("outbox item %s to %s failed (%s), retry at %s", item.id, item.target, exc, retry_at)
-                await uow.outbox.mark_retry(item.id, str(exc), retry_at)
-            # the items claimed behind it give their lease back; they wait behind it anyway
-            await uow.outbox.release(unsent, now)
+            await uow.outbox.mark_sent(sent, now)
+            if failure is not None:
+                item, exc = failure
+                await self._failed(uow, item, exc, now)
+                # the items claimed behind it give their lease back; they wait behind it anyway
+                await uow.outbox.release([i.id for i in items[len(sent) + 1 :] if i.id is not None], now)
             await uow.commit()
+        return len(sent)
+
+    async def _failed(self, uow: UnitOfWork, item: OutboxItem, exc: DeliveryError, now: datetime) -> None:
+        assert item.id is not None
+        attempts = item.attempts + 1
+        if exc.permanent or attempts >= self.max_attempts:
+            logger.error("outbox item %s to %s given up after %s attempts: %s", item.id, item.target, attempts, exc)
+            await uow.outbox.mark_failed(item.id, str(exc))
+        else:
+            retry_at = now + self._backoff(attempts, exc.retry_after)
+            logger.warning("outbox item %s to %s failed (%s), retry at %s", item.id, item.target, exc, retry_at)
+            await uow.outbox.mark_retry(item.id, str(exc), retry_at)
 
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         """Drain periodically until ``stop`` is set (retries after outages)."""

@@ -110,7 +110,10 @@ class OutboxRepository(Protocol):
     async def release(self, item_ids: Sequence[int], now: datetime) -> None:
         """Give claimed but unsent items back (due at ``now``)."""
 
-    async def mark_sent(self, item_id: int, at: datetime) -> None: ...
+    async def mark_sent(self, item_ids: Sequence[int], at: datetime) -> None: ...
+
+    async def has_pending(self, channel: str, target: str) -> bool:
+        """True when something is still waiting to be delivered to ``target``."""
 
     async def mark_retry(self, item_id: int, error: str, retry_at: datetime) -> None: ...
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flows import buttons
@@ -53,6 +53,7 @@ class Outcome:
     replies: Sequence[OutboxItem] = ()  # for the customer's channel, in order
     desk: Sequence[OutboxItem] = ()  # for the agents' / supervisors' desk
     duplicate: bool = False  # the platform re-delivered an update we already handled
+    claimed: bool = False  # ``replies`` are claimed for the caller to send (OutboxRelay.deliver)
     conversation: Conversation | None = None
     ticket: Ticket | None = None
 
@@ -102,8 +103,14 @@ class ComplaintService:
         self.desk = Desk(self.intake)
 
     # ------------------------------------------------------------------ customers
-    async def handle(self, inbound: Inbound) -> Outcome:
-        """Process one customer event; a re-delivered update is recognised and ignored."""
+    async def handle(self, inbound: Inbound, *, claim_replies: timedelta | None = None) -> Outcome:
+        """Process one customer event; a re-delivered update is recognised and ignored.
+
+        With ``claim_replies`` the replies are written already claimed for that long
+        (when nothing older waits for the chat), so the caller sends them right away with
+        :meth:`flows.outbox.OutboxRelay.deliver` without another round trip to claim them;
+        ``Outcome.claimed`` says whether that happened.
+        """
         now = self.clock()
         try:
             async with self.uow_factory() as uow:
@@ -121,7 +128,7 @@ class ComplaintService:
                 start = turn.conversation
                 await uow.messages.add(self._inbound_record(inbound, start, now))
                 await self.intake.handle(turn, inbound)
-                outcome = await self._finish(uow, turn)
+                outcome = await self._finish(uow, turn, claim_replies)
                 await uow.commit()
                 return outcome
         except DuplicateUpdate:
@@ -173,7 +180,7 @@ class ComplaintService:
             created_at=now,
         )
 
-    async def _finish(self, uow: UnitOfWork, turn: Turn) -> Outcome:
+    async def _finish(self, uow: UnitOfWork, turn: Turn, claim: timedelta | None = None) -> Outcome:
         """Persist the conversation and write every reply and desk message to the outbox."""
         conv = turn.conversation
         if conv is not None:
@@ -182,6 +189,8 @@ class ComplaintService:
         conv_id = conv.id if conv else None
         ticket_id = conv.ticket_id if conv else None
         payloads = [reply.to_payload() for reply in turn.replies]
+        claimed = bool(payloads) and claim is not None and not await uow.outbox.has_pending(turn.channel, turn.chat_id)
+        due = turn.now + claim if claimed and claim is not None else turn.now
         items = [
             OutboxItem(
                 id=None,
@@ -190,7 +199,7 @@ class ComplaintService:
                 kind="reply",
                 payload=payload,
                 created_at=turn.now,
-                next_attempt_at=turn.now,
+                next_attempt_at=due,
                 conversation_id=conv_id,
                 ticket_id=ticket_id,
             )
@@ -230,7 +239,7 @@ class ComplaintService:
                 )
             )
         ticket = await uow.tickets.get(ticket_id) if ticket_id else None
-        return Outcome(replies=replies, desk=desk, conversation=conv, ticket=ticket)
+        return Outcome(replies=replies, desk=desk, conversation=conv, ticket=ticket, claimed=claimed)
 
     # ------------------------------------------------------------------ desk
     async def find_ticket(self, ref: str | int) -> Ticket | None:

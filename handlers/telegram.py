@@ -51,10 +51,12 @@ from telegram.ext import (
     filters,
 )
 
+from flows.locks import KeyedLocks
 from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, UserRef
 from flows.outbox import DeliveryError, OutboxRelay
 from flows.service import ComplaintService
 from flows.texts import Catalogue
+from handlers.telegram_http import AiohttpRequest
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ UNSUPPORTED_TYPES = (
     "venue", "poll", "dice", "game", "story",
 )  # fmt: skip
 HANDLE_ATTEMPTS = 3  # the database may be restarting: retry a little before spooling
+CLAIM = timedelta(minutes=2)  # replies sent right after handling; others take over after this
 
 
 # ---------------------------------------------------------------------- update -> Inbound
@@ -307,7 +310,7 @@ class TelegramChannel:
             return
         for attempt in range(1, HANDLE_ATTEMPTS + 1):
             try:
-                outcome = await self.service.handle(inbound)
+                outcome = await self.service.handle(inbound, claim_replies=CLAIM)
                 break
             except Exception:
                 logger.exception("update %s: handling failed (attempt %s)", update.update_id, attempt)
@@ -316,7 +319,11 @@ class TelegramChannel:
                     await self._apologise(bot, inbound)
                     return
                 await asyncio.sleep(self.retry_delay * attempt)
-        if not outcome.duplicate and self.relay is not None:
+        if outcome.duplicate or self.relay is None:
+            return
+        if outcome.claimed:
+            await self.relay.deliver(outcome.replies)
+        else:  # older replies still wait for this chat: they go first
             await self.relay.deliver_target(inbound.chat_id)
 
     async def _apologise(self, bot: ExtBot[Any], inbound: Inbound) -> None:
@@ -349,20 +356,15 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
     def __init__(self, max_concurrent_updates: int = 512) -> None:
         super().__init__(max_concurrent_updates)
-        self._locks: dict[int, asyncio.Lock] = {}
+        self._chats = KeyedLocks()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is None:
             await coroutine
             return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        try:
-            async with lock:
-                await coroutine
-        finally:
-            if not lock.locked() and not lock._waiters:  # type: ignore[attr-defined]
-                self._locks.pop(chat.id, None)
+        async with self._chats.hold(chat.id):
+            await coroutine
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -378,7 +380,12 @@ async def on_message(update: Update, context: BotContext) -> None:
 
 
 async def on_button(update: Update, context: BotContext) -> None:
-    """A button press: always answered, and its keyboard taken away so it is not pressed twice."""
+    """A button press: always answered (the spinner stops), then handled like a message.
+
+    Old keyboards stay on screen: a press on one is recognised by its step and explained
+    ("that button belongs to an earlier step"), which costs nothing per press, whereas
+    editing every pressed message away would cost a Bot API call each time.
+    """
     query = update.callback_query
     assert query is not None
     try:
@@ -386,11 +393,6 @@ async def on_button(update: Update, context: BotContext) -> None:
     except TelegramError:
         logger.debug("callback query %s could not be answered (too old?)", query.id)
     await context.channel.handle(update, context.bot)
-    if query.message is not None and isinstance(query.message, Message) and query.message.reply_markup:
-        try:
-            await query.edit_message_reply_markup(reply_markup=None)
-        except TelegramError:
-            logger.debug("keyboard of message %s not removed", query.message.message_id)
 
 
 async def on_error(update: object, context: BotContext) -> None:
@@ -419,8 +421,8 @@ def build_application(
         .token(token)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(PerChatUpdateProcessor())
-        .connection_pool_size(64)
-        .pool_timeout(10)
+        .request(AiohttpRequest(connection_pool_size=16))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
     if max_messages_per_second > 0:
         # throttle only: a 429 goes back to the outbox, which waits Retry-After and resends

@@ -94,6 +94,20 @@ _CONVERSATION_BY_ID = select(conversations).where(conversations.c.id == bindpara
 _UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("b_id"))
 _INSERT_OUTBOX = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
 _INSERT_MESSAGES = insert(messages)
+_MARK_SENT = (
+    update(outbox)
+    .where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
+    .values(status="sent", sent_at=bindparam("b_at"), last_error=None)
+)
+_ANY_PENDING = (
+    select(outbox.c.id)
+    .where(
+        outbox.c.channel == bindparam("b_channel"),
+        outbox.c.status == "pending",
+        outbox.c.target == bindparam("b_target"),
+    )
+    .limit(1)
+)
 _RECORD_UPDATE = {
     dialect: insert_(processed_updates).on_conflict_do_nothing(index_elements=["channel", "update_id"])
     for dialect, insert_ in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
@@ -493,10 +507,15 @@ class SqlOutboxRepository(_Repository):
                 update(outbox).where(outbox.c.id.in_(list(item_ids))).values(next_attempt_at=now)
             )
 
-    async def mark_sent(self, item_id: int, at: datetime) -> None:
-        await self.connection.execute(
-            update(outbox).where(outbox.c.id == item_id).values(status="sent", sent_at=at, last_error=None)
-        )
+    async def mark_sent(self, item_ids: Sequence[int], at: datetime) -> None:
+        if item_ids:
+            await self.connection.execute(_MARK_SENT, {"b_ids": list(item_ids), "b_at": at})
+
+    async def has_pending(self, channel: str, target: str) -> bool:
+        row = (
+            await self.connection.execute(_ANY_PENDING, {"b_channel": channel, "b_target": target})
+        ).first()
+        return row is not None
 
     async def mark_retry(self, item_id: int, error: str, retry_at: datetime) -> None:
         await self.connection.execute(

@@ -151,7 +151,7 @@ async def test_a_whole_complaint_from_start_to_ticket_number(
     number = re.search(r"T\d{6}", submitted)
     assert number, submitted
 
-    # every button press was answered and its keyboard taken away
+    # every button press was answered
     assert len(fake.calls_to("answerCallbackQuery")) == 5
     assert all(call.status == 200 for call in fake.calls_to("answerCallbackQuery"))
     async with database() as uow:
@@ -288,7 +288,7 @@ async def test_stale_and_forged_buttons_are_explained(fake: FakeTelegram, bot: R
     first_question = oscar.last_bot_message()
     other = [b["callback_data"] for row in first_question["reply_markup"]["inline_keyboard"] for b in row][1]
     await press(oscar, en("button.yes_category"))
-    # a press on the earlier question (sent before its keyboard was taken away)
+    # a press on a button of the earlier question, still on screen
     fake._callback_query(oscar.user, oscar._state, first_question, other)
     stale = await oscar.wait_for_bot_message()
     assert stale["text"] == en("button.stale")
@@ -332,3 +332,55 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
             assert wrong.status == 403
     finally:
         await running.stop()
+
+
+class FlakyDatabase:
+    """The real database behind a switch: while ``down``, opening a transaction fails
+    the way a lost connection does."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.down = False
+
+    def __call__(self):  # type: ignore[no-untyped-def]
+        if self.down:
+            raise ConnectionError("database unavailable")
+        return self.database.unit_of_work()
+
+
+async def test_database_outage_keeps_the_update_and_answers_it_later(
+    fake: FakeTelegram, settings: Settings, tmp_path: Path
+) -> None:
+    from flows.service import ComplaintService, utcnow
+    from handlers import telegram as tg
+    from nlp import default_classifier
+    from storage.migrate import upgrade
+
+    database = Database.from_url(sqlite_url(settings.sqlite_file))
+    await upgrade(database.engine)
+    flaky = FlakyDatabase(database)
+    service = ComplaintService(flaky, default_classifier())
+    spool = tg.UpdateSpool(tmp_path / "spool.jsonl")
+    channel = tg.TelegramChannel(service, TEXTS, spool, retry_delay=0.01)
+    application = tg.build_application(fake.token, channel, base_url=fake.url, clock=utcnow)
+    await application.initialize()
+    await application.start()
+    assert application.updater is not None
+    await application.updater.start_polling(poll_interval=0, timeout=1)
+    try:
+        peggy = fake.user(first_name="Peggy", language_code="zh-hans")
+        flaky.down = True
+        peggy.send_text("快递三天了还没到，电话也打不通")
+        apology = await peggy.wait_for_bot_message()
+        assert apology["text"] == zh("error.saved_for_later")
+        assert len(spool.path.read_text("utf-8").splitlines()) == 1, "the update is kept on disk"
+        flaky.down = False
+        assert await channel.replay_spool(application) == 1
+        answer = await peggy.wait_for_bot_message(lambda m: zh("describe.thanks") in m["text"])
+        assert "物流配送" in answer["text"]
+        assert not spool.path.exists() or spool.path.read_text("utf-8") == ""
+    finally:
+        await application.updater.stop()
+        await application.stop()
+        await application.shutdown()
+        await database.dispose()

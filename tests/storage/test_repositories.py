@@ -152,7 +152,7 @@ async def test_outbox_pending_order_retry_and_sent(database: Database) -> None:
     async with database() as uow:
         assert [i.payload["text"] for i in await uow.outbox.pending("telegram", "a")] == ["m0", "m2"]
         await uow.outbox.mark_retry(ids[0] or 0, "503", NOW + timedelta(seconds=30))
-        await uow.outbox.mark_sent(ids[1] or 0, NOW)
+        await uow.outbox.mark_sent([ids[1] or 0], NOW)
         await uow.outbox.mark_failed(ids[2] or 0, "chat not found")
         await uow.commit()
     async with database() as uow:
