@@ -658,10 +658,11 @@ class Intake:
             if conv.state is S.DESCRIBING and caption:
                 await self._describe(turn, caption, inbound.message_id)
                 return
+            if conv.state is S.ASKING_PHOTOS:
+                self.prompt(turn)  # "n photos received, send more or press Done"
+                return
             key = "photos.received_describe" if conv.state is S.DESCRIBING else "photos.received"
             turn.reply(self.t(turn, key, count=len(conv.draft.photos)))
-            if conv.state is S.ASKING_PHOTOS:
-                self.prompt(turn)
             return
         if conv.state in TICKET_OPEN_STATES:
             await self._add_photo_to_ticket(turn, attachment)
