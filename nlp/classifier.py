@@ -2,15 +2,19 @@
 
 How one message is classified:
 
-1. fold it (NFKC, casefold) for matching, remembering where each character came from;
+1. fold it (HTML character references decoded, NFKC, casefold) for matching,
+   remembering where each character came from;
 2. find lexicon phrases on jieba token boundaries, segmenting only the blocks where a
    phrase could match (see :mod:`nlp.segment`, :mod:`nlp.matcher`);
-3. move phrases preceded by a negator ("没有坏", "not broken") to ``negated``, and
-   topic words ("物流", "客服") that are praised ("物流超快") or whose complaint is
-   negated ("送餐不算慢");
+3. move phrases preceded by a negator ("没有坏", "not broken") or by a marker of a
+   harm that did not happen ("怕拉肚子", "差点烫伤") to ``negated`` — except in a
+   rhetorical question ("这不是欺骗消费者吗"), which affirms — and topic words
+   ("物流", "客服") that are praised ("物流超快") or whose complaint is negated
+   ("送餐不算慢");
 4. pick keywords leftmost-longest (an ignored idiom such as "差到爆炸" hides the
-   words inside it); category scores = sum of keyword weights (each word counted once per category);
-   severity = the highest grade among the rules that fired, else general.
+   words inside it); category scores = sum of keyword weights (each word counted
+   once per category; a complaint the customer puts aside, "物流慢就不说了", counts
+   half); severity = the highest grade among the rules that fired, else general.
 """
 
 from __future__ import annotations
@@ -35,6 +39,7 @@ FALLBACK = "other"
 _NEGATION_LOOKBACK = 3  # a negator, then at most two fillers ("并不怎么脏", "not too late")
 _PRAISE_LOOKAHEAD = 5  # tokens after a topic word searched for praise ("态度|非常|好")
 _TOPIC_REACH = 6  # characters between a topic and a negated complaint about it
+_ASIDE_FACTOR = 0.5  # weight of a keyword the customer puts aside ("物流慢就不说了")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,9 @@ class Classifier:
         self._negators = lexicon.negation.negators
         self._fillers = lexicon.negation.fillers
         self._praise = lexicon.negation.praise
+        self._rhetorical = lexicon.negation.rhetorical
+        self._question_particles = tuple(lexicon.negation.question_particles)
+        self._aside = tuple(lexicon.negation.aside)
         self._cutter: DagCutter | None = None
         self._lock = threading.Lock()
 
@@ -142,14 +150,26 @@ class Classifier:
         )
 
     def _is_negated(self, doc: Document, start: int) -> bool:
-        """A negator right before ``start``, maybe behind fillers ("并不怎么脏")."""
+        """A negator right before ``start``, maybe behind fillers ("并不怎么脏"), unless
+        it asks a rhetorical question ("这不是欺骗消费者吗")."""
+        before = doc.tokens_before(start, 1)
+        if not before or (before[0] not in self._negators and before[0] not in self._fillers):
+            return False  # the usual case, decided by one token
         before = doc.tokens_before(start, _NEGATION_LOOKBACK)
         for token in before:
             if token in self._negators:
-                return True
+                return not (token in self._rhetorical and self._is_question(doc.text, start))
             if token not in self._fillers:
                 return False
         return False
+
+    def _is_question(self, text: str, start: int) -> bool:
+        """True when the clause from ``start`` ends with a question particle ("…吗")."""
+        if not self._question_particles:
+            return False
+        found = CLAUSE_BREAK.search(text, start)
+        clause = text[start : found.start() if found else len(text)].rstrip()
+        return clause.endswith(self._question_particles)
 
     def _is_praised(self, doc: Document, end: int) -> bool:
         """True when praise follows in the same clause ("物流超快", "客服态度挺好")."""
@@ -183,8 +203,9 @@ class Classifier:
         }
         counted: list[Cue] = []
         cancelled: list[Cue] = []
-        seen: set[tuple[str, str]] = set()
+        seen: dict[tuple[str, str], int] = {}  # -> index in ``counted``
         first_seen: dict[str, int] = {}
+        aside_from = self._aside_clauses(doc.text) if self._aside else ()
         for hit in chosen:
             keyword = hit.payload.keyword
             if keyword is None:
@@ -202,14 +223,35 @@ class Classifier:
             if is_cancelled:
                 cancelled.append(Cue(word, keyword.category, keyword.weight))
                 continue
+            weight = keyword.weight
+            if aside_from and any(s <= hit.start < e for s, e in aside_from):
+                weight *= _ASIDE_FACTOR
             key = (keyword.category, doc.text[hit.start : hit.end])
-            if key in seen:
-                continue  # "差评！差评！差评！" counts once
-            seen.add(key)
-            scores[keyword.category] += keyword.weight
+            index = seen.get(key)
+            if index is not None:
+                # "差评！差评！差评！" counts once, at its full weight if it has one
+                if weight > counted[index].weight:
+                    scores[keyword.category] += weight - counted[index].weight
+                    counted[index] = Cue(counted[index].word, keyword.category, weight)
+                continue
+            seen[key] = len(counted)
+            scores[keyword.category] += weight
             first_seen.setdefault(keyword.category, hit.start)
-            counted.append(Cue(word, keyword.category, keyword.weight))
+            counted.append(Cue(word, keyword.category, weight))
         return counted, cancelled, first_seen
+
+    def _aside_clauses(self, text: str) -> list[tuple[int, int]]:
+        """Spans of clause text before an aside phrase ("物流慢|就不说了")."""
+        spans: list[tuple[int, int]] = []
+        for phrase in self._aside:
+            at = text.find(phrase)
+            while at >= 0:
+                start = at
+                while start > 0 and not CLAUSE_BREAK.match(text, start - 1):
+                    start -= 1
+                spans.append((start, at))
+                at = text.find(phrase, at + len(phrase))
+        return spans
 
     @staticmethod
     def _leftmost_longest(hits: list[Hit[_Phrase]]) -> list[Hit[_Phrase]]:

@@ -7,8 +7,9 @@ each packaged file in ``nlp/data/``):
 - ``severity.txt``   — severity rules (id, grade, labels, cue words, people counts),
 - ``userdict.txt``   — a jieba user dictionary (``word [freq] [tag]``),
 - ``negation.txt``   — negators, the filler words allowed between a negator and the
-  word it negates, and praise words that cancel a topic word ("物流超快") (language
-  rules, always the packaged file).
+  word it negates, praise words that cancel a topic word ("物流超快"), negators that
+  affirm in a rhetorical question ("这不是欺骗吗") and phrases that put a complaint
+  aside ("物流慢就不说了") (language rules, always the packaged file).
 
 Every problem is reported as a :class:`LexiconError` naming file, line and problem,
 e.g. ``categories.txt:12: weight 'abc' is not a number``.
@@ -121,6 +122,11 @@ class Negation:
     negators: frozenset[str]
     fillers: frozenset[str]
     praise: frozenset[str] = frozenset()  # "客服态度挺好": the topic is praised, not blamed
+    # negators that affirm in a question ending with a question particle ("这不是欺骗吗")
+    rhetorical: frozenset[str] = frozenset()
+    question_particles: frozenset[str] = frozenset()  # "吗", "嘛"
+    # phrases that put the complaint before them aside: "物流慢就不说了，衣服是旧的"
+    aside: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,10 +413,17 @@ def parse_userdict(source: Source) -> tuple[UserWord, ...]:
 
 
 def parse_negation(source: Source) -> Negation:
-    """Parse ``negation.txt``: ``[negators]``, ``[fillers]`` and ``[praise]`` sections,
-    one word a line."""
+    """Parse ``negation.txt``: ``[negators]``, ``[fillers]``, ``[praise]``, ``[rhetorical]``,
+    ``[question-particles]`` and ``[aside]`` sections, one word a line."""
     name = _name(source)
-    sections: dict[str, set[str]] = {"negators": set(), "fillers": set(), "praise": set()}
+    sections: dict[str, set[str]] = {
+        "negators": set(),
+        "fillers": set(),
+        "praise": set(),
+        "rhetorical": set(),
+        "question-particles": set(),
+        "aside": set(),
+    }
     current: set[str] | None = None
     for number, line in _lines(source):
         if line.startswith("["):
@@ -426,4 +439,7 @@ def parse_negation(source: Source) -> Negation:
         frozenset(sections["negators"]),
         frozenset(sections["fillers"]),
         frozenset(sections["praise"]),
+        frozenset(sections["rhetorical"]),
+        frozenset(sections["question-particles"]),
+        frozenset(sections["aside"]),
     )

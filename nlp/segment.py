@@ -21,6 +21,14 @@ _BLOCK = re.compile("[\u4e00-\u9fd5a-zA-Z0-9+#&._%\\-]+")
 
 _ASCII_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
+# Markers in DagCutter's memo and route; compared by identity, never by value.
+_PREFIX = float("nan")  # a dictionary prefix that is not a word itself (frequency 0)
+_ABSENT = float("inf")  # no dictionary word starts with this fragment
+_NO_ROUTE = float("-inf")  # no dictionary word starts here (yet)
+# DagCutter forgets its memo when it grows beyond this many fragments, so that
+# memory stays bounded however many different texts a process classifies.
+_MEMO_LIMIT = 200_000
+
 Cut = Callable[[str], Iterable[str]]
 
 
@@ -35,9 +43,11 @@ class DagCutter:
     Same dictionary (the tokenizer's ``FREQ`` and ``total``, user words included),
     same maximum-probability route with the same tie-breaking, same merging of
     single ASCII letters and digits, so the tokens equal
-    ``tokenizer.cut(block, HMM=False)`` (a unit test checks this). It is about twice
-    as fast because it fuses jieba's ``get_DAG`` and ``calc`` into one backward pass
-    and caches the log-probabilities. Create it after all user words are added.
+    ``tokenizer.cut(block, HMM=False)`` (a unit test checks this). It is several
+    times faster because it fuses jieba's ``get_DAG`` and ``calc`` into one backward
+    pass and looks each fragment up once, in a memo of what the dictionary says about
+    it (log-probability, prefix only, or absent) that is bounded by
+    :data:`_MEMO_LIMIT`. Create it after all user words are added.
     """
 
     __slots__ = ("_freq", "_logtotal", "_logp")
@@ -45,68 +55,98 @@ class DagCutter:
     def __init__(self, dictionary: _Dictionary) -> None:
         self._freq = dictionary.FREQ
         self._logtotal = log(dictionary.total)
+        # fragment -> log-probability, _PREFIX (a prefix, not a word) or _ABSENT
         self._logp: dict[str, float] = {}
 
     def __call__(self, sentence: str) -> list[str]:
-        freq = self._freq
+        """The tokens of ``sentence`` (one block of Han characters, letters, digits)."""
+        tokens: list[str] = []
+        start = 0
+        for end in self.ends(sentence, 0):
+            tokens.append(sentence[start:end])
+            start = end
+        return tokens
+
+    def ends(self, sentence: str, offset: int) -> list[int]:
+        """``offset`` plus the end of each token of ``sentence``, in order."""
         logp = self._logp
+        if len(logp) > _MEMO_LIMIT:
+            logp.clear()
+        get = logp.get
+        freq = self._freq.get
         logtotal = self._logtotal
+        unknown = -logtotal  # log(1) - log(total): a character jieba does not know
+        prefix = _PREFIX  # module constants as locals: this loop is the hot path
+        absent = _ABSENT
+        no_route = _NO_ROUTE
         size = len(sentence)
         route_p = [0.0] * (size + 1)
-        route_x = [0] * (size + 1)
+        route_x = [0] * size
         for k in range(size - 1, -1, -1):
-            best_p: float | None = None
+            best_p = no_route
             best_x = k
             i = k
             frag = sentence[k]
-            while i < size and frag in freq:
-                if freq[frag]:
-                    p = logp.get(frag)
-                    if p is None:
-                        p = logp[frag] = log(freq[frag]) - logtotal
+            while True:
+                p = get(frag)
+                if p is None:
+                    count = freq(frag)
+                    if count is None:
+                        p = absent
+                    elif count:
+                        p = log(count) - logtotal
+                    else:
+                        p = prefix
+                    logp[frag] = p
+                if p is absent:
+                    break  # no dictionary word starts with this fragment
+                if p is not prefix:
                     p += route_p[i + 1]
-                    if best_p is None or p >= best_p:  # ties: the longer word, as jieba
-                        best_p, best_x = p, i
+                    if p >= best_p:  # ties: the longer word, as jieba
+                        best_p = p
+                        best_x = i
                 i += 1
+                if i == size:
+                    break
                 frag = sentence[k : i + 1]
-            if best_p is None:
-                best_p = log(freq.get(sentence[k]) or 1) - logtotal + route_p[k + 1]
+            if best_p is no_route:
+                best_p = unknown + route_p[k + 1]
             route_p[k] = best_p
             route_x[k] = best_x
-        tokens: list[str] = []
-        buffer = ""
+        # Walk the best route; runs of single ASCII letters and digits merge into one
+        # token, as in jieba ("abc123" cut into single characters stays whole).
+        ends: list[int] = []
+        ascii_alnum = _ASCII_ALNUM
+        in_run = False
         x = 0
         while x < size:
             y = route_x[x] + 1
-            word = sentence[x:y]
-            if y - x == 1 and word in _ASCII_ALNUM:
-                buffer += word
+            if y - x == 1 and sentence[x] in ascii_alnum:
+                in_run = True
             else:
-                if buffer:
-                    tokens.append(buffer)
-                    buffer = ""
-                tokens.append(word)
+                if in_run:
+                    ends.append(offset + x)
+                    in_run = False
+                ends.append(offset + y)
             x = y
-        if buffer:
-            tokens.append(buffer)
-        return tokens
+        if in_run:
+            ends.append(offset + size)
+        return ends
 
 
 class Document:
     """A folded text whose blocks are segmented on demand and cached."""
 
-    __slots__ = ("text", "_cut", "_starts", "_ends", "_bounds", "_bound_sets")
+    __slots__ = ("text", "_cut", "_cut_ends", "_starts", "_ends", "_bounds", "_bound_sets")
 
     def __init__(self, text: str, cut: Cut) -> None:
         self.text = text
         self._cut = cut
-        starts: list[int] = []
-        ends: list[int] = []
-        for match in _BLOCK.finditer(text):
-            starts.append(match.start())
-            ends.append(match.end())
-        self._starts = starts
-        self._ends = ends
+        # DagCutter gives token ends directly, without building the tokens
+        self._cut_ends: Callable[[str, int], list[int]] | None = getattr(cut, "ends", None)
+        spans = [match.span() for match in _BLOCK.finditer(text)]
+        self._starts = [start for start, _ in spans]
+        self._ends = [end for _, end in spans]
         self._bounds: dict[int, list[int]] = {}
         self._bound_sets: dict[int, frozenset[int]] = {}
 
@@ -124,6 +164,8 @@ class Document:
             block = self.text[start:end]
             if block.isascii() and block.isalnum():
                 bounds = [start, end]  # jieba keeps an ASCII word or number whole
+            elif self._cut_ends is not None:
+                bounds = [start, *self._cut_ends(block, start)]
             else:
                 bounds = [start]
                 pos = start
@@ -136,11 +178,16 @@ class Document:
 
     def is_boundary(self, pos: int) -> bool:
         """True when a jieba token starts or ends at ``pos``."""
-        index = self._block_containing(pos)
-        if index < 0 or pos == self._starts[index]:
+        # _block_containing inlined: this runs for every candidate phrase
+        starts = self._starts
+        index = bisect_right(starts, pos) - 1
+        if index < 0 or pos == starts[index] or pos >= self._ends[index]:
             return True
-        self._block_bounds(index)
-        return pos in self._bound_sets[index]
+        bound_set = self._bound_sets.get(index)
+        if bound_set is None:
+            self._block_bounds(index)
+            bound_set = self._bound_sets[index]
+        return pos in bound_set
 
     def tokens_before(self, pos: int, limit: int) -> list[str]:
         """Up to ``limit`` tokens before boundary ``pos``, nearest first.

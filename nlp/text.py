@@ -2,11 +2,13 @@
 
 Matching runs on the folded text ("ＡＢＣ！" -> "abc!", "工商局" unchanged), but cues are
 reported as the customer wrote them, so every folded character remembers which
-original character it came from.
+original characters it came from. HTML character references, which web forms and
+e-mail clients leave in text ("房&#38388;" for "房间", "&amp;"), are decoded first.
 """
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 
@@ -40,6 +42,43 @@ class _FoldTable(dict[int, str]):
 
 _TABLE = _FoldTable()
 
+# Numeric references and the few named ones that plain text carries.
+_CHAR_REF = re.compile(r"&(?:#(\d{1,7})|#[xX]([0-9a-fA-F]{1,6})|(amp|lt|gt|quot|apos|nbsp));")
+_NAMED = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'", "nbsp": "\u00a0"}
+
+
+def _reference(match: re.Match[str]) -> str:
+    """The character behind one HTML character reference (itself if invalid)."""
+    decimal, hexadecimal, name = match.groups()
+    if name is not None:
+        return _NAMED[name]
+    code = int(decimal) if decimal is not None else int(hexadecimal, 16)
+    if code == 0 or code > 0x10FFFF or 0xD800 <= code <= 0xDFFF:
+        return match.group()
+    return chr(code)
+
+
+def decode_references(text: str) -> tuple[str, list[tuple[int, int]] | None]:
+    """``text`` with HTML character references decoded, and for every decoded
+    character the ``(start, end)`` of the original text behind it (``None``: no
+    reference, the text is unchanged)."""
+    if "&" not in text or _CHAR_REF.search(text) is None:
+        return text, None
+    pieces: list[str] = []
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    for match in _CHAR_REF.finditer(text):
+        start, end = match.span()
+        pieces.append(text[pos:start])
+        spans.extend((i, i + 1) for i in range(pos, start))
+        decoded = _reference(match)
+        pieces.append(decoded)
+        spans.extend([(start, end)] * len(decoded))
+        pos = end
+    pieces.append(text[pos:])
+    spans.extend((i, i + 1) for i in range(pos, len(text)))
+    return "".join(pieces), spans
+
 
 def _rewrite_contractions(folded: str) -> str:
     # "wasn't" -> "was no": same length (offsets stay valid) and the negation becomes
@@ -59,18 +98,21 @@ class FoldedText:
 
     original: str
     folded: str
-    # origin[i] = index in ``original`` of folded character i; None when 1:1
-    origin: tuple[int, ...] | None
+    # origin[i] = (start, end) in ``original`` of folded character i; None when 1:1
+    origin: tuple[tuple[int, int], ...] | None
 
     @classmethod
     def of(cls, text: str) -> FoldedText:
-        """Fold ``text``; builds an offset map only when some character changed length."""
-        folded = _rewrite_contractions(text.translate(_TABLE))
-        if len(folded) == len(text) and _TABLE.irregular.isdisjoint(text):
+        """Fold ``text``; builds an offset map only when some character changed length
+        or an HTML character reference was decoded."""
+        decoded, spans = decode_references(text)
+        folded = _rewrite_contractions(decoded.translate(_TABLE))
+        if spans is None and len(folded) == len(text) and _TABLE.irregular.isdisjoint(text):
             return cls(text, folded, None)
-        origin: list[int] = []
-        for index, char in enumerate(text):
-            origin.extend([index] * len(_TABLE[ord(char)]))
+        origin: list[tuple[int, int]] = []
+        for index, char in enumerate(decoded):
+            span = (index, index + 1) if spans is None else spans[index]
+            origin.extend([span] * len(_TABLE[ord(char)]))
         return cls(text, folded, tuple(origin))
 
     def original_span(self, start: int, end: int) -> str:
@@ -79,6 +121,4 @@ class FoldedText:
             return self.original[start:end]
         if start >= end:
             return ""
-        first = self.origin[start]
-        last = self.origin[end - 1]
-        return self.original[first : last + 1]
+        return self.original[self.origin[start][0] : self.origin[end - 1][1]]

@@ -41,6 +41,31 @@ def test_taxonomy_is_in_file_order_with_names() -> None:
         ("裤子洗了一次就掉色，质量太差", "product_quality"),
         ("房间隔音太差，一晚上没睡好", "product_quality"),
         ("这本书的作者文笔不错，推荐", "other"),
+        # synonyms and collocations customers use for each category
+        ("鞋子穿了一周就开胶了", "product_quality"),
+        ("耳机左边没声音，才用了三天", "product_quality"),
+        ("牛奶还没到保质期就变质了", "product_quality"),
+        ("点了两份饭只送来一份，少了一份", "delivery"),
+        ("快递员没打电话，还显示已签收", "delivery"),
+        ("店员态度蛮横，还冲我们翻白眼", "service"),
+        ("前台的小姑娘一直在玩手机，叫了好几声都不理人", "service"),
+        ("服务员上菜时把汤洒在我身上，连句道歉都没有", "service"),
+        ("同一笔订单被扣了两次款", "billing"),
+        ("开了会员之后自动续费，根本没有提醒", "billing"),
+        ("停车还要自费50元", "billing"),
+        ("手机在保修期内坏了，售后却说人为损坏不给保修", "after_sales"),
+        ("空调坏了报修三次，师傅一直没上门", "after_sales"),
+        ("洗衣机坏了，送修两次都没修好", "after_sales"),
+        ("买的时候说送赠品，结果赠品一样都没有", "misleading"),
+        ("说是原价999现价199，其实一直都是这个价", "misleading"),
+        ("房间根本没有网上写的那么大", "misleading"),
+        ("标的500克，称了一下只有400克", "misleading"),
+        ("用了这个面霜脸上起了一片红疹", "safety"),
+        ("汤里吃出来一块塑料片", "safety"),
+        ("菜里有一根长头发，太恶心了", "safety"),
+        ("退房的时候说我们弄坏了毛巾，要赔五十块", "billing"),
+        ("新买的空调不制冷", "product_quality"),
+        ("饭菜不新鲜，还很难吃，吃完拉肚子了", "safety"),  # harm outweighs quality
     ],
 )
 def test_typical_complaints(text: str, category: str) -> None:
@@ -158,3 +183,25 @@ def test_to_dict_is_json_ready() -> None:
     assert data["severity"] == "general"
     assert set(data["cues"]) == {"category", "severity", "negated"}
     assert {"word": "送错", "category": "delivery", "weight": 3.0} in data["cues"]["category"]
+
+
+def test_html_character_references_are_decoded() -> None:
+    # Web forms and e-mail clients leave "&#38388;" (间) and "&amp;" in the text.
+    suggestion = classify("房&#38388;很脏，&#x5e8a;单也没换 &amp; 隔音太差")
+    assert suggestion.category == "product_quality"
+    words = [c.word for c in suggestion.category_cues]
+    assert "很脏" in words
+    assert "&#x5e8a;单" in words  # reported as the customer's text shows it
+    assert classify("&#36865;&#38169;&#20102;").category == "delivery"  # 送错了
+
+
+def test_emotional_hurt_is_not_an_injury() -> None:
+    suggestion = classify("看完这个结局，我的心受伤了")
+    assert suggestion.scores["safety"] == 0.0
+    assert suggestion.category == "other"
+
+
+def test_figurative_explosion_is_not_a_hazard() -> None:
+    suggestion = classify("电脑风扇响得像要爆炸了一样")
+    assert suggestion.scores["safety"] == 0.0
+    assert suggestion.category == "product_quality"

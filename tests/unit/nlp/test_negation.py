@@ -86,3 +86,62 @@ def test_negator_inside_a_gap_pattern() -> None:
     # "房间...脏" would span "房间并不脏"; the negator before its last part counts.
     assert classify("房间并不脏").category == "other"
     assert classify("房间特别脏").category == "product_quality"
+
+
+@pytest.mark.parametrize(
+    ("text", "word"),
+    [
+        ("怕拉肚子就没敢吃", "拉肚子"),
+        ("洗澡水忽冷忽热，差点烫伤", "烫伤"),
+        ("万一过敏了怎么办", "过敏"),
+        ("担心会不会中毒", "中毒"),
+    ],
+)
+def test_harm_that_did_not_happen_is_not_counted(text: str, word: str) -> None:
+    # "怕", "差点", "万一": the customer fears or narrowly escaped the harm.
+    suggestion = classify(text)
+    assert suggestion.severity == "general"
+    assert suggestion.severity_cues == ()
+    assert any(word in c.word for c in suggestion.negated)
+    assert suggestion.scores["safety"] == 0.0
+
+
+def test_rhetorical_question_affirms() -> None:
+    # "这不是欺骗吗" accuses; "这不是欺骗" denies.
+    asked = classify("这不是欺骗消费者吗？")
+    assert asked.category == "misleading"
+    assert asked.negated == ()
+    assert classify("难道不是虚假宣传吗").category == "misleading"
+    assert classify("这不是骗人嘛").category == "misleading"
+    denied = classify("这不是欺骗消费者")
+    assert denied.category == "other"
+    assert [c.word for c in denied.negated] == ["欺骗"]
+
+
+def test_rhetorical_question_needs_the_particle_in_the_same_clause() -> None:
+    suggestion = classify("杯子不是坏的，你们看错了吗？")
+    assert suggestion.scores["product_quality"] == 0.0
+    assert [c.word for c in suggestion.negated] == ["坏"]
+
+
+def test_complaint_put_aside_counts_half() -> None:
+    # "物流慢就不说了，…": the customer's main problem is what follows.
+    suggestion = classify("物流慢就不说了，衣服掉色很严重")
+    weights = {c.word: c.weight for c in suggestion.category_cues}
+    assert weights["物流慢"] == 1.5  # half of its weight in categories.txt
+    assert weights["掉色"] == 2.5
+    assert suggestion.category == "product_quality"
+    assert classify("送餐慢就算了，饭菜还是馊的").category == "product_quality"
+
+
+def test_aside_only_affects_its_own_clause() -> None:
+    plain = classify("衣服掉色，物流也慢")
+    aside = classify("衣服掉色，物流也慢就算了")
+    assert plain.scores["product_quality"] == aside.scores["product_quality"]
+    assert aside.scores["delivery"] == plain.scores["delivery"] / 2
+
+
+def test_repeated_word_keeps_its_full_weight_outside_the_aside() -> None:
+    suggestion = classify("质量差就不说了，质量差到这个地步")
+    assert [(c.word, c.weight) for c in suggestion.category_cues] == [("质量差", 3.0)]
+    assert suggestion.scores["product_quality"] == 3.0

@@ -17,6 +17,10 @@ SAMPLES = [
     "研究生命起源结婚的和尚未结婚的",
     "a",
     "没有坏不算慢并不脏",
+    "龘靐齉爩",  # characters jieba's dictionary does not know
+    "中华人民共和国国务院总理李克强",  # long dictionary words and their prefixes
+    "的的的的的的的的",
+    "3.5小时后才送到送到送到",
 ]
 
 
@@ -58,3 +62,44 @@ def test_tokens_before_skips_spaces_only() -> None:
     doc = Document("was no  late! no", lambda block: [block])
     assert doc.tokens_before(8, 3) == ["no", "was"]
     assert doc.tokens_before(14, 3) == []
+
+
+def test_cutter_memo_stays_bounded(tokenizer, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import nlp.segment
+
+    monkeypatch.setattr(nlp.segment, "_MEMO_LIMIT", 10)
+    cutter = DagCutter(tokenizer)
+    expected = cutter("研究生命起源结婚的和尚未结婚的")
+    assert len(cutter._logp) > 10
+    cutter("送餐太慢了")  # starts with a fresh memo
+    assert len(cutter._logp) < 20
+    assert cutter("研究生命起源结婚的和尚未结婚的") == expected
+
+
+def test_phrases_sharing_first_characters() -> None:
+    from nlp.matcher import PhraseIndex
+
+    phrases = [(("差",), "a"), (("差评",), "b"), (("差到",), "c"), (("差", "了"), "d")]
+    index = PhraseIndex(phrases)
+    # one token per character: 差评，差到家了，差
+    hits = index.find(Document("差评，差到家了，差", list))
+    assert [(h.start, h.end, h.payload) for h in hits] == [
+        (0, 2, "b"),  # longest first at each start
+        (0, 1, "a"),  # "差...了" does not reach over the comma
+        (3, 5, "c"),
+        (3, 4, "a"),
+        (3, 7, "d"),
+        (8, 9, "a"),
+    ]
+
+
+def test_decimal_point_does_not_end_a_clause() -> None:
+    from nlp.matcher import CLAUSE_BREAK, PhraseIndex
+
+    assert CLAUSE_BREAK.search("等了1.5小时") is None
+    assert CLAUSE_BREAK.search("不好吃.下次不来了") is not None
+    assert CLAUSE_BREAK.search("version 2.") is not None
+    index = PhraseIndex([(("远没有", "那么"), "claim")])
+    hits = index.find(Document("续航远没有9.5天那么久", list))
+    assert [(h.start, h.end, h.payload) for h in hits] == [(2, 11, "claim")]
+    assert index.find(Document("续航远没有9.天那么久", list)) == []

@@ -10,10 +10,16 @@ from nlp.people import parse_chinese_number
 
 # At least one message per packaged rule (the last test checks none is missing).
 FIRING = {
-    "repeat_complaint": ["这个问题我已经投诉过两次了", "I already complained about this"],
+    "repeat_complaint": [
+        "这个问题我已经投诉过两次了",
+        "I already complained about this",
+        "投诉后还是没有人处理",
+        "催了好几次还是没动静",
+        "这种事发生不止一次了",
+    ],
     "regulator": ["再不处理我就打12315", "我要去工商局举报你们", "已经向消协反映了"],
     "manager": ["叫你们经理出来解决", "I want to speak to a manager"],
-    "passed_around": ["商家和平台互相推诿，踢皮球"],
+    "passed_around": ["商家和平台互相推诿，踢皮球", "商家让我找快递，快递又让我找商家"],
     "legal_threat": ["我要起诉你们", "我已经找好律师了", "准备跟你们打官司", "I will sue you"],
     "media_threat": ["不解决我就找媒体曝光你们", "我要发微博让大家看看"],
     "collective": ["我们三个人吃完都不舒服", "我们公司集体投诉"],
@@ -24,6 +30,9 @@ FIRING = {
         "插座漏电，手被电了一下",
         "孩子在店里滑倒受伤了",
         "My son got sick after eating it",
+        "孩子喝完牛奶中毒了",
+        "在粥里吃出来一根铁丝",
+        "菜里有一根长头发",
     ],
     "litigation": ["我已经起诉了，法院已立案"],
     "media_exposed": ["这事已经上了新闻"],
@@ -83,6 +92,12 @@ def test_every_packaged_rule_has_an_example() -> None:
         "三人份的套餐只够两个人吃",
         "我们两个人等了一个小时",
         "住双人间，房间太小",
+        "看完这个结局，我的心受伤了",
+        "书写得太烂，伤透了读者受伤的心",
+        "电脑风扇响得像要爆炸了一样",
+        "气得我肺都快爆炸了",
+        "怕拉肚子就没敢吃",
+        "洗澡水忽冷忽热，差点烫伤",
     ],
 )
 def test_harmless_look_alikes_stay_general(text: str) -> None:
