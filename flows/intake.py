@@ -556,10 +556,13 @@ class Intake:
             turn.reply(self.t(turn, "desk.not_connected", number=ticket.number))
 
     async def _ticket(self, turn: Turn) -> Ticket | None:
+        """The conversation's ticket, loaded once per turn (later changes go to the same object)."""
         conv = turn.conversation
         if conv is None or conv.ticket_id is None:
             return None
-        return await turn.uow.tickets.get(conv.ticket_id)
+        if turn.ticket is None or turn.ticket.id != conv.ticket_id:
+            turn.ticket = await turn.uow.tickets.get(conv.ticket_id)
+        return turn.ticket
 
     async def _add_info(self, turn: Turn, inbound: Inbound) -> None:
         self._fire(turn, "add_info")

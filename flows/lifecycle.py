@@ -94,6 +94,7 @@ async def open_ticket(
     ticket.handoff_reason = handoff.reason(severity, human_requested)
     ticket = await turn.uow.tickets.add(ticket)
     conversation.ticket_id = ticket.id
+    turn.ticket = ticket
     await record(
         turn,
         ticket,

@@ -43,6 +43,11 @@ class OutboxRelay:
     process on the same PostgreSQL database, or the periodic drain of this one) leaves
     them and everything queued behind them in the same chat alone. A crash between
     claim and send only delays the items until the lease runs out.
+
+    With ``mark_delay`` > 0, items that went out are marked sent in batches (one
+    transaction for everything sent within ``mark_delay`` seconds, across chats) instead
+    of one transaction per delivery. A crash inside that window sends those items once
+    more after their lease: at least once, never lost.
     """
 
     def __init__(
@@ -56,6 +61,7 @@ class OutboxRelay:
         base_delay: float = 1.0,
         max_delay: float = 300.0,
         lease: float = 120.0,
+        mark_delay: float = 0.0,
     ) -> None:
         self.uow_factory = uow_factory
         self.channel = channel
@@ -66,6 +72,9 @@ class OutboxRelay:
         self.max_delay = max_delay
         self.lease = timedelta(seconds=lease)
         self._locks = KeyedLocks()  # this relay sends to one chat at a time
+        self.mark_delay = mark_delay
+        self._unmarked: list[int] = []
+        self._mark_task: asyncio.Task[None] | None = None
 
     def _backoff(self, attempts: int, retry_after: float | None) -> timedelta:
         if retry_after is not None:
@@ -82,13 +91,40 @@ class OutboxRelay:
     async def deliver_target(self, target: str) -> int:
         """Send what is due for one chat, oldest first; returns how many were sent."""
         async with self._locks.hold(target):
+            await self.flush_marks()  # what went out is no longer pending
             return await self._send_in_order(await self._claim(target, 100))
+
+    async def flush_marks(self) -> None:
+        """Mark what was sent and not yet marked (see ``mark_delay``)."""
+        if not self._unmarked:
+            return
+        ids, self._unmarked = self._unmarked, []
+        try:
+            async with self.uow_factory() as uow:
+                await uow.outbox.mark_sent(ids, self.clock())
+                await uow.commit()
+        except BaseException:
+            self._unmarked[:0] = ids  # tried again with the next batch
+            raise
+
+    def _mark_later(self, ids: list[int]) -> None:
+        self._unmarked += ids
+        if self._mark_task is None or self._mark_task.done():
+            self._mark_task = asyncio.create_task(self._flush_after_delay())
+
+    async def _flush_after_delay(self) -> None:
+        await asyncio.sleep(self.mark_delay)
+        try:
+            await self.flush_marks()
+        except Exception:
+            logger.exception("marking %s sent outbox items failed; retrying with the next batch", len(self._unmarked))
 
     async def drain(self, limit: int = 200) -> int:
         """Send what is due for every chat of this channel; returns how many were sent.
 
         Chats are served concurrently, each in order.
         """
+        await self.flush_marks()
         by_target: dict[str, list[OutboxItem]] = {}
         for item in await self._claim(None, limit):
             by_target.setdefault(item.target, []).append(item)
@@ -127,6 +163,9 @@ class OutboxRelay:
                 failure = (item, DeliveryError(f"{exc.__class__.__name__}: {exc}"))
                 break
             sent.append(item.id)
+        if failure is None and self.mark_delay > 0:
+            self._mark_later(sent)
+            return len(sent)
         now = self.clock()
         async with self.uow_factory() as uow:
             await uow.outbox.mark_sent(sent, now)
@@ -160,3 +199,4 @@ class OutboxRelay:
                 await asyncio.wait_for(stop.wait(), timeout=interval)
             except TimeoutError:
                 pass
+        await self.flush_marks()

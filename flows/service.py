@@ -238,7 +238,7 @@ class ComplaintService:
                     created_at=turn.now,
                 )
             )
-        ticket = await uow.tickets.get(ticket_id) if ticket_id else None
+        ticket = turn.ticket if turn.ticket is not None and turn.ticket.id == ticket_id else None
         return Outcome(replies=replies, desk=desk, conversation=conv, ticket=ticket, claimed=claimed)
 
     # ------------------------------------------------------------------ desk
@@ -295,7 +295,7 @@ class ComplaintService:
             customer = await uow.customers.get(ticket.customer_id)
             conv = await uow.conversations.get(ticket.conversation_id) if ticket.conversation_id else None
             assert customer is not None
-            turn = Turn(uow, self.clock(), customer, ticket.channel, ticket.chat_id, conv)
+            turn = Turn(uow, self.clock(), customer, ticket.channel, ticket.chat_id, conv, ticket=ticket)
             result = await action(turn, ticket)
             if result.refusal is not None:
                 return DeskOutcome(

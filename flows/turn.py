@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from flows.domain import Button, Conversation, Customer, Reply
+from flows.domain import Button, Conversation, Customer, Reply, Ticket
 from flows.ports import UnitOfWork
 
 
@@ -33,6 +33,7 @@ class Turn:
     replies: list[Reply] = field(default_factory=list)
     desk: list[DeskMessage] = field(default_factory=list)
     inbound_message_id: str | None = None
+    ticket: Ticket | None = None  # the conversation's ticket, once loaded or created in this turn
 
     @property
     def language(self) -> str:

@@ -146,3 +146,19 @@ async def test_a_claim_abandoned_by_a_crash_is_sent_after_its_lease(
     assert await survivor.drain() == 0, "the lease keeps the items from being sent twice at once"
     clock.advance(seconds=61)
     assert await survivor.drain() == len(claimed)
+
+
+async def test_batched_marks_are_written_before_the_next_claim(
+    customer: Customer, database: Database, sender: FlakySender, clock: Clock
+) -> None:
+    relay = OutboxRelay(database.unit_of_work, "telegram", sender, clock, mark_delay=60)
+    await customer.say("快递丢了")
+    first = await relay.deliver_target("100")
+    async with database() as uow:
+        assert len(await uow.outbox.pending("telegram", "100")) == first, "not marked yet"
+    await customer.press("是的")
+    assert await relay.deliver_target("100") == len(customer.replies), "the marks go first, nothing waits"
+    await relay.flush_marks()
+    async with database() as uow:
+        assert await uow.outbox.pending("telegram", "100") == []
+    assert len(sender.delivered) == first + len(customer.replies), "nothing was sent twice"
