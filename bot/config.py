@@ -68,6 +68,15 @@ class Settings:
     telegram_webhook_path: str | None = None
     telegram_max_messages_per_second: float = 30.0
     telegram_spool_file: Path = Path("telegram-spool.jsonl")
+    # [slack]
+    slack_agents_channel: str | None = None
+    slack_supervisors_channel: str | None = None
+    slack_supervisor_group: str | None = None
+    slack_agent_group: str | None = None
+    slack_agents: frozenset[str] = frozenset()
+    slack_supervisors: frozenset[str] = frozenset()
+    slack_note_prefix: str = "//"
+    slack_events_path: str = "/slack/events"
     # [server]: the bot's own HTTP endpoint (Telegram webhook, Slack events)
     listen: str = "0.0.0.0"
     port: int = 8080
@@ -93,7 +102,8 @@ class Settings:
         else:
             lines.append("Telegram: off. Set TELEGRAM_BOT_TOKEN (from @BotFather) to start the Telegram bot.")
         if self.slack_bot_token:
-            lines.append("Slack: SLACK_BOT_TOKEN is set.")
+            mode = "Socket Mode" if self.slack_app_token else f"HTTP events at {self.slack_events_path}"
+            lines.append(f"Slack: on ({mode}), ticket cards in {self.slack_agents_channel}.")
         else:
             lines.append(
                 "Slack: off. Set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or "
@@ -114,6 +124,10 @@ _SCHEMA: dict[str, set[str]] = {
     "sla": {"first_response", "substantive_reply", "resolution"},
     "telegram": {"mode", "webhook_url", "webhook_path", "max_messages_per_second", "spool_file"},
     "server": {"listen", "port"},
+    "slack": {
+        "agents_channel", "supervisors_channel", "supervisor_group", "agent_group",
+        "agents", "supervisors", "note_prefix", "events_path",
+    },
 }
 _LANGUAGES = ("zh", "en")
 
@@ -198,6 +212,30 @@ def _local_timezone() -> ZoneInfo:
         return ZoneInfo(link.split("zoneinfo/", 1)[1])
     except (OSError, IndexError, ZoneInfoNotFoundError, ValueError):
         return ZoneInfo("UTC")
+
+
+def _check_slack(settings: Settings) -> None:
+    """With SLACK_BOT_TOKEN set, the rest of what Slack needs must be there too."""
+    if not settings.slack_bot_token:
+        return
+    if not settings.slack_bot_token.startswith("xoxb-"):
+        raise ConfigError("SLACK_BOT_TOKEN", "is not a bot token (xoxb-...)", "Use the Bot User OAuth Token from the app's OAuth & Permissions page.")
+    if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
+        raise ConfigError("SLACK_APP_TOKEN", "is not an app-level token (xapp-...)", "Create one with the connections:write scope under Basic Information → App-Level Tokens.")
+    if not settings.slack_app_token and not settings.slack_signing_secret:
+        raise ConfigError(
+            "SLACK_APP_TOKEN / SLACK_SIGNING_SECRET",
+            "neither is set, so Slack cannot send the bot anything",
+            "Set SLACK_APP_TOKEN for Socket Mode, or SLACK_SIGNING_SECRET for HTTP events (Basic Information → Signing Secret).",
+        )
+    if not settings.slack_agents_channel:
+        raise ConfigError("slack.agents_channel", "is required with SLACK_BOT_TOKEN", 'Add agents_channel = "C0123456789" under [slack] (the channel where ticket cards go).')
+    if not (settings.slack_agent_group or settings.slack_agents or settings.slack_supervisor_group or settings.slack_supervisors):
+        raise ConfigError(
+            "slack.agents",
+            "nobody is configured as an agent or supervisor, so nobody could claim a ticket",
+            'Set agent_group = "S..." (a user group) or agents = ["U...", ...] under [slack].',
+        )
 
 
 # ---------------------------------------------------------------------- loading
@@ -294,6 +332,38 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         spool = Path(_string("telegram.spool_file", telegram["spool_file"])).expanduser()
         values["telegram_spool_file"] = spool if spool.is_absolute() else base / spool
 
+    slack = raw.get("slack", {})
+    for key, pattern, example in (
+        ("agents_channel", r"[CG][A-Z0-9]{2,}", "C0123456789"),
+        ("supervisors_channel", r"[CG][A-Z0-9]{2,}", "C0123456789"),
+        ("supervisor_group", r"S[A-Z0-9]{2,}", "S0123456789"),
+        ("agent_group", r"S[A-Z0-9]{2,}", "S0123456789"),
+    ):
+        if key in slack:
+            value = _string(f"slack.{key}", slack[key])
+            if not re.fullmatch(pattern, value):
+                raise ConfigError(
+                    f"slack.{key}",
+                    f"{value!r} is not a Slack id",
+                    f'Use the id, not the name (like "{example}": channel details or the user group\'s "Copy ID").',
+                )
+            values[f"slack_{key}"] = value
+    for key in ("agents", "supervisors"):
+        if key in slack:
+            members = slack[key]
+            if not isinstance(members, list) or not all(
+                isinstance(m, str) and re.fullmatch(r"[UW][A-Z0-9]{2,}", m) for m in members
+            ):
+                raise ConfigError(f"slack.{key}", f"{members!r} is not a list of Slack user ids", 'Write it like ["U0123456789", "U0987654321"].')
+            values[f"slack_{key}"] = frozenset(members)
+    if "note_prefix" in slack:
+        values["slack_note_prefix"] = _string("slack.note_prefix", slack["note_prefix"])
+    if "events_path" in slack:
+        events_path = _string("slack.events_path", slack["events_path"])
+        if not events_path.startswith("/"):
+            raise ConfigError("slack.events_path", f"{events_path!r} does not start with /", 'Write it like "/slack/events".')
+        values["slack_events_path"] = events_path
+
     server = raw.get("server", {})
     if "listen" in server:
         values["listen"] = _string("server.listen", server["listen"])
@@ -318,6 +388,7 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         slack_api_url=secret("SLACK_API_URL"),
     )
     settings = Settings(**values)
+    _check_slack(settings)
     if settings.telegram_token and settings.telegram_mode == "webhook" and not settings.telegram_webhook_url:
         raise ConfigError(
             "telegram.webhook_url",

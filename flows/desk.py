@@ -85,7 +85,14 @@ class Desk:
             return DeskResult(ticket, Refusal("empty_reply"))
         self._notify(turn, "agent_message", "")
         turn.reply(self.intake.t(turn, "agent.says", agent=actor.display, text=text.strip()))
-        await lifecycle.record(turn, ticket, "agent_reply", actor.id, ticket.state, {"length": len(text)})
+        await lifecycle.record(turn, ticket, "agent_reply", actor.id, ticket.state, {"text": text.strip()})
+        return DeskResult(ticket)
+
+    async def note(self, turn: Turn, ticket: Ticket, actor: Actor, text: str, kind: str = "note") -> DeskResult:
+        """An internal note on the ticket (the customer sees nothing); anyone on the desk."""
+        if not text.strip():
+            return DeskResult(ticket, Refusal("empty_reply"))
+        await lifecycle.record(turn, ticket, kind, actor.id, ticket.state, {"text": text.strip(), "by": actor.display})
         return DeskResult(ticket)
 
     async def transfer(self, turn: Turn, ticket: Ticket, actor: Actor, to: Actor) -> DeskResult:

@@ -21,6 +21,7 @@ __all__ = [
     "Conversation",
     "ConversationState",
     "Customer",
+    "DESK_CHANNEL",
     "Draft",
     "Inbound",
     "InboundKind",
@@ -32,6 +33,7 @@ __all__ = [
     "TicketEvent",
     "TicketState",
     "UserRef",
+    "desk_target",
 ]
 
 
@@ -297,6 +299,7 @@ class Ticket:
     owner_id: str | None = None
     owner_name: str | None = None
     handoff_reason: str | None = None
+    desk_ref: str | None = None  # where the desk shows the ticket (Slack: "channel:ts" of its card)
     escalated: bool = False
     crisis: bool = False
     rating: int | None = None
@@ -346,12 +349,22 @@ class MessageRecord:
     created_at: datetime | None = None
 
 
+DESK_CHANNEL = "desk"
+"""Outbox channel of everything for agents and supervisors (``payload["audience"]``)."""
+
+
+def desk_target(ticket_id: int | None) -> str:
+    """Desk items are queued per ticket: in order for one ticket, independent across tickets."""
+    return f"ticket:{ticket_id}" if ticket_id is not None else "desk"
+
+
 @dataclass(slots=True)
 class OutboxItem:
     """An outbound message written in the same transaction as its cause.
 
-    ``channel`` is the logical destination: a customer channel ("telegram", "console")
-    with ``target`` the chat id, or "agents" / "supervisors" for the agent desk.
+    ``channel`` is the destination: a customer channel ("telegram", "console") with
+    ``target`` the chat id, or :data:`DESK_CHANNEL` with ``target`` the ticket
+    (:func:`desk_target`) for the agents' desk.
     """
 
     id: int | None

@@ -12,6 +12,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows import buttons, conversation as machine, lifecycle
@@ -63,6 +64,14 @@ _GREETINGS = frozenset({"hi", "hello", "hey", "你好", "您好", "在吗", "在
 COMMANDS = ("start", "complain", "status", "cancel", "human", "help", "lang")
 
 
+def severity_reason(cue: dict[str, Any], language: str) -> str:
+    """Why a severity rule fired, in ``language``: its label and the words that fired it."""
+    labels = cue.get("labels") or {}
+    label = labels.get(language) or labels.get("zh") or cue.get("rule", "")
+    word = cue.get("word", "")
+    return f"{label}（{word}）" if language == "zh" else f"{label} (\u201c{word}\u201d)"
+
+
 def _norm(text: str) -> str:
     return text.strip().strip("。.!！?？~～ ").casefold()
 
@@ -93,8 +102,11 @@ class Intake:
         return self.texts.text(turn.language, key, **params)
 
     def category_name(self, turn: Turn, category_id: str | None) -> str:
+        return self.category_name_in(category_id, turn.language)
+
+    def category_name_in(self, category_id: str | None, language: str) -> str:
         category = self._categories.get(category_id or "")
-        return category.name(turn.language) if category else (category_id or "-")
+        return category.name(language) if category else (category_id or "-")
 
     def due(self, turn: Turn, when: datetime | None) -> str:
         if when is None:
@@ -799,10 +811,8 @@ class Intake:
             text += "\n" + self.t(turn, f"severity.note_{severity.value}", reasons="；".join(dict.fromkeys(reasons)) or "-")
         return self.t(turn, "describe.thanks") + "\n" + text
 
-    def _severity_reason(self, turn: Turn, cue: dict[str, str]) -> str:
-        key = f"severity_rule.{cue.get('rule')}"
-        label = self.t(turn, key) if self.texts.has(turn.language, key) else cue.get("rule", "")
-        return f"{label}（{cue.get('word', '')}）" if turn.language == "zh" else f"{label} (\u201c{cue.get('word', '')}\u201d)"
+    def _severity_reason(self, turn: Turn, cue: dict[str, Any]) -> str:
+        return severity_reason(cue, turn.language)
 
     def _review_text(self, turn: Turn, draft: Draft) -> str:
         none = self.t(turn, "review.none")

@@ -62,6 +62,12 @@ class TicketRepository(Protocol):
     async def unclaimed(self, limit: int = 50) -> Sequence[Ticket]:
         """Open tickets nobody owns, most severe and oldest first."""
 
+    async def owned_by(self, owner_id: str, limit: int = 50) -> Sequence[Ticket]:
+        """Open tickets an agent owns, most severe and oldest first."""
+
+    async def by_desk_ref(self, ref: str) -> Ticket | None:
+        """The ticket the desk shows at ``ref``."""
+
     async def count_by_state(self) -> dict[TicketState, int]: ...
 
 
@@ -75,6 +81,9 @@ class MessageRepository(Protocol):
         """Replace the text of a stored inbound message, keeping the old one; None if unknown."""
 
     async def for_conversation(self, conversation_id: int) -> Sequence[MessageRecord]: ...
+
+    async def for_ticket(self, ticket_id: int, direction: str | None = None) -> Sequence[MessageRecord]:
+        """Messages about a ticket (optionally only "in" or "out"), oldest first."""
 
 
 class TicketEventRepository(Protocol):

@@ -16,8 +16,10 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flows import buttons
+from flows import lifecycle
 from flows.desk import Desk, DeskResult
 from flows.domain import (
+    DESK_CHANNEL,
     Actor,
     Conversation,
     Customer,
@@ -27,6 +29,8 @@ from flows.domain import (
     OutboxItem,
     Severity,
     Ticket,
+    TicketEvent,
+    desk_target,
 )
 from flows.formatting import parse_ticket_number
 from flows.intake import Intake
@@ -35,7 +39,7 @@ from flows.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
 from flows.texts import Catalogue, default_catalogue
 from flows.ticket import Refusal
 from flows.turn import Turn
-from nlp import Classifier
+from nlp import Category, Classifier
 
 logger = logging.getLogger(__name__)
 
@@ -56,6 +60,16 @@ class Outcome:
     claimed: bool = False  # ``replies`` are claimed for the caller to send (OutboxRelay.deliver)
     conversation: Conversation | None = None
     ticket: Ticket | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeskView:
+    """A ticket as the desk shows it."""
+
+    ticket: Ticket
+    customer: Customer
+    events: Sequence[TicketEvent]
+    customer_messages: Sequence[MessageRecord]  # what the customer sent about it, oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,10 +222,10 @@ class ComplaintService:
         items += [
             OutboxItem(
                 id=None,
-                channel=message.destination,
-                target=message.destination,
+                channel=DESK_CHANNEL,
+                target=desk_target(message.ticket_id),
                 kind=message.kind,
-                payload=message.payload,
+                payload={**message.payload, "audience": message.audience},
                 created_at=turn.now,
                 next_attempt_at=turn.now,
                 conversation_id=conv_id,
@@ -277,6 +291,62 @@ class ComplaintService:
 
     async def resolve(self, ref: str | int, actor: Actor, note: str = "") -> DeskOutcome:
         return await self._desk_action(ref, lambda turn, t: self.desk.resolve(turn, t, actor, note), "resolved")
+
+    async def note(self, ref: str | int, actor: Actor, text: str, *, kind: str = "note") -> DeskOutcome:
+        """Keep an internal note (or an internal thread message: ``kind="internal_message"``)."""
+        return await self._desk_action(ref, lambda turn, t: self.desk.note(turn, t, actor, text, kind), "noted")
+
+    # ------------------------------------------------------------------ what the desk shows
+    async def desk_view(self, ticket_id: int) -> DeskView | None:
+        """Everything a ticket card shows, read in one transaction."""
+        async with self.uow_factory() as uow:
+            ticket = await uow.tickets.get(ticket_id)
+            if ticket is None:
+                return None
+            customer = await uow.customers.get(ticket.customer_id)
+            assert customer is not None
+            events = await uow.events.for_ticket(ticket_id)
+            said = await uow.messages.for_ticket(ticket_id, direction="in")
+        return DeskView(ticket, customer, tuple(events), tuple(said))
+
+    async def set_desk_ref(self, ticket_id: int, ref: str) -> None:
+        """Remember where the desk shows the ticket (the Slack card)."""
+        async with self.uow_factory() as uow:
+            ticket = await uow.tickets.get(ticket_id)
+            if ticket is not None and ticket.desk_ref != ref:
+                ticket.desk_ref = ref
+                await uow.tickets.save(ticket)
+                await uow.commit()
+
+    async def ticket_at_desk_ref(self, ref: str) -> Ticket | None:
+        async with self.uow_factory() as uow:
+            return await uow.tickets.by_desk_ref(ref)
+
+    async def record_desk_event(self, ticket_id: int, kind: str, data: dict[str, object]) -> None:
+        """Remember something the desk did for a ticket (a pinned crisis ping...)."""
+        async with self.uow_factory() as uow:
+            ticket = await uow.tickets.get(ticket_id)
+            if ticket is None:
+                return
+            await uow.events.add(TicketEvent(ticket_id, kind, lifecycle.SYSTEM, ticket.state.value, ticket.state.value, data, self.clock()))
+            await uow.commit()
+
+    async def owned_by(self, owner_id: str) -> Sequence[Ticket]:
+        """Open tickets an agent owns, most severe first."""
+        async with self.uow_factory() as uow:
+            return await uow.tickets.owned_by(owner_id)
+
+    async def queue(self, limit: int = 20) -> Sequence[Ticket]:
+        """Unclaimed open tickets, most severe and oldest first."""
+        async with self.uow_factory() as uow:
+            return await uow.tickets.unclaimed(limit)
+
+    def category_name(self, category_id: str, language: str) -> str:
+        return self.intake.category_name_in(category_id, language)
+
+    @property
+    def categories(self) -> tuple[Category, ...]:
+        return self.intake.classifier.taxonomy
 
     async def _desk_action(
         self,

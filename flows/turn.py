@@ -14,7 +14,7 @@ from flows.ports import UnitOfWork
 class DeskMessage:
     """Something for the agents' desk (Slack) or the supervisors, delivered via the outbox."""
 
-    destination: str  # "agents" | "supervisors"
+    audience: str  # "agents" | "supervisors"
     kind: str  # "ticket_card", "relay", "ping", "ticket_update"
     payload: dict[str, Any]
     ticket_id: int | None = None
@@ -44,5 +44,5 @@ class Turn:
     ) -> None:
         self.replies.append(Reply(text, buttons, request_contact))
 
-    def to_desk(self, destination: str, kind: str, payload: dict[str, Any], ticket_id: int | None) -> None:
-        self.desk.append(DeskMessage(destination, kind, payload, ticket_id))
+    def to_desk(self, audience: str, kind: str, payload: dict[str, Any], ticket_id: int | None) -> None:
+        self.desk.append(DeskMessage(audience, kind, payload, ticket_id))

@@ -89,7 +89,7 @@ class Suggestion:
                     for c in self.category_cues
                 ],
                 "severity": [
-                    {"rule": c.rule, "severity": c.severity.value, "word": c.word}
+                    {"rule": c.rule, "severity": c.severity.value, "word": c.word, "labels": dict(c.labels)}
                     for c in self.severity_cues
                 ],
                 "negated": [{"word": c.word, "category": c.category} for c in self.negated],

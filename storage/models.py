@@ -131,6 +131,7 @@ class TicketRow(Base):
     owner_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     owner_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
     handoff_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    desk_ref: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     crisis: Mapped[bool] = mapped_column(Boolean, default=False)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -223,6 +223,7 @@ _TICKET_FIELDS = (
     "owner_id",
     "owner_name",
     "handoff_reason",
+    "desk_ref",
     "escalated",
     "crisis",
     "rating",
@@ -302,6 +303,19 @@ class SqlTicketRepository(_Repository):
         )
         return [_ticket(r) for r in rows]
 
+    async def owned_by(self, owner_id: str, limit: int = 50) -> Sequence[Ticket]:
+        rows = await self.connection.execute(
+            select(tickets)
+            .where(tickets.c.owner_id == owner_id, tickets.c.state.in_((TicketState.CLAIMED, TicketState.REOPENED)))
+            .order_by(_SEVERITY_RANK, tickets.c.id)
+            .limit(limit)
+        )
+        return [_ticket(r) for r in rows]
+
+    async def by_desk_ref(self, ref: str) -> Ticket | None:
+        row = (await self.connection.execute(select(tickets).where(tickets.c.desk_ref == ref).limit(1))).first()
+        return _ticket(row) if row else None
+
     async def count_by_state(self) -> dict[TicketState, int]:
         rows = await self.connection.execute(select(tickets.c.state, func.count()).group_by(tickets.c.state))
         return {state: count for state, count in rows}
@@ -378,6 +392,14 @@ class SqlMessageRepository(_Repository):
             update(messages).where(messages.c.id == row.id).values(text=text, data=data, edited_at=at)
         )
         return replace(_message(row), text=text, data=data)
+
+    async def for_ticket(self, ticket_id: int, direction: str | None = None) -> Sequence[MessageRecord]:
+        await self.write_pending()
+        query = select(messages).where(messages.c.ticket_id == ticket_id)
+        if direction is not None:
+            query = query.where(messages.c.direction == direction)
+        rows = await self.connection.execute(query.order_by(messages.c.id))
+        return [_message(r) for r in rows]
 
     async def for_conversation(self, conversation_id: int) -> Sequence[MessageRecord]:
         await self.write_pending()

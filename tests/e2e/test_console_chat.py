@@ -78,7 +78,7 @@ def test_human_hand_off_without_slack_says_so_and_stays_queued(tmp_path: Path) -
     assert "No agent is connected right now" in result.stdout
     db = sqlite3.connect(tmp_path / "complaint-bot.db")
     assert db.execute("select handoff_reason, state from tickets").fetchone() == ("customer_request", "new")
-    assert db.execute("select kind, status from outbox where channel='agents'").fetchone() == ("ticket_card", "pending")
+    assert db.execute("select kind, status from outbox where channel='desk'").fetchone() == ("ticket_card", "pending")
 
 
 def test_conversation_survives_a_restart(tmp_path: Path) -> None:

@@ -100,7 +100,7 @@ async def test_not_solved_reopens_as_a_repeat_complaint(customer: Customer, serv
     ticket = customer.last.ticket
     assert ticket.state is TicketState.REOPENED and ticket.reopen_count == 1
     assert ticket.severity is Severity.IMPORTANT, "a repeat complaint is at least important"
-    assert {(d.channel, d.kind) for d in customer.last.desk} == {("agents", "ticket_update"), ("supervisors", "ping")}
+    assert {(d.payload["audience"], d.kind) for d in customer.last.desk} == {("agents", "ticket_update"), ("supervisors", "ping")}
     assert customer.text.startswith(zh("feedback.reopened", number=number, due="")[:10])
     again = await service.claim(number, ALICE)
     assert again.ok and again.replies[0].payload["text"] == zh("agent.joined", agent="Alice", number=number)
@@ -121,10 +121,10 @@ async def test_escalate_regrade_and_crisis(customer: Customer, service: Complain
     number = await handed_off(customer)
     escalated = await service.escalate(number, ALICE, "客户情绪激动")
     assert escalated.ok and escalated.ticket and escalated.ticket.escalated
-    assert [(d.channel, d.kind) for d in escalated.desk][0] == ("supervisors", "ping")
+    assert [(d.payload["audience"], d.kind) for d in escalated.desk][0] == ("supervisors", "ping")
     up = await service.change_severity(number, ALICE, Severity.HOT)
     assert up.ok and up.ticket and up.ticket.severity is Severity.HOT
-    assert ("supervisors", "ping") in [(d.channel, d.kind) for d in up.desk]
+    assert ("supervisors", "ping") in [(d.payload["audience"], d.kind) for d in up.desk]
     down = await service.change_severity(number, ALICE, Severity.GENERAL)
     assert not down.ok and down.message == zh("desk.refusal.supervisor_only")
     assert (await service.change_severity(number, SUE, Severity.GENERAL)).ok

@@ -126,7 +126,7 @@ async def test_talk_to_a_human_before_describing(customer: Customer) -> None:
     assert ticket.handoff_reason == "customer_request"
     assert ticket.number and ticket.number in customer.text
     assert zh("desk.not_connected", number=ticket.number) in customer.text
-    assert [(i.channel, i.kind) for i in customer.last.desk] == [("agents", "ticket_card")]
+    assert [(i.payload["audience"], i.kind) for i in customer.last.desk] == [("agents", "ticket_card")]
     await customer.command("human")
     assert zh("human.already_queued", number=ticket.number) in customer.text
 
@@ -151,7 +151,7 @@ async def test_health_harm_is_urgent_and_goes_to_agents_and_supervisors(customer
     ticket = customer.last.ticket
     assert ticket.severity is Severity.HOT and ticket.handoff_reason == "severity"
     assert ticket.category == "safety"
-    assert {(i.channel, i.kind) for i in customer.last.desk} == {("agents", "ticket_card"), ("supervisors", "ping")}
+    assert {(i.payload["audience"], i.kind) for i in customer.last.desk} == {("agents", "ticket_card"), ("supervisors", "ping")}
 
 
 async def test_general_complaint_stays_in_the_queue_unless_configured(make_service, database: Database) -> None:  # type: ignore[no-untyped-def]
@@ -366,3 +366,9 @@ async def test_the_skip_label_typed_by_a_keyboard_skips_and_cancel_closes_the_ke
     assert zh("details.contact") in customer.text
     await customer.command("cancel")
     assert customer.replies[0].remove_keyboard and customer.replies[0].text == zh("cancel.done")
+
+
+async def test_severity_is_explained_with_the_rules_label_not_its_id(customer: Customer) -> None:
+    await customer.say("昨天吃了你们的外卖，全家拉肚子")
+    assert "健康受损或安全隐患（拉肚子）" in customer.text
+    assert "health_harm" not in customer.text
