@@ -11,7 +11,7 @@ import asyncio
 import logging
 import secrets
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +23,8 @@ from telegram.error import InvalidToken, NetworkError
 
 from bot.bootstrap import App, build
 from bot.config import ConfigError, Settings
+from flows.domain import DESK_CHANNEL, OutboxItem
+from flows.outbox import OutboxRelay
 from handlers import telegram as tg
 
 logger = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ class Started:
 
 
 async def start_telegram(
-    app: App, settings: Settings, stack: AsyncExitStack, server: WebServer, stop: asyncio.Event
+    app: App, settings: Settings, stack: AsyncExitStack, server: WebServer, stop: asyncio.Event, customers: CustomerChannels
 ) -> Started:
     """Initialise and start the Telegram application (polling, or webhook routes on ``server``)."""
     assert settings.telegram_token
@@ -109,6 +111,8 @@ async def start_telegram(
         stack.push_async_callback(application.updater.stop)
         logger.info("Telegram: long polling as @%s", application.bot.username)
     assert channel.relay is not None
+    customers.relays[tg.CHANNEL] = channel.relay
+    customers.files[tg.CHANNEL] = tg.TelegramFiles(application.bot).fetch
     started.tasks += [
         asyncio.create_task(channel.relay.run(stop), name="telegram-outbox"),
         asyncio.create_task(tg.replay_spool_periodically(application, stop), name="telegram-spool"),
@@ -116,26 +120,101 @@ async def start_telegram(
     return started
 
 
-async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
-    """Run until SIGINT/SIGTERM (or ``stop``). Raises :class:`ConfigError` for settings that cannot work."""
-    if settings.slack_bot_token:
-        raise ConfigError(
-            "SLACK_BOT_TOKEN",
-            "the Slack hand-off is not built yet (issue #4)",
-            "Unset SLACK_BOT_TOKEN for now; handed-off tickets stay queued in the database.",
-        )
+class CustomerChannels:
+    """The outbox relays of the customer channels running in this process, so that a
+    desk action's replies (an agent's answer) go out at once."""
+
+    def __init__(self) -> None:
+        self.relays: dict[str, OutboxRelay] = {}
+        self.files: dict[str, Callable[[str], Awaitable[bytes]]] = {}
+
+    async def deliver(self, items: Sequence[OutboxItem]) -> None:
+        for channel, target in dict.fromkeys((item.channel, item.target) for item in items):
+            relay = self.relays.get(channel)
+            if relay is None:
+                logger.warning("no %s channel runs here: the reply waits in the outbox", channel)
+                continue
+            try:
+                await relay.deliver_target(target)
+            except Exception:  # the periodic drain retries
+                logger.exception("delivering to %s %s failed", channel, target)
+
+
+async def start_slack(
+    app: App, settings: Settings, stack: AsyncExitStack, server: WebServer, stop: asyncio.Event, customers: CustomerChannels
+) -> Started:
+    """auth.test, the bolt app and its listeners, the desk relay; Socket Mode or HTTP events."""
+    assert settings.slack_bot_token and settings.slack_agents_channel
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+    from slack_sdk.web.async_client import AsyncWebClient
+
+    from handlers import slack
+
+    base_url = settings.slack_api_url or AsyncWebClient.BASE_URL
+    # listeners answer people: a 429 is waited out once; the outbox client leaves retries to the outbox
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=base_url, retry_handlers=[AsyncRateLimitErrorRetryHandler(max_retry_count=2)])
+    outbox_client = AsyncWebClient(token=settings.slack_bot_token, base_url=base_url, retry_handlers=[])
+    try:
+        auth = await slack.authorize_once(client)
+    except SlackApiError as exc:
+        raise ConfigError("SLACK_BOT_TOKEN", f"Slack refused it ({exc.response.get('error')})", "Reinstall the app and copy the Bot User OAuth Token again.") from exc
+    except (OSError, TimeoutError) as exc:
+        raise ConfigError("SLACK_API_URL", f"cannot reach Slack at {base_url} ({exc})", "Check the network, or the URL if you set one.") from exc
+    desk_settings = slack.DeskSettings(
+        agents_channel=settings.slack_agents_channel,
+        supervisors_channel=settings.slack_supervisors_channel or settings.slack_agents_channel,
+        supervisor_group=settings.slack_supervisor_group,
+        agent_group=settings.slack_agent_group,
+        agents=settings.slack_agents,
+        supervisors=settings.slack_supervisors,
+        note_prefix=settings.slack_note_prefix,
+        language=settings.desk_language,
+    )
+    renderer = slack.CardRenderer(app.service.texts, app.service, settings.desk_language)
+    desk = slack.SlackDesk(app.service, client, desk_settings, slack.Directory(client, desk_settings), renderer, customers.deliver)
+    bolt = slack.build_app(client, auth, settings.slack_signing_secret)
+    slack.register(bolt, desk)
+    sender = slack.SlackDeskSender(outbox_client, app.service, desk_settings, renderer, customers.files)
+    relay = OutboxRelay(app.database.unit_of_work, DESK_CHANNEL, sender, app.clock, base_delay=2.0)
+    started = Started(tasks=[asyncio.create_task(relay.run(stop), name="desk-outbox")])
+    if settings.slack_app_token:
+        handler = AsyncSocketModeHandler(bolt, settings.slack_app_token, web_client=client)
+        await handler.connect_async()
+        stack.push_async_callback(handler.close_async)
+        logger.info("Slack: Socket Mode as %s", auth.bot_user_id)
+    else:
+        server.add_post(settings.slack_events_path, slack.http_handler(bolt))
+        logger.info("Slack: HTTP events at %s", settings.slack_events_path)
+
+    async def finish_listeners() -> None:
+        await asyncio.gather(*desk.pending, return_exceptions=True)
+
+    stack.push_async_callback(finish_listeners)
+    return started
+
+
+async def run(settings: Settings, stop: asyncio.Event | None = None, ready: asyncio.Event | None = None) -> int:
+    """Run until SIGINT/SIGTERM (or ``stop``); ``ready`` is set once everything listens.
+
+    Raises :class:`ConfigError` for settings that cannot work.
+    """
     if stop is None:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    app = await build(settings, desk_connected=False)
+    app = await build(settings, desk_connected=bool(settings.slack_bot_token))
     started: list[Started] = []
+    customers = CustomerChannels()
     async with AsyncExitStack() as stack:
         stack.push_async_callback(app.close)
         server = WebServer(settings.listen, settings.port)
         if settings.telegram_token:
-            started.append(await start_telegram(app, settings, stack, server, stop))
+            started.append(await start_telegram(app, settings, stack, server, stop, customers))
+        if settings.slack_bot_token:
+            started.append(await start_slack(app, settings, stack, server, stop, customers))
         if server.has_routes:
             await server.start()
             stack.push_async_callback(server.stop)
@@ -144,7 +223,11 @@ async def run(settings: Settings, stop: asyncio.Event | None = None) -> int:
                 await after()
         for line in settings.describe_channels():
             print(line, flush=True)
+        if settings.slack_bot_token and not settings.telegram_token:
+            print("No customer channel runs in this process: agents' replies wait in the outbox.", flush=True)
         print("complaint-bot is running; Ctrl-C stops it.", flush=True)
+        if ready is not None:
+            ready.set()
         await stop.wait()
         print("stopping ...", flush=True)
         tasks = [task for channel in started for task in channel.tasks]

@@ -82,6 +82,7 @@ class DeskOutcome:
     refusal: Refusal | None = None
     replies: Sequence[OutboxItem] = field(default=())
     desk: Sequence[OutboxItem] = field(default=())
+    duplicate: bool = False  # the desk platform re-delivered an event already handled
 
 
 class ComplaintService:
@@ -267,8 +268,9 @@ class ComplaintService:
     async def claim(self, ref: str | int, actor: Actor) -> DeskOutcome:
         return await self._desk_action(ref, lambda turn, t: self.desk.claim(turn, t, actor), "claimed")
 
-    async def reply(self, ref: str | int, actor: Actor, text: str) -> DeskOutcome:
-        return await self._desk_action(ref, lambda turn, t: self.desk.reply(turn, t, actor, text), "replied")
+    async def reply(self, ref: str | int, actor: Actor, text: str, *, event_id: str | None = None) -> DeskOutcome:
+        """The ticket owner's message to the customer; ``event_id`` makes a re-delivery harmless."""
+        return await self._desk_action(ref, lambda turn, t: self.desk.reply(turn, t, actor, text), "replied", event_id)
 
     async def transfer(self, ref: str | int, actor: Actor, to: Actor) -> DeskOutcome:
         return await self._desk_action(ref, lambda turn, t: self.desk.transfer(turn, t, actor, to), "transferred")
@@ -292,9 +294,11 @@ class ComplaintService:
     async def resolve(self, ref: str | int, actor: Actor, note: str = "") -> DeskOutcome:
         return await self._desk_action(ref, lambda turn, t: self.desk.resolve(turn, t, actor, note), "resolved")
 
-    async def note(self, ref: str | int, actor: Actor, text: str, *, kind: str = "note") -> DeskOutcome:
+    async def note(
+        self, ref: str | int, actor: Actor, text: str, *, kind: str = "note", event_id: str | None = None
+    ) -> DeskOutcome:
         """Keep an internal note (or an internal thread message: ``kind="internal_message"``)."""
-        return await self._desk_action(ref, lambda turn, t: self.desk.note(turn, t, actor, text, kind), "noted")
+        return await self._desk_action(ref, lambda turn, t: self.desk.note(turn, t, actor, text, kind), "noted", event_id)
 
     # ------------------------------------------------------------------ what the desk shows
     async def desk_view(self, ticket_id: int) -> DeskView | None:
@@ -353,12 +357,15 @@ class ComplaintService:
         ref: str | int,
         action: Callable[[Turn, Ticket], Awaitable[DeskResult]],
         done_key: str,
+        event_id: str | None = None,
     ) -> DeskOutcome:
         ticket_id = ref if isinstance(ref, int) else parse_ticket_number(ref)
         lang = self.desk_language
         if ticket_id is None:
             return DeskOutcome(False, self.texts.text(lang, "desk.refusal.unknown_ticket", ref=str(ref)))
         async with self.uow_factory() as uow:
+            if event_id is not None and not await uow.updates.record(DESK_CHANNEL, event_id):
+                return DeskOutcome(False, "", duplicate=True)
             ticket = await uow.tickets.get(ticket_id)
             if ticket is None:
                 return DeskOutcome(False, self.texts.text(lang, "desk.refusal.unknown_ticket", ref=str(ref)))
@@ -375,7 +382,10 @@ class ComplaintService:
                     result.refusal,
                 )
             outcome = await self._finish(uow, turn)
-            await uow.commit()
+            try:
+                await uow.commit()
+            except DuplicateUpdate:
+                return DeskOutcome(False, "", duplicate=True)
         return DeskOutcome(
             True,
             self.texts.text(lang, f"desk.done.{done_key}", number=ticket.number),

@@ -49,17 +49,17 @@ class RunningBot:
         self.stop_event = asyncio.Event()
         self.task: asyncio.Task[int] | None = None
 
-    async def start(self, fake: FakeTelegram) -> RunningBot:
+    async def start(self, fake: FakeTelegram | None = None) -> RunningBot:
         self.stop_event = asyncio.Event()
-        since = len(fake.calls)
-        self.task = asyncio.create_task(run(self.settings, self.stop_event))
-        ready = "setWebhook" if self.settings.telegram_mode == "webhook" else "getUpdates"
-        waiter = asyncio.create_task(fake.wait_for_call(ready, since=since, answered=False, timeout=15))
-        done, _ = await asyncio.wait({self.task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        ready = asyncio.Event()
+        self.task = asyncio.create_task(run(self.settings, self.stop_event, ready))
+        waiter = asyncio.create_task(ready.wait())
+        done, _ = await asyncio.wait({self.task, waiter}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
         if self.task in done:
             waiter.cancel()
             self.task.result()  # raises what stopped it
             raise AssertionError("the bot stopped right after starting")
+        assert waiter in done, "the bot did not get ready within 30 s"
         return self
 
     async def stop(self) -> None:

@@ -379,6 +379,8 @@ class FakeSlack:
             "views.push": self._views_push,
             "views.update": self._views_update,
             "views.publish": self._views_publish,
+            "pins.add": self._pins_add,
+            "pins.remove": self._pins_remove,
             "reactions.add": self._reactions_add,
             "reactions.remove": self._reactions_remove,
             "files.getUploadURLExternal": self._files_get_upload_url_external,
@@ -1410,6 +1412,26 @@ class FakeSlack:
         self.home_views[user_id] = view
         self._notify()
         return {"view": copy.deepcopy(view)}
+
+    def _pins_add(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel_id = self._resolve_channel(params.get("channel"))
+        message = self._by_ts.get((channel_id, str(params.get("timestamp") or "")))
+        if message is None:
+            raise SlackError("message_not_found")
+        if channel_id in message.setdefault("pinned_to", []):
+            raise SlackError("already_pinned")
+        message["pinned_to"].append(channel_id)
+        self._notify()
+        return {}
+
+    def _pins_remove(self, params: dict[str, Any]) -> dict[str, Any]:
+        channel_id = self._resolve_channel(params.get("channel"))
+        message = self._by_ts.get((channel_id, str(params.get("timestamp") or "")))
+        if message is None or channel_id not in message.get("pinned_to", []):
+            raise SlackError("not_pinned")
+        message["pinned_to"].remove(channel_id)
+        self._notify()
+        return {}
 
     def _reactions_add(self, params: dict[str, Any]) -> dict[str, Any]:
         channel_id = self._resolve_channel(params.get("channel"))
