@@ -32,6 +32,9 @@ __all__ = [
     "Ticket",
     "TicketEvent",
     "TicketState",
+    "Timer",
+    "TimerKind",
+    "HotIssue",
     "UserRef",
     "desk_target",
 ]
@@ -300,6 +303,7 @@ class Ticket:
     owner_name: str | None = None
     handoff_reason: str | None = None
     desk_ref: str | None = None  # where the desk shows the ticket (Slack: "channel:ts" of its card)
+    hot_issue_id: int | None = None  # the hot issue (热点) it belongs to
     escalated: bool = False
     crisis: bool = False
     rating: int | None = None
@@ -312,12 +316,56 @@ class Ticket:
     reply_due: datetime | None = None
     resolution_due: datetime | None = None
     first_response_at: datetime | None = None
+    first_reply_at: datetime | None = None  # the first substantive reply (an agent's message)
     resolved_at: datetime | None = None
     closed_at: datetime | None = None
 
     @property
     def open(self) -> bool:
         return self.state is not TicketState.CLOSED
+
+
+class TimerKind(StrEnum):
+    """What a ticket timer watches (see flows/promises.py)."""
+
+    FIRST_RESPONSE = "first_response"  # a person responds (the ticket is claimed)
+    SUBSTANTIVE_REPLY = "substantive_reply"  # an agent writes to the customer
+    RESOLUTION = "resolution"  # resolved
+    UPGRADE_HOT = "upgrade_hot"  # unresolved 7 days after submission
+    UPGRADE_MAJOR = "upgrade_major"  # unresolved 30 days after submission
+    FOLLOW_UP = "follow_up"  # the customer has not answered the follow-up (回访)
+
+
+@dataclass(slots=True)
+class Timer:
+    """A deadline of a ticket, kept in the database so it survives restarts.
+
+    ``remind_at`` (optional) is when the desk is reminded; ``due_at`` is when the promise
+    is broken (or the automatic action happens). ``done_at`` ends the timer: met,
+    cancelled, or acted on.
+    """
+
+    id: int | None
+    ticket_id: int
+    kind: TimerKind
+    due_at: datetime
+    remind_at: datetime | None = None
+    reminded_at: datetime | None = None
+    fired_at: datetime | None = None
+    done_at: datetime | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class HotIssue:
+    """Several customers complaining about the same thing (热点)."""
+
+    id: int | None
+    category: str
+    term: str
+    created_at: datetime
+    ticket_ids: tuple[int, ...] = ()
+    pinged_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

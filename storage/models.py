@@ -23,7 +23,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from flows.domain import ConversationState, Severity, TicketState
+from flows.domain import ConversationState, Severity, TicketState, TimerKind
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -111,7 +111,10 @@ class ConversationRow(Base):
 
 class TicketRow(Base):
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_state_severity", "state", "severity"),)
+    __table_args__ = (
+        Index("ix_tickets_state_severity", "state", "severity"),
+        Index("ix_tickets_created_at", "created_at"),
+    )
 
     id: Mapped[IntPK]
     number: Mapped[str | None] = mapped_column(String(32), unique=True, nullable=True)
@@ -132,6 +135,7 @@ class TicketRow(Base):
     owner_name: Mapped[str | None] = mapped_column(String(256), nullable=True)
     handoff_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     desk_ref: Mapped[str | None] = mapped_column(String(128), nullable=True, index=True)
+    hot_issue_id: Mapped[int | None] = mapped_column(ForeignKey("hot_issues.id"), nullable=True, index=True)
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     crisis: Mapped[bool] = mapped_column(Boolean, default=False)
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -144,6 +148,7 @@ class TicketRow(Base):
     reply_due: Mapped[OptTimestamp]
     resolution_due: Mapped[OptTimestamp]
     first_response_at: Mapped[OptTimestamp]
+    first_reply_at: Mapped[OptTimestamp]
     resolved_at: Mapped[OptTimestamp]
     closed_at: Mapped[OptTimestamp]
 
@@ -196,6 +201,49 @@ class OutboxRow(Base):
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
     created_at: Mapped[Timestamp]
     sent_at: Mapped[OptTimestamp]
+
+
+class TimerRow(Base):
+    __tablename__ = "timers"
+    __table_args__ = (
+        Index("ix_timers_open_due", "done_at", "due_at"),
+        Index("ix_timers_open_remind", "done_at", "remind_at"),
+    )
+
+    id: Mapped[IntPK]
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    kind: Mapped[TimerKind] = mapped_column(_enum(TimerKind))
+    due_at: Mapped[Timestamp]
+    remind_at: Mapped[OptTimestamp]
+    reminded_at: Mapped[OptTimestamp]
+    fired_at: Mapped[OptTimestamp]
+    done_at: Mapped[OptTimestamp]
+    created_at: Mapped[Timestamp]
+
+
+class HotIssueRow(Base):
+    __tablename__ = "hot_issues"
+    __table_args__ = (Index("ix_hot_issues_category_term", "category", "term", "created_at"),)
+
+    id: Mapped[IntPK]
+    category: Mapped[str] = mapped_column(String(64))
+    term: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[Timestamp]
+    pinged_at: Mapped[OptTimestamp]
+
+
+class TicketTermRow(Base):
+    """Key terms of a ticket's description (product, shop, place...), for hot issues and reports."""
+
+    __tablename__ = "ticket_terms"
+    __table_args__ = (Index("ix_ticket_terms_lookup", "category", "term", "created_at"),)
+
+    id: Mapped[IntPK]
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+    category: Mapped[str] = mapped_column(String(64))
+    term: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[Timestamp]
 
 
 class ProcessedUpdateRow(Base):

@@ -224,6 +224,7 @@ _TICKET_FIELDS = (
     "owner_name",
     "handoff_reason",
     "desk_ref",
+    "hot_issue_id",
     "escalated",
     "crisis",
     "rating",
@@ -236,6 +237,7 @@ _TICKET_FIELDS = (
     "reply_due",
     "resolution_due",
     "first_response_at",
+    "first_reply_at",
     "resolved_at",
     "closed_at",
 )

@@ -35,7 +35,7 @@ def run_in_thread(coro_fn) -> None:  # type: ignore[no-untyped-def]
         pool.submit(asyncio.run, coro_fn()).result()
 
 
-TABLES = ("processed_updates", "outbox", "ticket_events", "messages", "tickets", "conversations", "customers")
+TABLES = ("processed_updates", "outbox", "ticket_events", "messages", "timers", "ticket_terms", "tickets", "hot_issues", "conversations", "customers")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
