@@ -81,7 +81,7 @@ async def build(settings: Settings, *, clock: Clock = utcnow, desk_connected: bo
     service = ComplaintService(
         database.unit_of_work,
         classifier,
-        levels=settings.levels,
+        promises=settings.promises,
         handoff=settings.handoff,
         desk_connected=desk_connected,
         default_language=settings.language,

@@ -12,7 +12,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, time, timedelta
 from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.domain import Severity
 from flows.policy import HandoffPolicy, ServiceLevels
+from flows.promises import BusinessHours, Promises
 
 CONFIG_ENV = "COMPLAINT_BOT_CONFIG"
 DEFAULT_CONFIG_FILE = "complaint-bot.toml"
@@ -60,8 +61,10 @@ class Settings:
     userdict_file: Path | None = None
     # [handoff]
     handoff: HandoffPolicy = field(default_factory=HandoffPolicy)
-    # [sla]
-    levels: ServiceLevels = field(default_factory=ServiceLevels)
+    # [sla], [hot_issues]
+    promises: Promises = field(default_factory=Promises)
+    # [reports]: weekly digest to the supervisors, (weekday 0=Monday, time) or None
+    digest: tuple[int, time] | None = (0, time(9, 0))
     # [telegram]
     telegram_mode: str = "polling"
     telegram_webhook_url: str | None = None
@@ -121,7 +124,12 @@ _SCHEMA: dict[str, set[str]] = {
     "database": {"sqlite_file"},
     "classifier": {"categories_file", "severity_file", "userdict_file"},
     "handoff": {"every_ticket", "min_severity"},
-    "sla": {"first_response", "substantive_reply", "resolution"},
+    "sla": {
+        "first_response", "substantive_reply", "resolution", "remind_at", "business_hours",
+        "upgrade_hot_after", "upgrade_major_after", "follow_up_after", "repeat_window",
+    },
+    "hot_issues": {"customers", "window"},
+    "reports": {"digest"},
     "telegram": {"mode", "webhook_url", "webhook_path", "max_messages_per_second", "spool_file"},
     "server": {"listen", "port"},
     "slack": {
@@ -198,6 +206,60 @@ def _sla_table(setting: str, value: Any, default: dict[Severity, timedelta]) -> 
     for key, duration in value.items():
         table[_severity(f"{setting}.{key}", key)] = parse_duration(f"{setting}.{key}", duration)
     return table
+
+
+_WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _clock_time(setting: str, value: Any) -> time:
+    text = _string(setting, value)
+    try:
+        return time.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(setting, f"{text!r} is not a time of day", 'Write it like "09:00".') from None
+
+
+def _business_hours(table: Any, timezone: ZoneInfo) -> BusinessHours:
+    """``[sla.business_hours]``: opens, closes, workdays, holidays; empty means round the clock."""
+    if not isinstance(table, Mapping):
+        raise ConfigError("sla.business_hours", "must be a table", 'Write [sla.business_hours] with opens = "09:00" and closes = "18:00".')
+    _check_keys("sla.business_hours", table, {"opens", "closes", "workdays", "holidays"})
+    if not table:
+        return BusinessHours(timezone=timezone)
+    opens = _clock_time("sla.business_hours.opens", table["opens"]) if "opens" in table else None
+    closes = _clock_time("sla.business_hours.closes", table["closes"]) if "closes" in table else None
+    if (opens is None) != (closes is None) or (opens and closes and opens >= closes):
+        raise ConfigError("sla.business_hours", "needs both opens and closes, opens before closes", 'Write opens = "09:00" and closes = "18:00".')
+    days = table.get("workdays", list(_WEEKDAYS))
+    if not isinstance(days, list) or not days or any(d not in _WEEKDAYS for d in days):
+        raise ConfigError("sla.business_hours.workdays", f"{days!r} is not a list of weekdays", 'Write workdays = ["mon", "tue", "wed", "thu", "fri"].')
+    holidays = table.get("holidays", [])
+    if not isinstance(holidays, list):
+        raise ConfigError("sla.business_hours.holidays", "must be a list of dates", 'Write holidays = ["2026-10-01", "2026-10-02"].')
+    parsed: set[date] = set()
+    for day in holidays:
+        try:
+            parsed.add(day if isinstance(day, date) else date.fromisoformat(str(day)))
+        except ValueError:
+            raise ConfigError("sla.business_hours.holidays", f"{day!r} is not a date", 'Write dates like "2026-10-01".') from None
+    return BusinessHours(
+        timezone=timezone,
+        opens=opens,
+        closes=closes,
+        workdays=frozenset(_WEEKDAYS.index(d) for d in days),
+        holidays=frozenset(parsed),
+    )
+
+
+def _digest_schedule(setting: str, value: Any) -> tuple[int, time] | None:
+    """``"mon 09:00"``, or ``"off"``."""
+    text = _string(setting, value).lower()
+    if text in ("off", "none", "no"):
+        return None
+    day, _, clock = text.partition(" ")
+    if day not in _WEEKDAYS:
+        raise ConfigError(setting, f"{value!r} does not start with a weekday", 'Write it like "mon 09:00", or "off".')
+    return _WEEKDAYS.index(day), _clock_time(setting, clock.strip())
 
 
 def _local_timezone() -> ZoneInfo:
@@ -301,11 +363,38 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
 
     sla = raw.get("sla", {})
     defaults = ServiceLevels()
-    values["levels"] = ServiceLevels(
+    levels = ServiceLevels(
         first_response=_sla_table("sla.first_response", sla.get("first_response", {}), defaults.first_response),
         substantive_reply=_sla_table("sla.substantive_reply", sla.get("substantive_reply", {}), defaults.substantive_reply),
         resolution=_sla_table("sla.resolution", sla.get("resolution", {}), defaults.resolution),
     )
+    hot = raw.get("hot_issues", {})
+    promise_defaults = Promises()
+    remind_at = sla.get("remind_at", promise_defaults.remind_at)
+    if isinstance(remind_at, bool) or not isinstance(remind_at, (int, float)) or not 0 <= remind_at < 1:
+        raise ConfigError("sla.remind_at", f"{remind_at!r} is not a share between 0 and 1", "Use 0.75 to remind when three quarters of the time have passed, 0 for no reminders.")
+    customers = hot.get("customers", promise_defaults.hot_issue_customers)
+    if isinstance(customers, bool) or not isinstance(customers, int) or customers < 2:
+        raise ConfigError("hot_issues.customers", f"{customers!r} is not a whole number >= 2", "DESIGN.md's rule is 3 different customers.")
+
+    def duration(section: str, table: Mapping[str, Any], key: str, default: timedelta) -> timedelta:
+        return parse_duration(f"{section}.{key}", table[key]) if key in table else default
+
+    values["promises"] = Promises(
+        levels=levels,
+        hours=_business_hours(sla.get("business_hours", {}), values["timezone"]),
+        remind_at=float(remind_at),
+        upgrade_hot_after=duration("sla", sla, "upgrade_hot_after", promise_defaults.upgrade_hot_after),
+        upgrade_major_after=duration("sla", sla, "upgrade_major_after", promise_defaults.upgrade_major_after),
+        follow_up_after=duration("sla", sla, "follow_up_after", promise_defaults.follow_up_after),
+        repeat_window=duration("sla", sla, "repeat_window", promise_defaults.repeat_window),
+        hot_issue_window=duration("hot_issues", hot, "window", promise_defaults.hot_issue_window),
+        hot_issue_customers=customers,
+    )
+
+    reports = raw.get("reports", {})
+    if "digest" in reports:
+        values["digest"] = _digest_schedule("reports.digest", reports["digest"])
 
     telegram = raw.get("telegram", {})
     if "mode" in telegram:

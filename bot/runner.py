@@ -120,6 +120,22 @@ async def start_telegram(
     return started
 
 
+async def keep_promises(app: App, stop: asyncio.Event, interval: float = 10.0) -> None:
+    """The scheduler loop: act on due ticket timers (reminders, breaches, upgrades,
+    follow-up closing) until ``stop``; several processes may run it on one PostgreSQL."""
+    while not stop.is_set():
+        try:
+            handled = await app.service.run_due_timers()
+            if handled:
+                logger.info("acted on %s due timers", handled)
+        except Exception:  # the database may be down: try again next round
+            logger.exception("scheduler round failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+        except TimeoutError:
+            pass
+
+
 class CustomerChannels:
     """The outbox relays of the customer channels running in this process, so that a
     desk action's replies (an agent's answer) go out at once."""
@@ -215,6 +231,7 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, ready: asyn
             started.append(await start_telegram(app, settings, stack, server, stop, customers))
         if settings.slack_bot_token:
             started.append(await start_slack(app, settings, stack, server, stop, customers))
+        started.append(Started(tasks=[asyncio.create_task(keep_promises(app, stop), name="promises")]))
         if server.has_routes:
             await server.start()
             stack.push_async_callback(server.stop)

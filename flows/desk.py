@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from flows import conversation as conversation_machine, lifecycle
-from flows.domain import Actor, Severity, Ticket
+from flows import conversation as conversation_machine, lifecycle, promises as sla
+from flows.domain import Actor, Severity, Ticket, Timer, TimerKind
 from flows.intake import Intake
 from flows.machine import IllegalEvent
 from flows.ticket import (
@@ -72,6 +72,7 @@ class Desk:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
         if ticket.first_response_at is None:
             ticket.first_response_at = turn.now
+        await sla.met(turn, ticket, (TimerKind.FIRST_RESPONSE,))
         await turn.uow.tickets.save(ticket)
         self._notify(turn, "agent_joined", "agent.joined", agent=actor.display, number=ticket.number)
         turn.to_desk("agents", "ticket_update", {"event": "claimed", "by": actor.display}, ticket.id)
@@ -86,6 +87,10 @@ class Desk:
         self._notify(turn, "agent_message", "")
         turn.reply(self.intake.t(turn, "agent.says", agent=actor.display, text=text.strip()))
         await lifecycle.record(turn, ticket, "agent_reply", actor.id, ticket.state, {"text": text.strip()})
+        if ticket.first_reply_at is None:
+            ticket.first_reply_at = turn.now
+            await turn.uow.tickets.save(ticket)
+        await sla.met(turn, ticket, (TimerKind.FIRST_RESPONSE, TimerKind.SUBSTANTIVE_REPLY))
         return DeskResult(ticket)
 
     async def note(self, turn: Turn, ticket: Ticket, actor: Actor, text: str, kind: str = "note") -> DeskResult:
@@ -150,8 +155,7 @@ class Desk:
             await lifecycle.apply(turn, ticket, "change_severity", actor.id, {"from": previous.value, "to": severity.value})
         except IllegalEvent:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
-        assert ticket.created_at is not None
-        lifecycle.set_deadlines(ticket, self.intake.levels, ticket.created_at)
+        await sla.reschedule(turn, ticket, self.intake.promises)
         await turn.uow.tickets.save(ticket)
         if severity.rank >= Severity.HOT.rank and severity.rank > previous.rank:
             turn.to_desk("supervisors", "ping", {"reason": f"severity_{severity.value}", "by": actor.display}, ticket.id)
@@ -169,8 +173,7 @@ class Desk:
             await lifecycle.apply(turn, ticket, "declare_crisis", actor.id, {"severity_before": previous.value})
         except IllegalEvent:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
-        assert ticket.created_at is not None
-        lifecycle.set_deadlines(ticket, self.intake.levels, ticket.created_at)
+        await sla.reschedule(turn, ticket, self.intake.promises)
         await turn.uow.tickets.save(ticket)
         turn.to_desk("supervisors", "ping", {"reason": "crisis", "by": actor.display, "everyone": True}, ticket.id)
         turn.to_desk("agents", "ticket_update", {"event": "crisis", "by": actor.display}, ticket.id)
@@ -184,6 +187,9 @@ class Desk:
             await lifecycle.apply(turn, ticket, "resolve", actor.id, {"note": note})
         except IllegalEvent:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
+        await sla.met(turn, ticket, sla.SLA_KINDS)
+        follow_up = Timer(None, ticket.id or 0, TimerKind.FOLLOW_UP, turn.now + self.intake.promises.follow_up_after, created_at=turn.now)
+        await turn.uow.timers.add_all([follow_up])
         await turn.uow.tickets.save(ticket)
         self._notify(turn, "agent_resolved", "agent.resolved", agent=actor.display, number=ticket.number, note=note or "-")
         if turn.conversation is not None:

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flows import buttons, conversation as machine, lifecycle
+from flows import buttons, conversation as machine, lifecycle, promises as sla
 from flows.buttons import ButtonPress
 from flows.conversation import FEEDBACK_STATES, INTAKE_STATES, TICKET_OPEN_STATES, WAITING_STATES
 from flows.domain import (
@@ -30,10 +30,12 @@ from flows.domain import (
     Severity,
     Ticket,
     TicketState,
+    TimerKind,
 )
 from flows.formatting import mask_contact, shorten
 from flows.machine import IllegalEvent
-from flows.policy import HandoffPolicy, ServiceLevels
+from flows.policy import HandoffPolicy
+from flows.promises import Promises
 from flows.texts import Catalogue
 from flows.turn import Turn
 from nlp import Classifier, Suggestion
@@ -83,7 +85,7 @@ class Intake:
         self,
         classifier: Classifier,
         texts: Catalogue,
-        levels: ServiceLevels,
+        promises: Promises,
         handoff: HandoffPolicy,
         *,
         desk_connected: bool,
@@ -91,7 +93,7 @@ class Intake:
     ) -> None:
         self.classifier = classifier
         self.texts = texts
-        self.levels = levels
+        self.promises = promises
         self.handoff = handoff
         self.desk_connected = desk_connected
         self.timezone = timezone
@@ -248,7 +250,7 @@ class Intake:
         if not conv.draft.description:
             conv.draft.description = self.t(turn, "human.no_description")
         self._fire(turn, "request_human")
-        ticket = await lifecycle.open_ticket(turn, conv, self.levels, self.handoff, human_requested=True)
+        ticket = await lifecycle.open_ticket(turn, conv, self.promises, self.handoff, self._terms(conv), human_requested=True)
         self._submitted_reply(turn, ticket)
 
     async def _hand_off_existing(self, turn: Turn, ticket: Ticket) -> None:
@@ -548,8 +550,14 @@ class Intake:
         conv = turn.conversation
         assert conv is not None
         self._fire(turn, "submit")
-        ticket = await lifecycle.open_ticket(turn, conv, self.levels, self.handoff, human_requested=False)
+        ticket = await lifecycle.open_ticket(turn, conv, self.promises, self.handoff, self._terms(conv), human_requested=False)
         self._submitted_reply(turn, ticket)
+
+    def _terms(self, conv: Conversation) -> tuple[str, ...]:
+        """Key terms of what the customer described (only a real description has any)."""
+        if conv.draft.suggestion is None:
+            return ()  # "/human" before describing anything: the placeholder text is not theirs
+        return self.classifier.key_terms(conv.draft.description)
 
     def _submitted_reply(self, turn: Turn, ticket: Ticket) -> None:
         params = {
@@ -608,7 +616,7 @@ class Intake:
             self.prompt(turn)
             return
         self._fire(turn, "not_solved")
-        await lifecycle.reopen(turn, ticket, "not_solved", self.levels)
+        await lifecycle.reopen(turn, ticket, "not_solved", self.promises)
         await turn.uow.tickets.save(ticket)
         turn.reply(self.t(turn, "feedback.reopened", number=ticket.number, due=self.due(turn, ticket.first_response_due)))
 
@@ -622,7 +630,7 @@ class Intake:
         ticket.rating = rating
         self._fire(turn, "rate", rating=rating)
         if turn.conversation is not None and turn.conversation.state is S.REOPENED:
-            await lifecycle.reopen(turn, ticket, "low_rating", self.levels)
+            await lifecycle.reopen(turn, ticket, "low_rating", self.promises)
             await turn.uow.tickets.save(ticket)
             turn.reply(self.t(turn, "feedback.low_rating", number=ticket.number, due=self.due(turn, ticket.first_response_due)))
             return
@@ -654,6 +662,7 @@ class Intake:
         data = {"rating": ticket.rating, "comment": ticket.feedback}
         if ticket.state is TicketState.RESOLVED:
             await lifecycle.apply(turn, ticket, "close", lifecycle.CUSTOMER, data)
+        await sla.met(turn, ticket, (TimerKind.FOLLOW_UP,))
         await turn.uow.tickets.save(ticket)
         turn.to_desk("agents", "ticket_update", {"event": "closed", **data}, ticket.id)
         turn.reply(self.t(turn, "feedback.thanks", number=ticket.number))

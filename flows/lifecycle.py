@@ -5,11 +5,14 @@ Every state change and every agent action is recorded as a :class:`TicketEvent`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from flows import hot_issues
 from flows import ticket as ticket_machine
-from flows.domain import Conversation, Severity, Ticket, TicketEvent, TicketState
-from flows.policy import HandoffPolicy, ServiceLevels
+from flows.domain import Conversation, Severity, Ticket, TicketEvent, TicketState, TimerKind
+from flows.policy import HandoffPolicy
+from flows.promises import OPEN_STATES, SLA_KINDS, Promises, met, reschedule, set_deadlines, start_timers
 from flows.turn import Turn
 
 CUSTOMER = "customer"
@@ -52,22 +55,17 @@ async def apply(
     await record(turn, ticket, event, actor, before, data)
 
 
-def set_deadlines(ticket: Ticket, levels: ServiceLevels, start: Any) -> None:
-    deadlines = levels.deadlines(ticket.severity, start)
-    ticket.first_response_due = deadlines.first_response
-    ticket.reply_due = deadlines.substantive_reply
-    ticket.resolution_due = deadlines.resolution
-
-
 async def open_ticket(
     turn: Turn,
     conversation: Conversation,
-    levels: ServiceLevels,
+    promises: Promises,
     handoff: HandoffPolicy,
+    terms: Sequence[str] = (),
     *,
     human_requested: bool,
 ) -> Ticket:
-    """Create the ticket from the conversation's draft and hand it off when the policy says so."""
+    """Create the ticket from the conversation's draft: deadlines and timers, the repeat
+    and hot-issue rules, and the hand-off when the policy says so."""
     draft = conversation.draft
     severity = Severity(draft.severity)
     assert conversation.id is not None
@@ -90,8 +88,11 @@ async def open_ticket(
         created_at=turn.now,
         updated_at=turn.now,
     )
-    set_deadlines(ticket, levels, turn.now)
-    ticket.handoff_reason = handoff.reason(severity, human_requested)
+    repeat_of = await _recently_closed(turn, ticket, promises)
+    if repeat_of is not None:
+        ticket.severity = ticket.severity.at_least(Severity.IMPORTANT)  # 二次投诉
+    set_deadlines(ticket, promises, turn.now)
+    ticket.handoff_reason = handoff.reason(ticket.severity, human_requested)
     ticket = await turn.uow.tickets.add(ticket)
     conversation.ticket_id = ticket.id
     turn.ticket = ticket
@@ -104,26 +105,105 @@ async def open_ticket(
         {
             "category": ticket.category,
             "suggested_category": draft.suggested_category,
-            "severity": severity.value,
+            "severity": ticket.severity.value,
+            "suggested_severity": severity.value,
             "handoff": ticket.handoff_reason,
         },
     )
+    if repeat_of is not None:
+        await record(turn, ticket, "repeat_complaint", SYSTEM, ticket.state, {"of": repeat_of.number})
+    await start_timers(turn, ticket, promises, turn.now)
     if ticket.handoff_reason:
         turn.to_desk("agents", "ticket_card", {"reason": ticket.handoff_reason}, ticket.id)
         await record(turn, ticket, "handed_off", SYSTEM, ticket.state, {"reason": ticket.handoff_reason})
-    if severity.rank >= Severity.HOT.rank:
-        turn.to_desk("supervisors", "ping", {"reason": f"severity_{severity.value}"}, ticket.id)
+    if ticket.severity.rank >= Severity.HOT.rank:
+        turn.to_desk("supervisors", "ping", {"reason": f"severity_{ticket.severity.value}"}, ticket.id)
+    if terms:
+        await turn.uow.terms.add(ticket, terms)
+        issue = await hot_issues.match(turn, ticket, list(terms), promises)
+        if issue is not None:
+            await _join_hot_issue(turn, ticket, issue, promises, handoff)
     return ticket
 
 
-async def reopen(turn: Turn, ticket: Ticket, reason: str, levels: ServiceLevels) -> None:
-    """Reopen a resolved or closed ticket: a repeat complaint (二次投诉) is at least important."""
+async def _join_hot_issue(
+    turn: Turn, ticket: Ticket, match: hot_issues.IssueMatch, promises: Promises, handoff: HandoffPolicy
+) -> None:
+    """Every ticket of the issue becomes at least hot; supervisors hear once per issue."""
+    issue = match.issue
+    assert issue.id is not None
+    members: list[Ticket] = []
+    for ticket_id in match.ticket_ids:
+        member = ticket if ticket_id == ticket.id else await turn.uow.tickets.get(ticket_id)
+        if member is None:
+            continue
+        members.append(member)
+        if member.hot_issue_id != issue.id:
+            member.hot_issue_id = issue.id
+            await record(turn, member, "hot_issue", SYSTEM, member.state, {"issue": issue.id, "term": issue.term})
+        raised = member.state in OPEN_STATES and await raise_severity(
+            turn, member, Severity.HOT, "hot_issue", promises, handoff, ping=False
+        )
+        if not raised:
+            await turn.uow.tickets.save(member)
+            turn.to_desk("agents", "ticket_update", {"event": "hot_issue", "term": issue.term}, member.id)
+    if match.new:
+        numbers = [m.number for m in members]
+        turn.to_desk("supervisors", "ping", {"reason": "hot_issue", "term": issue.term, "tickets": numbers}, ticket.id)
+        await turn.uow.hot_issues.mark_pinged(issue.id, turn.now)
+
+
+async def _recently_closed(turn: Turn, ticket: Ticket, promises: Promises) -> Ticket | None:
+    """The customer's ticket of the same category closed within the repeat window, if any."""
+    since = turn.now - promises.repeat_window
+    for earlier in await turn.uow.tickets.for_customer(ticket.customer_id, limit=20):
+        if earlier.category == ticket.category and earlier.closed_at is not None and earlier.closed_at >= since:
+            return earlier
+    return None
+
+
+async def raise_severity(
+    turn: Turn,
+    ticket: Ticket,
+    target: Severity,
+    reason: str,
+    promises: Promises,
+    handoff: HandoffPolicy,
+    *,
+    ping: bool = True,
+) -> bool:
+    """At least ``target``: an automatic upgrade with its reason, on the card, new
+    deadlines, a hand-off if the ticket now needs one, and a supervisor ping at hot or
+    major (unless the caller pings otherwise). False when the ticket was already there."""
+    if ticket.severity.rank >= target.rank:
+        return False
+    previous = ticket.severity
+    ticket.severity = target
+    ticket.updated_at = turn.now
+    await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, {"from": previous.value, "to": target.value, "reason": reason})
+    await reschedule(turn, ticket, promises)
+    if not ticket.handoff_reason and ticket.state in OPEN_STATES:
+        ticket.handoff_reason = handoff.reason(target, human_requested=False)
+        if ticket.handoff_reason:
+            turn.to_desk("agents", "ticket_card", {"reason": ticket.handoff_reason}, ticket.id)
+            await record(turn, ticket, "handed_off", SYSTEM, ticket.state, {"reason": ticket.handoff_reason})
+    await turn.uow.tickets.save(ticket)
+    turn.to_desk("agents", "ticket_update", {"event": "severity", "from": previous.value, "to": target.value, "reason": reason}, ticket.id)
+    if ping and target.rank >= Severity.HOT.rank:
+        turn.to_desk("supervisors", "ping", {"reason": f"upgraded_{target.value}", "why": reason}, ticket.id)
+    return True
+
+
+async def reopen(turn: Turn, ticket: Ticket, reason: str, promises: Promises) -> None:
+    """Reopen a resolved or closed ticket: a repeat complaint (二次投诉) is at least
+    important, gets fresh deadlines from now, and its owner and the supervisors hear of it."""
     ticket.reopen_count += 1
     previous = ticket.severity
     ticket.severity = ticket.severity.at_least(Severity.IMPORTANT)
     await apply(turn, ticket, "reopen", CUSTOMER, {"reason": reason, "severity_before": previous.value})
-    if ticket.severity is not previous:
-        set_deadlines(ticket, levels, turn.now)
+    set_deadlines(ticket, promises, turn.now)
     ticket.resolved_at = None
-    turn.to_desk("agents", "ticket_update", {"event": "reopened", "reason": reason}, ticket.id)
+    await met(turn, ticket, (TimerKind.FOLLOW_UP,))
+    await start_timers(turn, ticket, promises, turn.now, SLA_KINDS)
+    turn.to_desk("agents", "ticket_update", {"event": "reopened", "reason": reason, "owner": ticket.owner_id}, ticket.id)
     turn.to_desk("supervisors", "ping", {"reason": f"reopened_{reason}"}, ticket.id)

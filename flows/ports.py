@@ -15,11 +15,14 @@ from typing import Protocol, Self
 from flows.domain import (
     Conversation,
     Customer,
+    HotIssue,
     MessageRecord,
     OutboxItem,
     Ticket,
     TicketEvent,
     TicketState,
+    Timer,
+    TimerKind,
 )
 
 
@@ -129,6 +132,40 @@ class OutboxRepository(Protocol):
     async def mark_failed(self, item_id: int, error: str) -> None: ...
 
 
+class TimerRepository(Protocol):
+    async def add_all(self, timers: Sequence[Timer]) -> None: ...
+
+    async def open_for_ticket(self, ticket_id: int) -> Sequence[Timer]:
+        """Timers of a ticket that are not done, oldest first."""
+
+    async def save(self, timer: Timer) -> None: ...
+
+    async def finish(self, ticket_id: int, kinds: Sequence[TimerKind], at: datetime) -> None:
+        """End the open timers of those kinds (the promise was kept)."""
+
+    async def claim_next_due(self, now: datetime, exclude: Sequence[int] = ()) -> Timer | None:
+        """One timer with something to do now (a reminder or its deadline), locked for
+        this transaction; on PostgreSQL rows locked by another process are skipped
+        (``FOR UPDATE SKIP LOCKED``), so each is handled by exactly one scheduler."""
+
+
+class TermRepository(Protocol):
+    async def add(self, ticket: Ticket, terms: Sequence[str]) -> None:
+        """Remember the key terms of a ticket (for hot issues and reports)."""
+
+    async def customers_with(self, category: str, term: str, since: datetime) -> Sequence[tuple[int, int]]:
+        """(ticket id, customer id) of tickets of ``category`` with ``term`` since ``since``."""
+
+
+class HotIssueRepository(Protocol):
+    async def recent(self, category: str, term: str, since: datetime) -> HotIssue | None:
+        """The hot issue about ``term`` in ``category`` opened since ``since``, with its tickets."""
+
+    async def add(self, issue: HotIssue) -> HotIssue: ...
+
+    async def mark_pinged(self, issue_id: int, at: datetime) -> None: ...
+
+
 class ProcessedUpdateRepository(Protocol):
     async def record(self, channel: str, update_id: str) -> bool:
         """Remember a platform update id; False when it was already processed."""
@@ -144,6 +181,9 @@ class UnitOfWork(Protocol):
     events: TicketEventRepository
     outbox: OutboxRepository
     updates: ProcessedUpdateRepository
+    timers: TimerRepository
+    terms: TermRepository
+    hot_issues: HotIssueRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -34,7 +34,9 @@ from flows.domain import (
 )
 from flows.formatting import parse_ticket_number
 from flows.intake import Intake
-from flows.policy import HandoffPolicy, ServiceLevels
+from flows.policy import HandoffPolicy
+from flows.promises import Promises
+from flows.scheduler import TimerActions
 from flows.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
 from flows.texts import Catalogue, default_catalogue
 from flows.ticket import Refusal
@@ -94,7 +96,7 @@ class ComplaintService:
         classifier: Classifier,
         *,
         texts: Catalogue | None = None,
-        levels: ServiceLevels | None = None,
+        promises: Promises | None = None,
         handoff: HandoffPolicy | None = None,
         desk_connected: bool = False,
         default_language: str = "zh",
@@ -110,12 +112,14 @@ class ComplaintService:
         self.intake = Intake(
             classifier,
             self.texts,
-            levels or ServiceLevels(),
+            promises or Promises(),
             handoff or HandoffPolicy(),
             desk_connected=desk_connected,
             timezone=timezone or ZoneInfo("UTC"),
         )
         self.desk = Desk(self.intake)
+        self.timer_actions = TimerActions(self.intake.promises, self.intake.handoff, self.texts)
+        self._failed_timers: set[int] = set()  # skipped until restart, so one cannot block the rest
 
     # ------------------------------------------------------------------ customers
     async def handle(self, inbound: Inbound, *, claim_replies: timedelta | None = None) -> Outcome:
@@ -299,6 +303,40 @@ class ComplaintService:
     ) -> DeskOutcome:
         """Keep an internal note (or an internal thread message: ``kind="internal_message"``)."""
         return await self._desk_action(ref, lambda turn, t: self.desk.note(turn, t, actor, text, kind), "noted", event_id)
+
+    # ------------------------------------------------------------------ timers
+    async def run_due_timers(self, limit: int = 500) -> int:
+        """Act on the timers that are due, each in its own transaction; returns how many.
+
+        On PostgreSQL several bot processes may run this at once: each timer is locked
+        by the one that takes it and skipped by the others (see TimerRepository).
+        """
+        handled = 0
+        while handled < limit:
+            timer_id: int | None = None
+            try:
+                async with self.uow_factory() as uow:
+                    now = self.clock()
+                    timer = await uow.timers.claim_next_due(now, tuple(self._failed_timers))
+                    if timer is None:
+                        break
+                    timer_id = timer.id
+                    ticket = await uow.tickets.get(timer.ticket_id)
+                    assert ticket is not None
+                    customer = await uow.customers.get(ticket.customer_id)
+                    assert customer is not None
+                    conv = await uow.conversations.get(ticket.conversation_id) if ticket.conversation_id else None
+                    turn = Turn(uow, now, customer, ticket.channel, ticket.chat_id, conv, ticket=ticket)
+                    await self.timer_actions.act(turn, timer, ticket)
+                    await self._finish(uow, turn)
+                    await uow.commit()
+            except Exception:
+                if timer_id is None:
+                    raise  # the database itself: the scheduler loop retries later
+                logger.exception("timer %s failed; skipped until the bot restarts", timer_id)
+                self._failed_timers.add(timer_id)
+            handled += 1
+        return handled
 
     # ------------------------------------------------------------------ what the desk shows
     async def desk_view(self, ticket_id: int) -> DeskView | None:

@@ -140,6 +140,21 @@ class Directory:
 
 
 # ---------------------------------------------------------------------- what Slack shows
+def hot_issue_term(view: DeskView) -> str | None:
+    """The term of the hot issue the ticket joined, from its events."""
+    for event in reversed(view.events):
+        if event.kind == "hot_issue" and event.data:
+            return str(event.data.get("term") or "") or None
+    return None
+
+
+def _parse_time(value: object) -> datetime | None:
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
 def _date(when: datetime | None, fallback: str) -> str:
     """A deadline in each reader's own time zone (Slack's date formatting)."""
     if when is None:
@@ -228,6 +243,9 @@ class CardRenderer:
             context.append(self.t("card.reopened", count=ticket.reopen_count))
         if ticket.rating is not None:
             context.append(self.t("card.rating", rating=ticket.rating, comment=escape(ticket.feedback or "")))
+        term = hot_issue_term(view)
+        if term:
+            context.append(self.t("card.hot_issue", term=escape(term)))
         if context:
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
         if ticket.state is not TicketState.CLOSED:
@@ -266,6 +284,18 @@ class CardRenderer:
         if ticket.state is TicketState.CLAIMED:
             buttons.append(button(RESOLVE, "card.resolve", "primary"))
         return buttons
+
+    def why(self, reason: str) -> str:
+        """An automatic upgrade's reason ("hot_issue", "unresolved_8d") in words."""
+        match = re.fullmatch(r"unresolved_(\d+)d", reason)
+        if match:
+            return self.t("upgrade_reason.unresolved", days=match.group(1))
+        key = f"upgrade_reason.{reason}"
+        return self.t(key) if self.texts.has(self.language, key) else reason
+
+    def timer(self, kind: str) -> str:
+        key = f"timer.{kind}"
+        return self.t(key) if self.texts.has(self.language, key) else kind
 
     def line(self, ticket: Ticket) -> str:
         """One ticket in a ``/complaint mine`` or ``queue`` list."""
@@ -381,6 +411,8 @@ class SlackDeskSender:
             await self._relay(view, item.payload)
         elif kind == "ping":
             await self._ping(view, item.payload)
+        elif kind == "reminder":
+            await self._reminder(view, item.payload)
         else:
             raise DeliveryError(f"unknown desk item kind {kind!r}", permanent=True)
 
@@ -432,9 +464,27 @@ class SlackDeskSender:
         if payload.get("event") == "closed":
             await self._unpin_crisis(view)
 
+    async def _reminder(self, view: DeskView, payload: Mapping[str, Any]) -> None:
+        """A deadline is near (or passed): said in the card's thread, to the owner if any."""
+        ref = parse_card_ref(view.ticket.desk_ref)
+        if ref is None:
+            return  # not on the desk: the scheduler hands a ticket off before reminding
+        owner = f"<@{payload['owner']}> " if payload.get("owner") else ""
+        key = "thread.breached" if payload.get("breached") else "thread.reminder"
+        text = self._t(key, owner=owner, timer=self.renderer.timer(str(payload.get("timer"))), due=_date(_parse_time(payload.get("due")), "-"))
+        await self.client.chat_postMessage(channel=ref[0], thread_ts=ref[1], text=text)
+
     def _notice(self, view: DeskView, payload: Mapping[str, Any]) -> str | None:
         event = payload.get("event")
         by = escape(str(payload.get("by", "")))
+        if event == "severity" and payload.get("reason"):
+            return self._t("thread.upgraded", to=self.renderer.severity(Severity(payload.get("to", "general"))), why=self.renderer.why(str(payload["reason"])))
+        if event == "hot_issue":
+            return self._t("thread.joined_hot_issue", term=escape(str(payload.get("term", ""))))
+        if event == "reopened" and payload.get("owner"):
+            reason_key = f"thread.reason_{payload.get('reason')}"
+            reason = self._t(reason_key) if self.renderer.texts.has(self.renderer.language, reason_key) else str(payload.get("reason"))
+            return self._t("thread.reopened", reason=reason) + "\n" + self._t("thread.reopened_owner", owner=payload["owner"])
         if event == "claimed":
             return self._t("thread.claimed", by=by)
         if event == "transferred":
@@ -525,6 +575,13 @@ class SlackDeskSender:
             link=self.renderer.link(ticket, permalink),
             by=escape(str(payload.get("by", ""))),
             note=escape(str(payload.get("note", ""))),
+            timer=self.renderer.timer(str(payload.get("timer", ""))),
+            due=_date(_parse_time(payload.get("due")), "-"),
+            why=self.renderer.why(str(payload.get("why", ""))),
+            term=escape(str(payload.get("term", ""))),
+            count=len(payload.get("tickets") or ()),
+            tickets=", ".join(escape(str(n)) for n in payload.get("tickets") or ()),
+            category=escape(self.renderer.category(ticket)),
         )
         mention = f"<!subteam^{self.settings.supervisor_group}> " if self.settings.supervisor_group else ""
         if payload.get("everyone"):

@@ -20,22 +20,24 @@ How one message is classified:
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from nlp.lexicon import Keyword, Lexicon, SeverityRule, load_lexicon
 from nlp.matcher import CLAUSE_BREAK, Hit, PhraseIndex
 from nlp.people import PeopleCounter
 from nlp.segment import DagCutter, Document
-from nlp.text import FoldedText
-from nlp.tokenizer import build_cutter
+from nlp.text import FoldedText, fold
+from nlp.tokenizer import build_tokenizer
 from nlp.types import Category, Cue, Severity, SeverityCue, Suggestion
 
 logger = logging.getLogger(__name__)
 
 FALLBACK = "other"
+_TERM_BLOCK = re.compile("[\u4e00-\u9fd5a-z0-9]+")  # on folded text: Han runs and ASCII words
 _NEGATION_LOOKBACK = 3  # a negator, then at most two fillers ("并不怎么脏", "not too late")
 _PRAISE_LOOKAHEAD = 5  # tokens after a topic word searched for praise ("态度|非常|好")
 _TOPIC_REACH = 6  # characters between a topic and a negated complaint about it
@@ -85,7 +87,12 @@ class Classifier:
         self._question_particles = tuple(lexicon.negation.question_particles)
         self._aside = tuple(lexicon.negation.aside)
         self._cutter: DagCutter | None = None
+        self._tokenizer: Any = None  # the private jieba.Tokenizer behind the cutter
         self._lock = threading.Lock()
+        # words that say what kind of complaint it is, not what it is about
+        self._generic = frozenset(
+            part for parts, _ in phrases for part in parts
+        ) | lexicon.stopwords | lexicon.negation.negators | lexicon.negation.fillers | lexicon.negation.praise
 
     @classmethod
     def load(
@@ -114,6 +121,32 @@ class Classifier:
         """The categories in file order (for category buttons)."""
         return self._categories
 
+    def key_terms(self, text: str, limit: int = 8) -> tuple[str, ...]:
+        """What a complaint is *about*: the product, shop, place... (for grouping hot issues).
+
+        jieba tokens of the folded text, in order of first appearance, without the
+        complaint vocabulary of the lexicons (words shared by every complaint of a
+        category, such as "快递" or "过期"), stop words, numbers and one-character words.
+        """
+        if not text or text.isspace():
+            return ()
+        folded = fold(text)
+        self._get_cutter()
+        seen: dict[str, None] = {}
+        for block in _TERM_BLOCK.findall(folded):
+            # with HMM, unlike classification: names jieba does not know ("顺丰", "美团")
+            # stay whole instead of falling apart into single characters
+            tokens = [block] if block.isascii() else self._tokenizer.cut(block, HMM=True)
+            for token in tokens:
+                if token in seen or token in self._generic or token.isdigit():
+                    continue
+                if (token.isascii() and len(token) < 3) or (not token.isascii() and len(token) < 2):
+                    continue
+                seen[token] = None
+                if len(seen) >= limit:
+                    return tuple(seen)
+        return tuple(seen)
+
     def warm_up(self) -> None:
         """Initialise jieba now instead of on the first message."""
         self._get_cutter()
@@ -123,7 +156,8 @@ class Classifier:
         if cutter is None:
             with self._lock:
                 if self._cutter is None:
-                    self._cutter = build_cutter(self._lexicon.userdict)
+                    self._tokenizer = build_tokenizer(self._lexicon.userdict)
+                    self._cutter = DagCutter(self._tokenizer)
                 cutter = self._cutter
         return cutter
 

@@ -137,6 +137,7 @@ class Lexicon:
     severity: SeverityRules
     userdict: tuple[UserWord, ...]
     negation: Negation
+    stopwords: frozenset[str] = frozenset()  # never key terms ("我们", "今天", "the")
 
 
 def packaged(name: str) -> Traversable:
@@ -155,7 +156,13 @@ def load_lexicon(
         severity=parse_severity(severity or packaged("severity.txt")),
         userdict=parse_userdict(userdict or packaged("userdict.txt")),
         negation=parse_negation(packaged("negation.txt")),
+        stopwords=parse_words(packaged("stopwords.txt")),
     )
+
+
+def parse_words(source: Source) -> frozenset[str]:
+    """A plain word list: one word (or several, space-separated) per line; folded."""
+    return frozenset(fold(word) for _, line in _lines(source) for word in line.split())
 
 
 def _name(source: Source) -> str:

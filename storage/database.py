@@ -17,11 +17,14 @@ from storage.sqlite_inline import inline_connector
 from storage.repositories import (
     SqlConversationRepository,
     SqlCustomerRepository,
+    SqlHotIssueRepository,
     SqlMessageRepository,
     SqlOutboxRepository,
     SqlProcessedUpdateRepository,
     SqlTicketEventRepository,
+    SqlTermRepository,
     SqlTicketRepository,
+    SqlTimerRepository,
 )
 
 logger = logging.getLogger(__name__)
@@ -125,6 +128,9 @@ class SqlUnitOfWork:
         self.events = SqlTicketEventRepository(self.connection)
         self.outbox = SqlOutboxRepository(self.connection)
         self.updates = SqlProcessedUpdateRepository(self.connection)
+        self.timers = SqlTimerRepository(self.connection)
+        self.terms = SqlTermRepository(self.connection)
+        self.hot_issues = SqlHotIssueRepository(self.connection)
         return self
 
     async def __aexit__(
@@ -155,13 +161,15 @@ class SqlUnitOfWork:
 class Database:
     """The engine and the unit-of-work factory the rest of the bot is given."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, url: str | None = None, options: dict[str, Any] | None = None) -> None:
         self.engine = engine
+        self.url = url or engine.url.render_as_string(hide_password=False)
+        self.options = dict(options or {})  # what from_url was given, to open the same database again
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:
-        return cls(create_engine(url, **kwargs))
+        return cls(create_engine(url, **kwargs), url, kwargs)
 
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine)

@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,19 +27,25 @@ from flows.domain import (
     MessageRecord,
     OutboxItem,
     Severity,
+    HotIssue,
     Ticket,
     TicketEvent,
     TicketState,
+    Timer,
+    TimerKind,
 )
 from flows.formatting import ticket_number
 from storage.models import (
     ConversationRow,
     CustomerRow,
+    HotIssueRow,
     MessageRow,
     OutboxRow,
     ProcessedUpdateRow,
     TicketEventRow,
     TicketRow,
+    TicketTermRow,
+    TimerRow,
 )
 
 customers = CustomerRow.__table__
@@ -49,6 +55,9 @@ messages = MessageRow.__table__
 ticket_events = TicketEventRow.__table__
 outbox = OutboxRow.__table__
 processed_updates = ProcessedUpdateRow.__table__
+timers = TimerRow.__table__
+ticket_terms = TicketTermRow.__table__
+hot_issues = HotIssueRow.__table__
 
 _TERMINAL = (ConversationState.CLOSED, ConversationState.CANCELLED)
 
@@ -554,6 +563,132 @@ class SqlOutboxRepository(_Repository):
             .where(outbox.c.id == item_id)
             .values(status="failed", attempts=outbox.c.attempts + 1, last_error=error[:2000])
         )
+
+
+# ---------------------------------------------------------------------- timers
+def _timer(row: Row[Any]) -> Timer:
+    return Timer(
+        id=row.id,
+        ticket_id=row.ticket_id,
+        kind=row.kind,
+        due_at=row.due_at,
+        remind_at=row.remind_at,
+        reminded_at=row.reminded_at,
+        fired_at=row.fired_at,
+        done_at=row.done_at,
+        created_at=row.created_at,
+    )
+
+
+def _timer_values(timer: Timer) -> dict[str, Any]:
+    return dict(
+        ticket_id=timer.ticket_id,
+        kind=timer.kind,
+        due_at=timer.due_at,
+        remind_at=timer.remind_at,
+        reminded_at=timer.reminded_at,
+        fired_at=timer.fired_at,
+        done_at=timer.done_at,
+        created_at=timer.created_at or timer.due_at,
+    )
+
+
+class SqlTimerRepository(_Repository):
+    async def add_all(self, items: Sequence[Timer]) -> None:
+        if items:
+            result = await self.connection.execute(
+                insert(timers).returning(timers.c.id, sort_by_parameter_order=True), [_timer_values(t) for t in items]
+            )
+            for timer, new_id in zip(items, result.scalars(), strict=True):
+                timer.id = new_id
+
+    async def open_for_ticket(self, ticket_id: int) -> Sequence[Timer]:
+        rows = await self.connection.execute(
+            select(timers).where(timers.c.ticket_id == ticket_id, timers.c.done_at.is_(None)).order_by(timers.c.id)
+        )
+        return [_timer(r) for r in rows]
+
+    async def save(self, timer: Timer) -> None:
+        await self.connection.execute(update(timers).where(timers.c.id == timer.id).values(_timer_values(timer)))
+
+    async def finish(self, ticket_id: int, kinds: Sequence[TimerKind], at: datetime) -> None:
+        if kinds:
+            await self.connection.execute(
+                update(timers)
+                .where(timers.c.ticket_id == ticket_id, timers.c.kind.in_(list(kinds)), timers.c.done_at.is_(None))
+                .values(done_at=at)
+            )
+
+    async def claim_next_due(self, now: datetime, exclude: Sequence[int] = ()) -> Timer | None:
+        due = or_(
+            and_(timers.c.fired_at.is_(None), timers.c.due_at <= now),
+            and_(timers.c.reminded_at.is_(None), timers.c.remind_at <= now),
+        )
+        query = select(timers).where(timers.c.done_at.is_(None), due)
+        if exclude:
+            query = query.where(timers.c.id.not_in(list(exclude)))
+        query = query.order_by(timers.c.due_at, timers.c.id).limit(1)
+        if self._postgres:
+            query = query.with_for_update(skip_locked=True)
+        row = (await self.connection.execute(query)).first()
+        return _timer(row) if row else None
+
+
+# ---------------------------------------------------------------------- key terms and hot issues
+class SqlTermRepository(_Repository):
+    async def add(self, ticket: Ticket, terms: Sequence[str]) -> None:
+        if terms:
+            await self.connection.execute(
+                insert(ticket_terms),
+                [
+                    dict(
+                        ticket_id=ticket.id,
+                        customer_id=ticket.customer_id,
+                        category=ticket.category,
+                        term=term[:64],
+                        created_at=ticket.created_at,
+                    )
+                    for term in terms
+                ],
+            )
+
+    async def customers_with(self, category: str, term: str, since: datetime) -> Sequence[tuple[int, int]]:
+        rows = await self.connection.execute(
+            select(ticket_terms.c.ticket_id, ticket_terms.c.customer_id)
+            .where(ticket_terms.c.category == category, ticket_terms.c.term == term, ticket_terms.c.created_at >= since)
+            .order_by(ticket_terms.c.ticket_id)
+        )
+        return [(ticket_id, customer_id) for ticket_id, customer_id in rows]
+
+
+class SqlHotIssueRepository(_Repository):
+    async def recent(self, category: str, term: str, since: datetime) -> HotIssue | None:
+        row = (
+            await self.connection.execute(
+                select(hot_issues)
+                .where(hot_issues.c.category == category, hot_issues.c.term == term, hot_issues.c.created_at >= since)
+                .order_by(hot_issues.c.id.desc())
+                .limit(1)
+            )
+        ).first()
+        if row is None:
+            return None
+        members = await self.connection.execute(
+            select(tickets.c.id).where(tickets.c.hot_issue_id == row.id).order_by(tickets.c.id)
+        )
+        return HotIssue(row.id, row.category, row.term, row.created_at, tuple(members.scalars()), row.pinged_at)
+
+    async def add(self, issue: HotIssue) -> HotIssue:
+        issue.id = (
+            await self.connection.execute(
+                insert(hot_issues).returning(hot_issues.c.id),
+                dict(category=issue.category, term=issue.term[:64], created_at=issue.created_at, pinged_at=issue.pinged_at),
+            )
+        ).scalar_one()
+        return issue
+
+    async def mark_pinged(self, issue_id: int, at: datetime) -> None:
+        await self.connection.execute(update(hot_issues).where(hot_issues.c.id == issue_id).values(pinged_at=at))
 
 
 # ---------------------------------------------------------------------- processed updates

@@ -205,3 +205,14 @@ def test_figurative_explosion_is_not_a_hazard() -> None:
     suggestion = classify("电脑风扇响得像要爆炸了一样")
     assert suggestion.scores["safety"] == 0.0
     assert suggestion.category == "product_quality"
+
+
+def test_key_terms_name_what_the_complaint_is_about_not_how() -> None:
+    from nlp import default_classifier
+
+    classifier = default_classifier()
+    assert classifier.key_terms("昨天在超市买的蒙牛酸奶过期了，孩子喝了拉肚子") == ("超市", "蒙牛", "酸奶")
+    assert "顺丰" in classifier.key_terms("顺丰快递把我的包裹弄丢了，快递员态度很差")
+    assert classifier.key_terms("The Sunrise Hotel room was dirty") == ("sunrise", "hotel", "room")
+    assert classifier.key_terms("") == () and classifier.key_terms("   ") == ()
+    assert classifier.key_terms("太差了！！！") == ()
