@@ -338,6 +338,30 @@ class ComplaintService:
             handled += 1
         return handled
 
+    async def schedule_digest(self, key: str, since: datetime, until: datetime) -> bool:
+        """Queue the supervisors' digest for a period, once per ``key`` (e.g. "2026-W48")
+        however many bot processes try; False when it was already queued."""
+        try:
+            async with self.uow_factory() as uow:
+                if not await uow.updates.record("digest", key):
+                    return False
+                now = self.clock()
+                await uow.outbox.add(
+                    OutboxItem(
+                        id=None,
+                        channel=DESK_CHANNEL,
+                        target="digest",
+                        kind="digest",
+                        payload={"audience": "supervisors", "since": since.isoformat(), "until": until.isoformat(), "key": key},
+                        created_at=now,
+                        next_attempt_at=now,
+                    )
+                )
+                await uow.commit()
+        except DuplicateUpdate:
+            return False
+        return True
+
     # ------------------------------------------------------------------ what the desk shows
     async def desk_view(self, ticket_id: int) -> DeskView | None:
         """Everything a ticket card shows, read in one transaction."""
