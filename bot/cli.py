@@ -5,6 +5,7 @@
     complaint-bot classify [FILE...]  classify lines or JSON lines, one JSON line out per input
     complaint-bot diagram             write the state machine diagrams (mermaid)
     complaint-bot db upgrade          apply database migrations
+    complaint-bot report              the supervisors' report for a period (text, CSV, chart)
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
@@ -46,6 +48,20 @@ def _parser() -> argparse.ArgumentParser:
     diagram.add_argument("--out", type=Path, default=Path("docs"), help="folder for the .mmd files (default: docs)")
     diagram.add_argument("--stdout", action="store_true", help="print instead of writing files")
     diagram.add_argument("--internal", action="store_true", help="include internal (self-loop) transitions")
+
+    report = sub.add_parser(
+        "report",
+        help="the supervisors' report for a period: text, optionally CSV and a PNG chart",
+        description="Tickets submitted in [--since, --until): counts, service promises met, "
+        "median times, satisfaction, hot issues, key terms. Dates are in the bot's time zone "
+        "(bot.timezone); --until is exclusive: --since 2026-11-01 --until 2026-12-01 is November.",
+    )
+    report.add_argument("--since", metavar="DATE", help="start, YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: 7 days before --until)")
+    report.add_argument("--until", metavar="DATE", help="end, exclusive, same formats (default: now)")
+    report.add_argument("--csv", type=Path, metavar="FILE", help="also write the figures as CSV (section,key,metric,value)")
+    report.add_argument("--chart", type=Path, metavar="FILE", help="also draw a PNG chart")
+    report.add_argument("--lang", choices=("zh", "en"), default=None, help="language (default: bot.desk_language)")
+    report.add_argument("--top", type=_count, default=10, metavar="N", help="key terms to list (default: 10)")
 
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
@@ -78,6 +94,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_chat(settings, args.user, args.lang, not args.no_prompt))
         if args.command == "run":
             return asyncio.run(_run(settings))
+        if args.command == "report":
+            return _report(settings, args)
     except ConfigError as exc:
         print(f"complaint-bot: configuration error: {exc}", file=sys.stderr)
         return 2
@@ -169,6 +187,99 @@ async def _run(settings: Settings) -> int:
     print(f"  Database: {where}")
     print("Type your complaint; numbers pick the choices shown; /help lists commands; Ctrl-D quits.\n")
     return await _chat(settings, None, None, True)
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return value
+
+
+class _BadPeriod(ValueError):
+    """--since / --until cannot be understood."""
+
+
+def _moment(option: str, text: str, zone: tzinfo) -> datetime:
+    """A date (its midnight) or a date and time, in ``zone`` unless it names an offset."""
+    text = text.strip()
+    try:
+        if len(text) == 10:
+            return datetime.combine(date.fromisoformat(text), time(0), tzinfo=zone)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise _BadPeriod(f"{option} {text!r} is not a date: use YYYY-MM-DD or YYYY-MM-DDTHH:MM") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
+
+
+def _period(since: str | None, until: str | None, zone: tzinfo) -> tuple[datetime, datetime]:
+    end = _moment("--until", until, zone) if until else datetime.now(zone)
+    start = _moment("--since", since, zone) if since else end - timedelta(days=7)
+    if start >= end:
+        raise _BadPeriod(
+            f"--since ({start:%Y-%m-%d %H:%M}) must be before --until ({end:%Y-%m-%d %H:%M}, exclusive)"
+        )
+    return start, end
+
+
+def _report(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        since, until = _period(args.since, args.until, settings.timezone)
+    except _BadPeriod as exc:
+        print(f"complaint-bot report: error: {exc}", file=sys.stderr)
+        return 2
+    return asyncio.run(_write_report(settings, args, since, until))
+
+
+async def _write_report(settings: Settings, args: argparse.Namespace, since: datetime, until: datetime) -> int:
+    from bot.bootstrap import ensure_schema, load_classifier, open_database
+    from flows.report import format_csv, format_text
+    from flows.texts import default_catalogue
+    from storage.reports import build_report
+
+    if settings.uses_embedded_database and not Path(settings.sqlite_file).exists():
+        raise ConfigError(
+            "database.sqlite_file",
+            f"there is no database at {settings.sqlite_file}, so nothing to report",
+            "Run the report where the bot keeps its data, or point database.sqlite_file / DATABASE_URL at it.",
+        )
+    language = args.lang or settings.desk_language
+    taxonomy = load_classifier(settings).taxonomy
+    names = {lang: {c.id: c.name(lang) for c in taxonomy} for lang in (language, "en")}
+    texts = default_catalogue()
+    database = open_database(settings)
+    try:
+        await ensure_schema(database, settings)
+        report = await build_report(database, since, until, top_terms=args.top)
+    finally:
+        await database.dispose()
+
+    sys.stdout.write(format_text(report, texts, language, names[language]))
+    try:
+        if args.csv:
+            # with a byte-order mark, so that spreadsheet programs read the Chinese right
+            args.csv.write_text(format_csv(report), encoding="utf-8-sig")
+            print(f"wrote {args.csv}", file=sys.stderr)
+        if args.chart:
+            from handlers.charts import render_chart
+
+            drawn = render_chart(
+                report,
+                args.chart,
+                language=language,
+                category_names=names[language],
+                texts=texts,
+                fallback_category_names=names["en"],
+            )
+            note = " (no CJK font installed: labels in English)" if drawn != language else ""
+            print(f"wrote {args.chart}{note}", file=sys.stderr)
+    except OSError as exc:
+        print(f"complaint-bot report: cannot write: {exc}", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":  # pragma: no cover
