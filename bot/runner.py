@@ -8,13 +8,16 @@ and the spool replay, and waits for SIGINT / SIGTERM; then stops everything in r
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 import signal
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 from urllib.parse import urlparse
 
 from aiohttp import web
@@ -26,6 +29,7 @@ from bot.config import ConfigError, Settings
 from flows.domain import DESK_CHANNEL, OutboxItem
 from flows.outbox import OutboxRelay
 from handlers import telegram as tg
+from storage.reports import build_report
 
 logger = logging.getLogger(__name__)
 
@@ -120,6 +124,36 @@ async def start_telegram(
     return started
 
 
+def next_digest(now: datetime, weekday: int, at: time, timezone: ZoneInfo) -> datetime:
+    """The next weekly digest time after ``now`` (``weekday`` 0 = Monday, local ``at``)."""
+    local = now.astimezone(timezone)
+    days = (weekday - local.weekday()) % 7
+    candidate = datetime.combine(local.date() + timedelta(days=days), at, tzinfo=timezone)
+    if candidate <= local:
+        candidate = datetime.combine(local.date() + timedelta(days=days + 7), at, tzinfo=timezone)
+    return candidate.astimezone(UTC)
+
+
+async def send_digests(app: App, settings: Settings, stop: asyncio.Event) -> None:
+    """Queue the supervisors' weekly digest at its hour (once per week, whichever process)."""
+    assert settings.digest is not None
+    weekday, at = settings.digest
+    while not stop.is_set():
+        due = next_digest(app.clock(), weekday, at, settings.timezone)
+        wait = max((due - app.clock()).total_seconds(), 0.0)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=wait)
+            return
+        except TimeoutError:
+            pass
+        key = f"{due.astimezone(settings.timezone):%G-W%V}"
+        try:
+            if await app.service.schedule_digest(key, due - timedelta(days=7), due):
+                logger.info("weekly digest %s queued", key)
+        except Exception:
+            logger.exception("weekly digest %s not queued", key)
+
+
 async def keep_promises(app: App, stop: asyncio.Event, interval: float = 10.0) -> None:
     """The scheduler loop: act on due ticket timers (reminders, breaches, upgrades,
     follow-up closing) until ``stop``; several processes may run it on one PostgreSQL."""
@@ -192,9 +226,12 @@ async def start_slack(
     desk = slack.SlackDesk(app.service, client, desk_settings, slack.Directory(client, desk_settings), renderer, customers.deliver)
     bolt = slack.build_app(client, auth, settings.slack_signing_secret)
     slack.register(bolt, desk)
-    sender = slack.SlackDeskSender(outbox_client, app.service, desk_settings, renderer, customers.files)
+    reports = functools.partial(build_report, app.database)
+    sender = slack.SlackDeskSender(outbox_client, app.service, desk_settings, renderer, customers.files, reports)
     relay = OutboxRelay(app.database.unit_of_work, DESK_CHANNEL, sender, app.clock, base_delay=2.0)
     started = Started(tasks=[asyncio.create_task(relay.run(stop), name="desk-outbox")])
+    if settings.digest is not None:
+        started.tasks.append(asyncio.create_task(send_digests(app, settings, stop), name="digest"))
     if settings.slack_app_token:
         handler = AsyncSocketModeHandler(bolt, settings.slack_app_token, web_client=client)
         await handler.connect_async()

@@ -18,6 +18,7 @@ who a Slack user is.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import re
 import time
@@ -38,9 +39,11 @@ from flows.domain import Actor, Attachment, OutboxItem, Severity, Ticket, Ticket
 from flows.formatting import mask_contact, shorten
 from flows.intake import severity_reason
 from flows.outbox import DeliveryError
+from flows.report import ReportSource, format_text
 from flows.service import ComplaintService, DeskOutcome, DeskView
 from flows.ticket import check_change_severity, check_declare_crisis
 from flows.texts import Catalogue
+from handlers.charts import render_chart
 
 logger = logging.getLogger(__name__)
 
@@ -382,14 +385,22 @@ class SlackDeskSender:
         settings: DeskSettings,
         renderer: CardRenderer,
         files: Mapping[str, FileFetcher] | None = None,
+        reports: ReportSource | None = None,
     ) -> None:
         self.client = client
         self.service = service
         self.settings = settings
         self.renderer = renderer
         self.files = {"console": _read_local, **(files or {})}
+        self.reports = reports
 
     async def send(self, item: OutboxItem) -> None:
+        if item.kind == "digest":
+            try:
+                await self._digest(item.payload)
+            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+                raise _delivery_error(exc) from exc
+            return
         if item.ticket_id is None:
             logger.warning("desk item %s without a ticket: %s", item.id, item.kind)
             return
@@ -463,6 +474,33 @@ class SlackDeskSender:
             await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=notice)
         if payload.get("event") == "closed":
             await self._unpin_crisis(view)
+
+    async def _digest(self, payload: Mapping[str, Any]) -> None:
+        """The weekly summary for the supervisors: the report's tables and its chart."""
+        if self.reports is None:
+            raise DeliveryError("no report source configured", permanent=True)
+        since, until = _parse_time(payload.get("since")), _parse_time(payload.get("until"))
+        if since is None or until is None:
+            raise DeliveryError(f"digest without a period: {payload}", permanent=True)
+        report = await self.reports(since, until)
+        language = self.renderer.language
+        names = {c.id: c.name(language) for c in self.service.categories}
+        text = format_text(report, self.renderer.texts, language, names)
+        channel = self.settings.supervisors_channel
+        mention = f"<!subteam^{self.settings.supervisor_group}> " if self.settings.supervisor_group else ""
+        response = await self.client.chat_postMessage(
+            channel=channel, text=f"{mention}{self._t('digest.title')}\n```{escape(text)[:38000]}```", unfurl_links=False
+        )
+        chart = io.BytesIO()
+        fallback = {c.id: c.name("en") for c in self.service.categories}
+        await asyncio.to_thread(
+            render_chart, report, chart, language=language, category_names=names, texts=self.renderer.texts,
+            fallback_category_names=fallback,
+        )
+        await self.client.files_upload_v2(
+            channel=str(response.get("channel") or channel), thread_ts=str(response["ts"]),
+            file=chart.getvalue(), filename=f"report-{since:%Y%m%d}-{until:%Y%m%d}.png", title=self._t("digest.title"),
+        )
 
     async def _reminder(self, view: DeskView, payload: Mapping[str, Any]) -> None:
         """A deadline is near (or passed): said in the card's thread, to the owner if any."""
