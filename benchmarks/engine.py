@@ -19,21 +19,17 @@ import os
 import random
 import statistics
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import text  # noqa: E402
 
 from flows.domain import Inbound, InboundKind, OutboxItem, UserRef  # noqa: E402
 from flows.service import ComplaintService  # noqa: E402
 from nlp import default_classifier  # noqa: E402
-from storage.database import Database, create_engine, sqlite_url  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from benchmarks.databases import drop_schema, prepare  # noqa: E402
 
 DESCRIPTIONS = [
     "我买的耳机快递一个星期了还没收到，物流信息也不更新",
@@ -121,30 +117,6 @@ async def run_batch(driver: Driver, first: int, count: int, concurrency: int, se
     return time.perf_counter() - started
 
 
-async def prepare(url: str | None) -> tuple[Database, str, str | None]:
-    """A fresh migrated database: a temporary SQLite file, or a new PostgreSQL schema."""
-    if url is None:
-        path = Path(tempfile.mkdtemp(prefix="engine-bench-")) / "bench.db"
-        database = Database.from_url(sqlite_url(path))
-        await upgrade(database.engine)
-        return database, f"SQLite file {path}", None
-    schema = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    database = Database.from_url(url, search_path=schema)
-    await upgrade(database.engine)
-    return database, f"PostgreSQL {url} (schema {schema})", schema
-
-
-async def drop_schema(url: str, schema: str) -> None:
-    admin = create_engine(url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
-
-
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -153,7 +125,7 @@ def percentile(values: list[float], q: float) -> float:
 async def main(args: argparse.Namespace) -> int:
     classifier = default_classifier()
     classifier.classify("预热分词器")  # jieba's dictionary loads once, before timing
-    database, where, schema = await prepare(args.database_url)
+    database, where, schema = await prepare(args.database_url, "engine-bench")
     service = ComplaintService(database.unit_of_work, classifier)
     driver = Driver(service)
     print(f"database: {where}")

@@ -23,7 +23,6 @@ import random
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -39,8 +38,8 @@ from flows.policy import ServiceLevels  # noqa: E402
 from flows.report import format_text  # noqa: E402
 from flows.texts import default_catalogue  # noqa: E402
 from nlp import default_classifier  # noqa: E402
-from storage.database import Database, create_engine, sqlite_url  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from benchmarks.databases import drop_schema, prepare  # noqa: E402
+from storage.database import Database  # noqa: E402
 from storage.models import CustomerRow, HotIssueRow, TicketRow, TicketTermRow  # noqa: E402
 from storage.reports import build_report  # noqa: E402
 
@@ -208,30 +207,6 @@ class Generator:
             yield tickets, terms
 
 
-async def prepare(url: str | None, folder: Path) -> tuple[Database, str, str | None]:
-    """A fresh migrated database: a SQLite file in ``folder``, or a new PostgreSQL schema."""
-    if url is None:
-        path = folder / "report-bench.db"
-        database = Database.from_url(sqlite_url(path))
-        await upgrade(database.engine)
-        return database, f"SQLite file {path}", None
-    schema = f"bench_report_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    await admin.dispose()
-    database = Database.from_url(url, search_path=schema)
-    await upgrade(database.engine)
-    return database, f"PostgreSQL {url} (schema {schema})", schema
-
-
-async def drop_schema(url: str, schema: str) -> None:
-    admin = create_engine(url)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
-
-
 async def fill(database: Database, generator: Generator, hot_issues: int) -> None:
     async with database.engine.begin() as conn:
         await conn.execute(insert(CustomerRow.__table__), generator.customer_rows())
@@ -270,7 +245,7 @@ async def timed_report(database: Database, since: datetime, until: datetime, top
 async def main(args: argparse.Namespace) -> int:
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     with tempfile.TemporaryDirectory(prefix="report-bench-") as folder:
-        database, where, schema = await prepare(args.database_url, Path(folder))
+        database, where, schema = await prepare(args.database_url, "report-bench", Path(folder))
         print(f"database: {where}")
         try:
             generator = Generator(args.tickets, now, args.seed)

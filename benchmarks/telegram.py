@@ -59,8 +59,7 @@ from flows.domain import OutboxItem, Reply  # noqa: E402
 from flows.service import ComplaintService, utcnow  # noqa: E402
 from handlers import telegram as tg  # noqa: E402
 from nlp import default_classifier  # noqa: E402
-from storage.database import Database, sqlite_url  # noqa: E402
-from storage.migrate import upgrade  # noqa: E402
+from benchmarks.databases import drop_schema, prepare  # noqa: E402
 
 TOKEN = "123456:BENCHMARK"
 BOT_ID = 123456
@@ -232,15 +231,7 @@ async def main(args: argparse.Namespace) -> int:
     stand_in = multiprocessing.Process(target=serve_stand_in, args=(port, ready), daemon=True)
     stand_in.start()
     ready.wait(10)
-    if args.database_url:
-        from benchmarks.engine import drop_schema, prepare
-
-        database, where, schema = await prepare(args.database_url)
-    else:
-        path = Path(tempfile.mkdtemp(prefix="telegram-bench-")) / "bench.db"
-        database = Database.from_url(sqlite_url(path))
-        await upgrade(database.engine)
-        where, schema = f"SQLite file {path}", None
+    database, where, schema = await prepare(args.database_url, "telegram-bench")
     classifier = default_classifier()
     classifier.warm_up()
     service = ComplaintService(database.unit_of_work, classifier)

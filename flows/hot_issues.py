@@ -10,38 +10,45 @@ raising and pinging; this module only finds the issue).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from flows.domain import HotIssue, Ticket
+from flows.domain import HotIssue
 from flows.promises import Promises
 from flows.turn import Turn
 
 
 @dataclass(frozen=True, slots=True)
 class IssueMatch:
-    """The hot issue a new ticket belongs to."""
+    """The hot issue a new complaint belongs to."""
 
     issue: HotIssue
-    new: bool  # the issue starts with this ticket: supervisors are pinged
-    ticket_ids: tuple[int, ...]  # every ticket of the issue, this one included
+    new: bool  # the issue starts with this complaint: supervisors are pinged
+    others: tuple[int, ...]  # earlier tickets that join with it (a new issue's), oldest first
 
 
-async def match(turn: Turn, ticket: Ticket, terms: tuple[str, ...] | list[str], promises: Promises) -> IssueMatch | None:
-    """The issue ``ticket`` belongs to, creating it when this ticket completes one."""
-    assert ticket.id is not None
+async def match(
+    turn: Turn, category: str, customer_id: int, terms: Sequence[str], promises: Promises
+) -> IssueMatch | None:
+    """The issue a complaint about to be filed belongs to, creating it when this
+    complaint completes one."""
     since = turn.now - promises.hot_issue_window
-    for term in terms:  # an open issue about one of its terms: join it
-        issue = await turn.uow.hot_issues.recent(ticket.category, term, since)
-        if issue is not None:
-            return IssueMatch(issue, False, tuple(sorted({*issue.ticket_ids, ticket.id})))
-    best: tuple[str, int, tuple[int, ...]] | None = None
-    for term in terms:
-        rows = await turn.uow.terms.customers_with(ticket.category, term, since)
-        customers = {customer for _, customer in rows}
-        if len(customers) >= promises.hot_issue_customers and (best is None or len(customers) > best[1]):
-            best = (term, len(customers), tuple(sorted({t for t, _ in rows})))
-    if best is None:
+    issue = await turn.uow.hot_issues.recent(category, terms, since)
+    if issue is not None:  # an open issue about one of its terms: join it
+        return IssueMatch(issue, False, ())
+    tickets: dict[str, set[int]] = {}
+    customers: dict[str, set[int]] = {term: {customer_id} for term in terms}
+    for term, ticket_id, other in await turn.uow.terms.customers_with(category, terms, since):
+        tickets.setdefault(term, set()).add(ticket_id)
+        customers[term].add(other)
+    # the term most customers share; earlier terms of the description first on a tie
+    ranked = sorted(
+        (term for term in terms if len(customers[term]) >= promises.hot_issue_customers),
+        key=lambda term: -len(customers[term]),
+    )
+    if not ranked:
         return None
-    term, _, ticket_ids = best
-    issue = await turn.uow.hot_issues.add(HotIssue(None, ticket.category, term, turn.now, ticket_ids))
-    return IssueMatch(issue, True, ticket_ids)
+    term = ranked[0]
+    others = tuple(sorted(tickets[term]))
+    issue = await turn.uow.hot_issues.add(HotIssue(None, category, term, turn.now))
+    return IssueMatch(issue, True, others)

@@ -64,10 +64,11 @@ async def open_ticket(
     *,
     human_requested: bool,
 ) -> Ticket:
-    """Create the ticket from the conversation's draft: deadlines and timers, the repeat
-    and hot-issue rules, and the hand-off when the policy says so."""
+    """Create the ticket from the conversation's draft: the repeat and hot-issue rules
+    decide its severity, then its deadlines and timers, then the hand-off when the policy
+    says so."""
     draft = conversation.draft
-    severity = Severity(draft.severity)
+    suggested = Severity(draft.severity)
     assert conversation.id is not None
     ticket = Ticket(
         id=None,
@@ -77,7 +78,7 @@ async def open_ticket(
         channel=turn.channel,
         chat_id=turn.chat_id,
         category=draft.category or draft.suggested_category or "other",
-        severity=severity,
+        severity=suggested,
         description=draft.description,
         order_number=draft.order_number,
         occurred=draft.occurred,
@@ -91,6 +92,11 @@ async def open_ticket(
     repeat_of = await _recently_closed(turn, ticket, promises)
     if repeat_of is not None:
         ticket.severity = ticket.severity.at_least(Severity.IMPORTANT)  # 二次投诉
+    issue = await hot_issues.match(turn, ticket.category, ticket.customer_id, terms, promises) if terms else None
+    before_issue = ticket.severity
+    if issue is not None:
+        ticket.hot_issue_id = issue.issue.id
+        ticket.severity = ticket.severity.at_least(Severity.HOT)
     set_deadlines(ticket, promises, turn.now)
     ticket.handoff_reason = handoff.reason(ticket.severity, human_requested)
     ticket = await turn.uow.tickets.add(ticket)
@@ -106,41 +112,43 @@ async def open_ticket(
             "category": ticket.category,
             "suggested_category": draft.suggested_category,
             "severity": ticket.severity.value,
-            "suggested_severity": severity.value,
+            "suggested_severity": suggested.value,
             "handoff": ticket.handoff_reason,
         },
     )
     if repeat_of is not None:
         await record(turn, ticket, "repeat_complaint", SYSTEM, ticket.state, {"of": repeat_of.number})
+    if ticket.severity is not before_issue:
+        upgrade = {"from": before_issue.value, "to": ticket.severity.value, "reason": "hot_issue"}
+        await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, upgrade)
+    await turn.uow.terms.add(ticket, terms)
     await start_timers(turn, ticket, promises, turn.now)
     if ticket.handoff_reason:
         turn.to_desk("agents", "ticket_card", {"reason": ticket.handoff_reason}, ticket.id)
         await record(turn, ticket, "handed_off", SYSTEM, ticket.state, {"reason": ticket.handoff_reason})
-    if ticket.severity.rank >= Severity.HOT.rank:
+    if ticket.severity.rank >= Severity.HOT.rank and (issue is None or suggested.rank >= Severity.HOT.rank):
         turn.to_desk("supervisors", "ping", {"reason": f"severity_{ticket.severity.value}"}, ticket.id)
-    if terms:
-        await turn.uow.terms.add(ticket, terms)
-        issue = await hot_issues.match(turn, ticket, list(terms), promises)
-        if issue is not None:
-            await _join_hot_issue(turn, ticket, issue, promises, handoff)
+    if issue is not None:
+        await _join_hot_issue(turn, ticket, issue, promises, handoff)
     return ticket
 
 
 async def _join_hot_issue(
     turn: Turn, ticket: Ticket, match: hot_issues.IssueMatch, promises: Promises, handoff: HandoffPolicy
 ) -> None:
-    """Every ticket of the issue becomes at least hot; supervisors hear once per issue."""
+    """The new ticket is in the issue (and already at least hot); a new issue's earlier
+    tickets join it and become at least hot too, and supervisors hear once per issue."""
     issue = match.issue
     assert issue.id is not None
-    members: list[Ticket] = []
-    for ticket_id in match.ticket_ids:
-        member = ticket if ticket_id == ticket.id else await turn.uow.tickets.get(ticket_id)
+    await record(turn, ticket, "hot_issue", SYSTEM, ticket.state, {"issue": issue.id, "term": issue.term})
+    numbers = []
+    for ticket_id in match.others:
+        member = await turn.uow.tickets.get(ticket_id)
         if member is None:
             continue
-        members.append(member)
-        if member.hot_issue_id != issue.id:
-            member.hot_issue_id = issue.id
-            await record(turn, member, "hot_issue", SYSTEM, member.state, {"issue": issue.id, "term": issue.term})
+        numbers.append(member.number)
+        member.hot_issue_id = issue.id
+        await record(turn, member, "hot_issue", SYSTEM, member.state, {"issue": issue.id, "term": issue.term})
         raised = member.state in OPEN_STATES and await raise_severity(
             turn, member, Severity.HOT, "hot_issue", promises, handoff, ping=False
         )
@@ -148,7 +156,7 @@ async def _join_hot_issue(
             await turn.uow.tickets.save(member)
             turn.to_desk("agents", "ticket_update", {"event": "hot_issue", "term": issue.term}, member.id)
     if match.new:
-        numbers = [m.number for m in members]
+        numbers.append(ticket.number)
         turn.to_desk("supervisors", "ping", {"reason": "hot_issue", "term": issue.term, "tickets": numbers}, ticket.id)
         await turn.uow.hot_issues.mark_pinged(issue.id, turn.now)
 

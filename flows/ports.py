@@ -153,13 +153,16 @@ class TermRepository(Protocol):
     async def add(self, ticket: Ticket, terms: Sequence[str]) -> None:
         """Remember the key terms of a ticket (for hot issues and reports)."""
 
-    async def customers_with(self, category: str, term: str, since: datetime) -> Sequence[tuple[int, int]]:
-        """(ticket id, customer id) of tickets of ``category`` with ``term`` since ``since``."""
+    async def customers_with(
+        self, category: str, terms: Sequence[str], since: datetime
+    ) -> Sequence[tuple[str, int, int]]:
+        """(term, ticket id, customer id) of tickets of ``category`` with any of ``terms`` since ``since``."""
 
 
 class HotIssueRepository(Protocol):
-    async def recent(self, category: str, term: str, since: datetime) -> HotIssue | None:
-        """The hot issue about ``term`` in ``category`` opened since ``since``, with its tickets."""
+    async def recent(self, category: str, terms: Sequence[str], since: datetime) -> HotIssue | None:
+        """The newest hot issue about one of ``terms`` in ``category`` opened since ``since``
+        (``ticket_ids`` left empty)."""
 
     async def add(self, issue: HotIssue) -> HotIssue: ...
 

@@ -652,31 +652,38 @@ class SqlTermRepository(_Repository):
                 ],
             )
 
-    async def customers_with(self, category: str, term: str, since: datetime) -> Sequence[tuple[int, int]]:
+    async def customers_with(
+        self, category: str, terms: Sequence[str], since: datetime
+    ) -> Sequence[tuple[str, int, int]]:
         rows = await self.connection.execute(
-            select(ticket_terms.c.ticket_id, ticket_terms.c.customer_id)
-            .where(ticket_terms.c.category == category, ticket_terms.c.term == term, ticket_terms.c.created_at >= since)
+            select(ticket_terms.c.term, ticket_terms.c.ticket_id, ticket_terms.c.customer_id)
+            .where(
+                ticket_terms.c.category == category,
+                ticket_terms.c.term.in_(list(terms)),
+                ticket_terms.c.created_at >= since,
+            )
             .order_by(ticket_terms.c.ticket_id)
         )
-        return [(ticket_id, customer_id) for ticket_id, customer_id in rows]
+        return [(term, ticket_id, customer_id) for term, ticket_id, customer_id in rows]
 
 
 class SqlHotIssueRepository(_Repository):
-    async def recent(self, category: str, term: str, since: datetime) -> HotIssue | None:
+    async def recent(self, category: str, terms: Sequence[str], since: datetime) -> HotIssue | None:
         row = (
             await self.connection.execute(
                 select(hot_issues)
-                .where(hot_issues.c.category == category, hot_issues.c.term == term, hot_issues.c.created_at >= since)
+                .where(
+                    hot_issues.c.category == category,
+                    hot_issues.c.term.in_(list(terms)),
+                    hot_issues.c.created_at >= since,
+                )
                 .order_by(hot_issues.c.id.desc())
                 .limit(1)
             )
         ).first()
         if row is None:
             return None
-        members = await self.connection.execute(
-            select(tickets.c.id).where(tickets.c.hot_issue_id == row.id).order_by(tickets.c.id)
-        )
-        return HotIssue(row.id, row.category, row.term, row.created_at, tuple(members.scalars()), row.pinged_at)
+        return HotIssue(row.id, row.category, row.term, row.created_at, (), row.pinged_at)
 
     async def add(self, issue: HotIssue) -> HotIssue:
         issue.id = (

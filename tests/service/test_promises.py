@@ -245,6 +245,11 @@ async def test_three_customers_about_the_same_thing_are_one_hot_issue_pinged_onc
     tickets = [await ticket(database, n) for n in numbers]
     assert all(t.severity is Severity.HOT and t.hot_issue_id == tickets[0].hot_issue_id is not None for t in tickets)
     assert all(t.handoff_reason for t in tickets), "hot tickets go to the desk"
+    async with database() as uow:
+        joined = await uow.events.for_ticket(tickets[3].id)
+        first = await uow.events.for_ticket(tickets[0].id)
+    assert [e.data["reason"] for e in joined if e.kind == "auto_upgraded"] == ["hot_issue"], "every upgrade says why"
+    assert [e.data["reason"] for e in first if e.kind == "auto_upgraded"] == ["hot_issue"]
     # a different category or an unrelated product is no part of it
     other = await submit(Customer(service, chat_id="299"), "伊利牛奶的包装漏了")
     assert (await ticket(database, other)).hot_issue_id is None
