@@ -218,7 +218,7 @@ class Intake:
             self.prompt(turn)
             return
         if conv is not None and conv.ticket_id is not None:
-            ticket = await turn.uow.tickets.get(conv.ticket_id)
+            ticket = await self._ticket(turn)
             if ticket is not None:
                 turn.reply(self.t(turn, "complain.new_while_open", number=ticket.number))
         await self._new_conversation(turn)
@@ -581,7 +581,7 @@ class Intake:
         if conv is None or conv.ticket_id is None:
             return None
         if turn.ticket is None or turn.ticket.id != conv.ticket_id:
-            turn.ticket = await turn.uow.tickets.get(conv.ticket_id)
+            turn.ticket = await turn.uow.tickets.get(conv.ticket_id, lock=True)
         return turn.ticket
 
     async def _add_info(self, turn: Turn, inbound: Inbound) -> None:

@@ -143,7 +143,7 @@ async def _join_hot_issue(
     await record(turn, ticket, "hot_issue", SYSTEM, ticket.state, {"issue": issue.id, "term": issue.term})
     numbers = []
     for ticket_id in match.others:
-        member = await turn.uow.tickets.get(ticket_id)
+        member = await turn.uow.tickets.get(ticket_id, lock=True)
         if member is None:
             continue
         numbers.append(member.number)

@@ -53,7 +53,11 @@ class TicketRepository(Protocol):
     async def add(self, ticket: Ticket) -> Ticket:
         """Insert a ticket; sets ``id`` and ``number``."""
 
-    async def get(self, ticket_id: int) -> Ticket | None: ...
+    async def get(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
+        """A ticket; with ``lock`` its row is locked for the rest of the transaction.
+
+        Lock order, everywhere: the conversation, then its ticket, then the ticket's
+        timers (no two transactions ever wait on each other in a circle)."""
 
     async def by_number(self, number: str) -> Ticket | None: ...
 
@@ -67,6 +71,9 @@ class TicketRepository(Protocol):
 
     async def owned_by(self, owner_id: str, limit: int = 50) -> Sequence[Ticket]:
         """Open tickets an agent owns, most severe and oldest first."""
+
+    async def set_desk_ref(self, ticket_id: int, ref: str) -> None:
+        """Remember the ticket's card (only that column: nothing else is overwritten)."""
 
     async def by_desk_ref(self, ref: str) -> Ticket | None:
         """The ticket the desk shows at ``ref``."""
@@ -143,10 +150,13 @@ class TimerRepository(Protocol):
     async def finish(self, ticket_id: int, kinds: Sequence[TimerKind], at: datetime) -> None:
         """End the open timers of those kinds (the promise was kept)."""
 
-    async def claim_next_due(self, now: datetime, exclude: Sequence[int] = ()) -> Timer | None:
-        """One timer with something to do now (a reminder or its deadline), locked for
-        this transaction; on PostgreSQL rows locked by another process are skipped
-        (``FOR UPDATE SKIP LOCKED``), so each is handled by exactly one scheduler."""
+    async def next_due(self, now: datetime, exclude: Sequence[int] = ()) -> Timer | None:
+        """The most urgent timer with something to do now (a reminder or its deadline); not locked."""
+
+    async def lock_if_due(self, timer_id: int, now: datetime) -> Timer | None:
+        """The timer locked for this transaction if it still has something to do now;
+        None when it has not, or another scheduler holds it (``FOR UPDATE SKIP LOCKED``
+        on PostgreSQL): each timer is acted on by exactly one scheduler."""
 
 
 class TermRepository(Protocol):

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows import buttons
@@ -119,7 +120,6 @@ class ComplaintService:
         )
         self.desk = Desk(self.intake)
         self.timer_actions = TimerActions(self.intake.promises, self.intake.handoff, self.texts)
-        self._failed_timers: set[int] = set()  # skipped until restart, so one cannot block the rest
 
     # ------------------------------------------------------------------ customers
     async def handle(self, inbound: Inbound, *, claim_replies: timedelta | None = None) -> Outcome:
@@ -312,31 +312,44 @@ class ComplaintService:
         by the one that takes it and skipped by the others (see TimerRepository).
         """
         handled = 0
-        while handled < limit:
+        passed: set[int] = set()  # this round only: failed, or another scheduler's
+        for _ in range(limit):
             timer_id: int | None = None
             try:
                 async with self.uow_factory() as uow:
                     now = self.clock()
-                    timer = await uow.timers.claim_next_due(now, tuple(self._failed_timers))
-                    if timer is None:
+                    due = await uow.timers.next_due(now, tuple(passed))
+                    if due is None:
                         break
-                    timer_id = timer.id
-                    ticket = await uow.tickets.get(timer.ticket_id)
-                    assert ticket is not None
-                    customer = await uow.customers.get(ticket.customer_id)
-                    assert customer is not None
-                    conv = await uow.conversations.get(ticket.conversation_id) if ticket.conversation_id else None
-                    turn = Turn(uow, now, customer, ticket.channel, ticket.chat_id, conv, ticket=ticket)
-                    await self.timer_actions.act(turn, timer, ticket)
+                    timer_id = due.id
+                    assert timer_id is not None
+                    turn = await self._ticket_turn(uow, due.ticket_id, now)
+                    timer = await uow.timers.lock_if_due(timer_id, now)
+                    if turn is None or turn.ticket is None or timer is None:
+                        passed.add(timer_id)  # another scheduler has it (or it is done now)
+                        continue
+                    await self.timer_actions.act(turn, timer, turn.ticket)
                     await self._finish(uow, turn)
                     await uow.commit()
+                    handled += 1
             except Exception:
                 if timer_id is None:
                     raise  # the database itself: the scheduler loop retries later
-                logger.exception("timer %s failed; skipped until the bot restarts", timer_id)
-                self._failed_timers.add(timer_id)
-            handled += 1
+                logger.exception("timer %s failed; retried next round", timer_id)
+                passed.add(timer_id)
         return handled
+
+    async def _ticket_turn(self, uow: UnitOfWork, ticket_id: int, now: datetime) -> Turn | None:
+        """A turn on a ticket, its conversation and the ticket locked in that order."""
+        ticket = await uow.tickets.get(ticket_id)
+        if ticket is None:
+            return None
+        conv = await uow.conversations.get(ticket.conversation_id) if ticket.conversation_id else None
+        ticket = await uow.tickets.get(ticket_id, lock=True)  # read again under the lock
+        customer = await uow.customers.get(ticket.customer_id) if ticket else None
+        if ticket is None or customer is None:
+            return None
+        return Turn(uow, now, customer, ticket.channel, ticket.chat_id, conv, ticket=ticket)
 
     async def schedule_digest(self, key: str, since: datetime, until: datetime) -> bool:
         """Queue the supervisors' digest for a period, once per ``key`` (e.g. "2026-W48")
@@ -375,27 +388,45 @@ class ComplaintService:
             said = await uow.messages.for_ticket(ticket_id, direction="in")
         return DeskView(ticket, customer, tuple(events), tuple(said))
 
-    async def set_desk_ref(self, ticket_id: int, ref: str) -> None:
-        """Remember where the desk shows the ticket (the Slack card)."""
+    async def card_posted(self, ticket_id: int, ref: str, follow_ups: Sequence[tuple[str, dict[str, Any]]] = ()) -> None:
+        """The desk posted the ticket's card at ``ref``: remember it and, in the same
+        transaction, queue what goes into its thread afterwards (one outbox item each,
+        so a failure retries only that piece)."""
+        await self._desk_steps(ticket_id, follow_ups, set_ref=ref)
+
+    async def crisis_pinged(self, ticket_id: int, ref: str) -> None:
+        """The crisis ping went out at ``ref``: remember it (to unpin it at closing) and
+        queue the pinning as its own step."""
+        await self._desk_steps(ticket_id, (("pin", {"ref": ref, "audience": "supervisors"}),), event=("crisis_pinned", {"ref": ref}))
+
+    async def _desk_steps(
+        self,
+        ticket_id: int,
+        steps: Sequence[tuple[str, dict[str, Any]]],
+        *,
+        set_ref: str | None = None,
+        event: tuple[str, dict[str, Any]] | None = None,
+    ) -> None:
         async with self.uow_factory() as uow:
-            ticket = await uow.tickets.get(ticket_id)
-            if ticket is not None and ticket.desk_ref != ref:
-                ticket.desk_ref = ref
-                await uow.tickets.save(ticket)
-                await uow.commit()
+            now = self.clock()
+            if set_ref is not None:
+                await uow.tickets.set_desk_ref(ticket_id, set_ref)
+            if event is not None:
+                ticket = await uow.tickets.get(ticket_id)
+                state = ticket.state.value if ticket else None
+                await uow.events.add(TicketEvent(ticket_id, event[0], lifecycle.SYSTEM, state, state, event[1], now))
+            await uow.outbox.add_all([
+                OutboxItem(
+                    id=None, channel=DESK_CHANNEL, target=desk_target(ticket_id), kind=kind, payload=payload,
+                    created_at=now, next_attempt_at=now, ticket_id=ticket_id,
+                )
+                for kind, payload in steps
+            ])
+            await uow.commit()
 
     async def ticket_at_desk_ref(self, ref: str) -> Ticket | None:
         async with self.uow_factory() as uow:
             return await uow.tickets.by_desk_ref(ref)
-
-    async def record_desk_event(self, ticket_id: int, kind: str, data: dict[str, object]) -> None:
-        """Remember something the desk did for a ticket (a pinned crisis ping...)."""
-        async with self.uow_factory() as uow:
-            ticket = await uow.tickets.get(ticket_id)
-            if ticket is None:
-                return
-            await uow.events.add(TicketEvent(ticket_id, kind, lifecycle.SYSTEM, ticket.state.value, ticket.state.value, data, self.clock()))
-            await uow.commit()
 
     async def owned_by(self, owner_id: str) -> Sequence[Ticket]:
         """Open tickets an agent owns, most severe first."""
@@ -428,13 +459,10 @@ class ComplaintService:
         async with self.uow_factory() as uow:
             if event_id is not None and not await uow.updates.record(DESK_CHANNEL, event_id):
                 return DeskOutcome(False, "", duplicate=True)
-            ticket = await uow.tickets.get(ticket_id)
-            if ticket is None:
+            turn = await self._ticket_turn(uow, ticket_id, self.clock())
+            if turn is None or turn.ticket is None:
                 return DeskOutcome(False, self.texts.text(lang, "desk.refusal.unknown_ticket", ref=str(ref)))
-            customer = await uow.customers.get(ticket.customer_id)
-            conv = await uow.conversations.get(ticket.conversation_id) if ticket.conversation_id else None
-            assert customer is not None
-            turn = Turn(uow, self.clock(), customer, ticket.channel, ticket.chat_id, conv, ticket=ticket)
+            ticket = turn.ticket
             result = await action(turn, ticket)
             if result.refusal is not None:
                 return DeskOutcome(

@@ -424,6 +424,12 @@ class SlackDeskSender:
             await self._ping(view, item.payload)
         elif kind == "reminder":
             await self._reminder(view, item.payload)
+        elif kind in ("thread_text", "thread_photo", "thread_history"):
+            await self._thread_step(view, kind, item.payload)
+        elif kind == "pin":
+            ref = parse_card_ref(str(item.payload.get("ref")))
+            if ref:
+                await self.client.pins_add(channel=ref[0], timestamp=ref[1])
         else:
             raise DeliveryError(f"unknown desk item kind {kind!r}", permanent=True)
 
@@ -443,24 +449,38 @@ class SlackDeskSender:
         response = await self.client.chat_postMessage(channel=channel, text=text, blocks=blocks, unfurl_links=False, unfurl_media=False)
         ts = str(response["ts"])
         channel = str(response.get("channel") or channel)
-        await self.service.set_desk_ref(ticket.id or 0, card_ref(channel, ts))
-        await self._thread_history(view, channel, ts)
+        await self.service.card_posted(ticket.id or 0, card_ref(channel, ts), self._thread_steps(view))
         return channel, ts
 
-    async def _thread_history(self, view: DeskView, channel: str, ts: str) -> None:
-        """What the card cannot hold goes into its thread: the full description, the
-        photos, and what the customer added after submitting and before the hand-off."""
+    def _thread_steps(self, view: DeskView) -> list[tuple[str, dict[str, Any]]]:
+        """What the card cannot hold, for its thread, one step each: the full description,
+        the photos, and what the customer added after submitting and before the hand-off."""
         ticket = view.ticket
+        steps: list[tuple[str, dict[str, Any]]] = []
         if len(ticket.description) > SECTION_LIMIT - 40:
             for start in range(0, len(ticket.description), SECTION_LIMIT):
-                chunk = escape(ticket.description[start : start + SECTION_LIMIT])
-                await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=chunk)
-        for photo in ticket.photos:
-            await self._upload(ticket, photo, channel, ts)
-        earlier = [m for m in view.customer_messages if m.text.strip() and m.kind == "text"]
-        if earlier:
-            lines = "\n".join(f"> {escape(m.text)}" for m in earlier)
-            await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=f"{self._t('thread.history')}\n{lines}"[:39000])
+                steps.append(("thread_text", {"text": ticket.description[start : start + SECTION_LIMIT]}))
+        steps += [("thread_photo", {"attachment": photo.to_dict()}) for photo in ticket.photos]
+        if any(m.kind == "text" and m.text.strip() for m in view.customer_messages):
+            until = max(m.created_at for m in view.customer_messages if m.created_at)
+            steps.append(("thread_history", {"until": until.isoformat() if until else None}))
+        return steps
+
+    async def _thread_step(self, view: DeskView, kind: str, payload: Mapping[str, Any]) -> None:
+        channel, ts = await self._card_location(view)
+        if kind == "thread_text":
+            await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=escape(str(payload.get("text", ""))))
+        elif kind == "thread_photo":
+            await self._upload(view.ticket, Attachment.from_dict(dict(payload["attachment"])), channel, ts)
+        else:  # thread_history: the customer's messages up to the card, not those relayed since
+            until = _parse_time(payload.get("until"))
+            earlier = [
+                m for m in view.customer_messages
+                if m.kind == "text" and m.text.strip() and (until is None or (m.created_at and m.created_at <= until))
+            ]
+            if earlier:
+                lines = "\n".join(f"> {escape(m.text)}" for m in earlier)
+                await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=f"{self._t('thread.history')}\n{lines}"[:39000])
 
     async def _card_location(self, view: DeskView) -> tuple[str, str]:
         return parse_card_ref(view.ticket.desk_ref) or await self._card(view)
@@ -557,8 +577,8 @@ class SlackDeskSender:
         if ref is None:
             if not view.ticket.handoff_reason:
                 return  # not handed off: kept in the database, shown in the thread if it ever is
-            ref = await self._card(view)
-            return  # the new card's thread already replays the customer's messages
+            await self._card(view)
+            return  # the new card's thread replays the customer's messages
         channel, ts = ref
         kind = str(payload.get("kind", "text"))
         text = str(payload.get("text") or "")
@@ -625,10 +645,9 @@ class SlackDeskSender:
         if payload.get("everyone"):
             mention = "<!channel> " + mention
         response = await self.client.chat_postMessage(channel=self.settings.supervisors_channel, text=mention + text, unfurl_links=False)
-        if reason == "crisis":
+        if reason == "crisis":  # pinned in a step of its own: a failure never repeats the @channel ping
             channel, ts = str(response.get("channel") or self.settings.supervisors_channel), str(response["ts"])
-            await self.client.pins_add(channel=channel, timestamp=ts)
-            await self.service.record_desk_event(ticket.id or 0, "crisis_pinned", {"ref": card_ref(channel, ts)})
+            await self.service.crisis_pinged(ticket.id or 0, card_ref(channel, ts))
 
     async def _unpin_crisis(self, view: DeskView) -> None:
         for event in view.events:

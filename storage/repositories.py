@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -285,8 +285,9 @@ class SqlTicketRepository(_Repository):
         ticket.id, ticket.number = ticket_id, number
         return ticket
 
-    async def get(self, ticket_id: int) -> Ticket | None:
-        row = (await self.connection.execute(select(tickets).where(tickets.c.id == ticket_id))).first()
+    async def get(self, ticket_id: int, *, lock: bool = False) -> Ticket | None:
+        query = select(tickets).where(tickets.c.id == ticket_id)
+        row = (await self.connection.execute(query.with_for_update() if lock else query)).first()
         return _ticket(row) if row else None
 
     async def by_number(self, number: str) -> Ticket | None:
@@ -322,6 +323,9 @@ class SqlTicketRepository(_Repository):
             .limit(limit)
         )
         return [_ticket(r) for r in rows]
+
+    async def set_desk_ref(self, ticket_id: int, ref: str) -> None:
+        await self.connection.execute(update(tickets).where(tickets.c.id == ticket_id).values(desk_ref=ref))
 
     async def by_desk_ref(self, ref: str) -> Ticket | None:
         row = (await self.connection.execute(select(tickets).where(tickets.c.desk_ref == ref).limit(1))).first()
@@ -619,15 +623,25 @@ class SqlTimerRepository(_Repository):
                 .values(done_at=at)
             )
 
-    async def claim_next_due(self, now: datetime, exclude: Sequence[int] = ()) -> Timer | None:
-        due = or_(
-            and_(timers.c.fired_at.is_(None), timers.c.due_at <= now),
-            and_(timers.c.reminded_at.is_(None), timers.c.remind_at <= now),
+    @staticmethod
+    def _due(now: datetime) -> ColumnElement[bool]:
+        return and_(
+            timers.c.done_at.is_(None),
+            or_(
+                and_(timers.c.fired_at.is_(None), timers.c.due_at <= now),
+                and_(timers.c.reminded_at.is_(None), timers.c.remind_at <= now),
+            ),
         )
-        query = select(timers).where(timers.c.done_at.is_(None), due)
+
+    async def next_due(self, now: datetime, exclude: Sequence[int] = ()) -> Timer | None:
+        query = select(timers).where(self._due(now))
         if exclude:
             query = query.where(timers.c.id.not_in(list(exclude)))
-        query = query.order_by(timers.c.due_at, timers.c.id).limit(1)
+        row = (await self.connection.execute(query.order_by(timers.c.due_at, timers.c.id).limit(1))).first()
+        return _timer(row) if row else None
+
+    async def lock_if_due(self, timer_id: int, now: datetime) -> Timer | None:
+        query = select(timers).where(timers.c.id == timer_id, self._due(now))
         if self._postgres:
             query = query.with_for_update(skip_locked=True)
         row = (await self.connection.execute(query)).first()

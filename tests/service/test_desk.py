@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from flows.domain import Actor, ConversationState, Severity, TicketState
@@ -153,3 +155,30 @@ async def test_desk_loop_on_both_backends(customer: Customer, service: Complaint
     assert (await service.resolve(number, ALICE)).ok
     ticket = await service.find_ticket(number)
     assert ticket and ticket.state is TicketState.RESOLVED and ticket.resolved_at is not None
+
+
+@pytest.mark.usefixtures("backend")
+async def test_two_agents_claiming_at_once_one_wins(customer: Customer, service: ComplaintService, database: Database) -> None:
+    """On PostgreSQL the two claims really run at once (two connections)."""
+    number = await handed_off(customer)
+    first, second = await asyncio.gather(service.claim(number, ALICE), service.claim(number, BOB))
+    assert sorted([first.ok, second.ok]) == [False, True]
+    assert (await events(database, number)).count("claim") == 1
+    winner = ALICE if first.ok else BOB
+    async with database() as uow:
+        ticket = await uow.tickets.by_number(number)
+    assert ticket is not None and ticket.owner_id == winner.id
+    told = [item for outcome in (first, second) for item in outcome.replies]
+    assert sum("已接手" in item.payload["text"] for item in told) == 1, "the customer hears of one agent"
+
+
+@pytest.mark.usefixtures("backend")
+async def test_a_timer_and_a_desk_action_on_one_ticket_at_once_both_finish(
+    customer: Customer, service: ComplaintService, database: Database, clock  # type: ignore[no-untyped-def]
+) -> None:
+    number = await handed_off(customer)
+    clock.advance(hours=3)  # the first-response promise is broken: the scheduler has work
+    claimed, handled = await asyncio.gather(service.claim(number, ALICE), service.run_due_timers())
+    assert claimed.ok
+    kinds = await events(database, number)
+    assert kinds.count("claim") == 1 and kinds.count("sla_breached") <= 1
