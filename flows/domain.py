@@ -312,6 +312,7 @@ class Ticket:
     language: str = "zh"
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    sla_started_at: datetime | None = None  # when the current promises began: submission, or the last reopening
     first_response_due: datetime | None = None
     reply_due: datetime | None = None
     resolution_due: datetime | None = None

@@ -10,9 +10,9 @@ from typing import Any
 
 from flows import hot_issues
 from flows import ticket as ticket_machine
-from flows.domain import Conversation, Severity, Ticket, TicketEvent, TicketState, TimerKind
+from flows.domain import Conversation, Severity, Ticket, TicketEvent, TicketState
 from flows.policy import HandoffPolicy
-from flows.promises import OPEN_STATES, SLA_KINDS, Promises, met, reschedule, set_deadlines, start_timers
+from flows.promises import OPEN_STATES, Promises, reschedule, restart, set_deadlines, start_timers
 from flows.turn import Turn
 
 CUSTOMER = "customer"
@@ -88,6 +88,7 @@ async def open_ticket(
         language=turn.language,
         created_at=turn.now,
         updated_at=turn.now,
+        sla_started_at=turn.now,
     )
     repeat_of = await _recently_closed(turn, ticket, promises)
     if repeat_of is not None:
@@ -209,9 +210,7 @@ async def reopen(turn: Turn, ticket: Ticket, reason: str, promises: Promises) ->
     previous = ticket.severity
     ticket.severity = ticket.severity.at_least(Severity.IMPORTANT)
     await apply(turn, ticket, "reopen", CUSTOMER, {"reason": reason, "severity_before": previous.value})
-    set_deadlines(ticket, promises, turn.now)
     ticket.resolved_at = None
-    await met(turn, ticket, (TimerKind.FOLLOW_UP,))
-    await start_timers(turn, ticket, promises, turn.now, SLA_KINDS)
+    await restart(turn, ticket, promises)
     turn.to_desk("agents", "ticket_update", {"event": "reopened", "reason": reason, "owner": ticket.owner_id}, ticket.id)
     turn.to_desk("supervisors", "ping", {"reason": f"reopened_{reason}"}, ticket.id)

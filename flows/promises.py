@@ -144,14 +144,33 @@ async def start_timers(
     await turn.uow.timers.add_all(timers)
 
 
+def sla_start(ticket: Ticket) -> datetime:
+    """When the ticket's current promises began: submission, or its last reopening."""
+    start = ticket.sla_started_at or ticket.created_at
+    assert start is not None
+    return start
+
+
 def upgrade_timers(ticket: Ticket, promises: Promises, now: datetime) -> list[Timer]:
-    """"Unresolved 7 / 30 days after submission" for the grades the ticket has not reached."""
-    assert ticket.created_at is not None and ticket.id is not None
+    """"Unresolved 7 / 30 days after submission" (or after a reopening) for the grades
+    the ticket has not reached."""
+    assert ticket.id is not None
+    start = sla_start(ticket)
     timers = []
     for (kind, grade), after in zip(UPGRADES, (promises.upgrade_hot_after, promises.upgrade_major_after), strict=True):
         if ticket.severity.rank < grade.rank:
-            timers.append(Timer(None, ticket.id, kind, due_at=max(ticket.created_at + after, now), created_at=now))
+            timers.append(Timer(None, ticket.id, kind, due_at=max(start + after, now), created_at=now))
     return timers
+
+
+async def restart(turn: Turn, ticket: Ticket, promises: Promises) -> None:
+    """A reopened ticket: every promise starts again from now (first response, reply,
+    resolution, and the 7 / 30 day upgrades); the old timers stop."""
+    assert ticket.id is not None
+    ticket.sla_started_at = turn.now
+    set_deadlines(ticket, promises, turn.now)
+    await turn.uow.timers.finish(ticket.id, tuple(TimerKind), turn.now)
+    await start_timers(turn, ticket, promises, turn.now, SLA_KINDS)
 
 
 async def met(turn: Turn, ticket: Ticket, kinds: Iterable[TimerKind]) -> None:
@@ -162,13 +181,14 @@ async def met(turn: Turn, ticket: Ticket, kinds: Iterable[TimerKind]) -> None:
 
 async def reschedule(turn: Turn, ticket: Ticket, promises: Promises) -> None:
     """After a change of severity: open SLA timers get the new severity's deadlines
-    (counted from submission), a not-yet-sent reminder moves with them; upgrade timers for
-    grades now reached stop."""
-    assert ticket.id is not None and ticket.created_at is not None
-    set_deadlines(ticket, promises, ticket.created_at)
+    (counted from submission or the last reopening), a not-yet-sent reminder moves with
+    them; upgrade timers for grades now reached stop."""
+    assert ticket.id is not None
+    start = sla_start(ticket)
+    set_deadlines(ticket, promises, start)
     for timer in await turn.uow.timers.open_for_ticket(ticket.id):
         if timer.kind in SLA_KINDS:
-            fresh = promises.sla_timer(timer.kind, ticket.severity, ticket.created_at, turn.now)
+            fresh = promises.sla_timer(timer.kind, ticket.severity, start, turn.now)
             timer.due_at, timer.remind_at = fresh.due_at, fresh.remind_at
             if timer.reminded_at is not None and timer.remind_at and timer.remind_at > turn.now:
                 timer.reminded_at = None  # the new deadline is later: remind again before it

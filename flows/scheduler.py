@@ -17,7 +17,7 @@ from flows.conversation import FEEDBACK_STATES
 from flows.domain import Severity, Ticket, TicketState, Timer, TimerKind
 from flows.machine import IllegalEvent
 from flows.policy import HandoffPolicy
-from flows.promises import OPEN_STATES, SLA_KINDS, Promises
+from flows.promises import OPEN_STATES, SLA_KINDS, Promises, sla_start
 from flows.texts import Catalogue
 from flows.turn import Turn
 
@@ -68,8 +68,7 @@ class TimerActions:
         timer.fired_at = timer.done_at = turn.now
         if ticket.state not in OPEN_STATES:
             return  # resolved in time; a reopening schedules the upgrades again
-        assert ticket.created_at is not None
-        days = (turn.now - ticket.created_at).days
+        days = (turn.now - sla_start(ticket)).days
         await lifecycle.raise_severity(
             turn, ticket, UPGRADE_TARGETS[timer.kind], f"unresolved_{days}d", self.promises, self.handoff
         )

@@ -144,6 +144,7 @@ class TicketRow(Base):
     language: Mapped[str] = mapped_column(String(8))
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
+    sla_started_at: Mapped[OptTimestamp]
     first_response_due: Mapped[OptTimestamp]
     reply_due: Mapped[OptTimestamp]
     resolution_due: Mapped[OptTimestamp]

@@ -242,6 +242,7 @@ _TICKET_FIELDS = (
     "language",
     "created_at",
     "updated_at",
+    "sla_started_at",
     "first_response_due",
     "reply_due",
     "resolution_due",

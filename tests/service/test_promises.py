@@ -285,3 +285,28 @@ async def test_two_schedulers_on_one_database_act_on_each_timer_once(
     assert pings == 8, "one breach ping per ticket, whichever scheduler sent it"
     assert sum(counts) == 8
 
+
+
+async def test_a_reopened_ticket_keeps_its_fresh_deadlines_and_upgrade_clock(
+    customer: Customer, service: ComplaintService, database: Database, clock: Clock
+) -> None:
+    await customer.say("快递员把包裹扔在门口")
+    await customer.command("human")
+    number = customer.last.ticket.number  # type: ignore[union-attr]
+    await service.claim(number, ALICE)
+    customer.receive((await service.resolve(number, ALICE)).replies)
+    clock.advance(days=2, hours=20)
+    await customer.press("没有解决")
+    reopened_at = clock.now
+    await service.change_severity(number, ALICE, Severity.IMPORTANT)  # a later re-grade
+    t = await ticket(database, number)
+    assert t.first_response_due == reopened_at + timedelta(hours=2), "counted from the reopening, not submission"
+    clock.advance(days=5)  # day 7.8 after submission, day 5 after the reopening
+    await service.run_due_timers()
+    assert (await ticket(database, number)).severity is Severity.IMPORTANT, "no upgrade yet"
+    clock.advance(days=2, hours=1)  # 7 days after the reopening
+    await service.run_due_timers()
+    assert (await ticket(database, number)).severity is Severity.HOT
+    async with database() as uow:
+        upgrades = [e for e in await uow.events.for_ticket(t.id) if e.kind == "auto_upgraded"]
+    assert [e.data["reason"] for e in upgrades] == ["unresolved_7d"], "one upgrade, not duplicated timers"
