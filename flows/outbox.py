@@ -57,7 +57,7 @@ class OutboxRelay:
         sender: Sender,
         clock: Callable[[], datetime],
         *,
-        max_attempts: int = 20,
+        alert_after: int = 10,
         base_delay: float = 1.0,
         max_delay: float = 300.0,
         lease: float = 120.0,
@@ -67,7 +67,7 @@ class OutboxRelay:
         self.channel = channel
         self.sender = sender
         self.clock = clock
-        self.max_attempts = max_attempts
+        self.alert_after = alert_after
         self.base_delay = base_delay
         self.max_delay = max_delay
         self.lease = timedelta(seconds=lease)
@@ -180,13 +180,16 @@ class OutboxRelay:
     async def _failed(self, uow: UnitOfWork, item: OutboxItem, exc: DeliveryError, now: datetime) -> None:
         assert item.id is not None
         attempts = item.attempts + 1
-        if exc.permanent or attempts >= self.max_attempts:
-            logger.error("outbox item %s to %s given up after %s attempts: %s", item.id, item.target, attempts, exc)
+        if exc.permanent:  # retrying cannot help (the chat is gone): kept as failed, with the reason
+            logger.error("outbox item %s to %s cannot be delivered: %s", item.id, item.target, exc)
             await uow.outbox.mark_failed(item.id, str(exc))
-        else:
-            retry_at = now + self._backoff(attempts, exc.retry_after)
-            logger.warning("outbox item %s to %s failed (%s), retry at %s", item.id, item.target, exc, retry_at)
-            await uow.outbox.mark_retry(item.id, str(exc), retry_at)
+            return
+        # a platform that is down is tried again for as long as it takes (every max_delay
+        # at most): a long outage delays the message, it never drops it
+        retry_at = now + self._backoff(attempts, exc.retry_after)
+        log = logger.error if attempts % self.alert_after == 0 else logger.warning
+        log("outbox item %s to %s failed %s times (%s), retry at %s", item.id, item.target, attempts, exc, retry_at)
+        await uow.outbox.mark_retry(item.id, str(exc), retry_at)
 
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         """Drain periodically until ``stop`` is set (retries after outages)."""

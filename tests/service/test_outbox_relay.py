@@ -103,16 +103,18 @@ async def test_permanent_failure_is_kept_as_failed_not_deleted(
     assert statuses[0] == "failed" and all(s == "pending" for s in statuses[1:])
 
 
-async def test_gives_up_after_max_attempts(database: Database, sender: FlakySender, clock: Clock, customer: Customer) -> None:
-    relay = OutboxRelay(database.unit_of_work, "telegram", sender, clock, max_attempts=2, base_delay=1)
+async def test_a_long_outage_delays_but_never_drops(database: Database, sender: FlakySender, clock: Clock, customer: Customer) -> None:
+    relay = OutboxRelay(database.unit_of_work, "telegram", sender, clock, base_delay=1, max_delay=60)
     sender.down = True
     await customer.say("快递丢了")
-    await relay.deliver_target("100")
-    clock.advance(seconds=2)
-    await relay.deliver_target("100")
+    for _ in range(40):  # about half an hour of outage, tried every minute at most
+        await relay.drain()
+        clock.advance(seconds=61)
     async with database() as uow:
-        remaining = await uow.outbox.pending("telegram", "100")
-    assert len(remaining) == len(customer.replies) - 1
+        waiting = await uow.outbox.pending("telegram", "100")
+    assert len(waiting) == len(customer.replies) and waiting[0].attempts == 40
+    sender.down = False
+    assert await relay.drain() == len(customer.replies)
 
 
 @pytest.mark.usefixtures("backend")
