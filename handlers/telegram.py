@@ -37,7 +37,7 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType, MessageEntityType, MessageLimit
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -54,7 +54,7 @@ from telegram.ext import (
 from flows.locks import KeyedLocks
 from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, UserRef
 from flows.outbox import DeliveryError, OutboxRelay
-from flows.service import ComplaintService
+from flows.service import ComplaintService, Outcome
 from flows.texts import Catalogue
 from handlers.telegram_http import AiohttpRequest
 
@@ -68,6 +68,7 @@ UNSUPPORTED_TYPES = (
     "venue", "poll", "dice", "game", "story",
 )  # fmt: skip
 HANDLE_ATTEMPTS = 3  # the database may be restarting: retry a little before spooling
+SPOOL_ATTEMPTS = 100  # replays (every 10 s) before a spooled update goes to the dead-letter file
 CLAIM = timedelta(minutes=2)  # replies sent right after handling; others take over after this
 MARK_DELAY = 0.02  # sent replies are marked in batches: one transaction per 20 ms, not per reply
 
@@ -264,27 +265,68 @@ class TelegramFiles:
 
 # ---------------------------------------------------------------------- the channel
 class UpdateSpool:
-    """Updates that could not be handled (the database was down), kept in a file until
-    they can be: nothing a customer said is lost. Replayed in order; the service's
-    de-duplication makes a replay of an already-handled update harmless."""
+    """Updates that could not be handled yet (the database was down), kept in a file in
+    arrival order until they can be: nothing a customer said is lost.
+
+    Every change rewrites the file atomically, and an entry leaves it only once handled,
+    so a crash at worst replays an update the service then recognises as a duplicate.
+    After :data:`SPOOL_ATTEMPTS` failed replays an update moves to the dead-letter file
+    beside it (``*.dead.jsonl``), kept for a person to look at, and is logged as an error.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self.dead_path = path.with_name(path.stem + ".dead.jsonl")
+        self.entries: list[dict[str, Any]] = self._read()
 
-    def add(self, update: Update) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self.path.open("a", encoding="utf-8") as spool:
-            spool.write(json.dumps(update.to_dict(), ensure_ascii=False) + "\n")
-
-    def take(self) -> list[dict[str, Any]]:
-        """The spooled updates; the file is emptied (callers re-add what fails again)."""
+    def _read(self) -> list[dict[str, Any]]:
         if not self.path.exists():
             return []
-        taken = self.path.with_suffix(".replaying")
-        self.path.replace(taken)
-        updates = [json.loads(line) for line in taken.read_text("utf-8").splitlines() if line.strip()]
-        taken.unlink()
-        return updates
+        entries = []
+        for line in self.path.read_text("utf-8").splitlines():
+            if line.strip():
+                try:
+                    entries.append(json.loads(line))
+                except ValueError:
+                    logger.error("unreadable line in the update spool %s kept in %s", self.path, self.dead_path)
+                    self._bury_raw(line)
+        return entries
+
+    def _write(self) -> None:
+        if not self.entries:
+            self.path.unlink(missing_ok=True)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fresh = self.path.with_suffix(".writing")
+        fresh.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in self.entries), "utf-8")
+        fresh.replace(self.path)
+
+    def _bury_raw(self, line: str) -> None:
+        self.dead_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.dead_path.open("a", encoding="utf-8") as dead:
+            dead.write(line.rstrip("\n") + "\n")
+
+    @property
+    def chats(self) -> set[int]:
+        """Chats with updates waiting: their newer updates wait behind them."""
+        return {int(e["chat"]) for e in self.entries}
+
+    def add(self, update: Update, chat_id: int) -> None:
+        self.entries.append({"chat": chat_id, "attempts": 0, "update": update.to_dict()})
+        self._write()
+
+    def handled(self, entry: dict[str, Any]) -> None:
+        self.entries.remove(entry)
+        self._write()
+
+    def failed(self, entry: dict[str, Any]) -> None:
+        entry["attempts"] = int(entry.get("attempts", 0)) + 1
+        if entry["attempts"] >= SPOOL_ATTEMPTS:
+            logger.error("update %s could not be handled after %s tries; kept in %s",
+                         entry["update"].get("update_id"), entry["attempts"], self.dead_path)
+            self._bury_raw(json.dumps(entry, ensure_ascii=False))
+            self.entries.remove(entry)
+        self._write()
 
 
 class TelegramChannel:
@@ -309,6 +351,10 @@ class TelegramChannel:
         inbound = inbound_from(update, bot.username, bot.id)
         if inbound is None:
             return
+        chat = int(inbound.chat_id)
+        if chat in self.spool.chats:  # earlier updates of this chat wait: this one waits behind them
+            self.spool.add(update, chat)
+            return
         for attempt in range(1, HANDLE_ATTEMPTS + 1):
             try:
                 outcome = await self.service.handle(inbound, claim_replies=CLAIM)
@@ -316,10 +362,13 @@ class TelegramChannel:
             except Exception:
                 logger.exception("update %s: handling failed (attempt %s)", update.update_id, attempt)
                 if attempt == HANDLE_ATTEMPTS:
-                    self.spool.add(update)
+                    self.spool.add(update, chat)
                     await self._apologise(bot, inbound)
                     return
                 await asyncio.sleep(self.retry_delay * attempt)
+        await self._deliver(outcome, inbound)
+
+    async def _deliver(self, outcome: Outcome, inbound: Inbound) -> None:
         if outcome.duplicate or self.relay is None:
             return
         if outcome.claimed:
@@ -328,20 +377,44 @@ class TelegramChannel:
             await self.relay.deliver_target(inbound.chat_id)
 
     async def _apologise(self, bot: ExtBot[Any], inbound: Inbound) -> None:
-        """Best effort, outside the outbox (the database is what failed)."""
+        """Once per chat's backlog, best effort, outside the outbox (the database is what failed)."""
         language = self.texts.language_for(inbound.user.language_code)
         try:
             await bot.send_message(int(inbound.chat_id), self.texts.text(language, "error.saved_for_later"))
         except TelegramError:
             logger.warning("could not tell chat %s about the delay", inbound.chat_id)
 
-    async def replay_spool(self, application: Application[Any, Any, Any, Any, Any, Any]) -> int:
-        """Handle spooled updates again; returns how many were replayed."""
-        updates = self.spool.take()
-        for data in updates:
-            update = Update.de_json(data, application.bot)
-            await application.update_queue.put(update)
-        return len(updates)
+    async def replay_spool(self, bot: ExtBot[Any]) -> int:
+        """Handle waiting updates, each chat's in arrival order; returns how many were handled.
+
+        A chat whose oldest waiting update fails again keeps the rest waiting; the pass
+        repeats while it makes progress (updates may join the spool meanwhile)."""
+        handled = 0
+        progress = True
+        while progress:
+            progress = False
+            blocked: set[int] = set()
+            for entry in list(self.spool.entries):
+                chat = int(entry["chat"])
+                if chat in blocked:
+                    continue
+                update = Update.de_json(entry["update"], bot)
+                inbound = inbound_from(update, bot.username, bot.id) if update else None
+                if inbound is None:
+                    self.spool.handled(entry)
+                    continue
+                try:
+                    outcome = await self.service.handle(inbound, claim_replies=CLAIM)
+                except Exception:
+                    logger.warning("spooled update %s still fails", update.update_id, exc_info=True)
+                    self.spool.failed(entry)
+                    blocked.add(chat)
+                    continue
+                self.spool.handled(entry)
+                handled += 1
+                progress = True
+                await self._deliver(outcome, inbound)
+        return handled
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
@@ -488,17 +561,18 @@ async def start_webhook(
 
 
 async def replay_spool_periodically(
-    application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event, interval: float = 30.0
+    application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event, interval: float = 10.0
 ) -> None:
     """Retry spooled updates until ``stop`` is set."""
     channel: TelegramChannel = application.bot_data["channel"]
     while not stop.is_set():
-        try:
-            replayed = await channel.replay_spool(application)
-            if replayed:
-                logger.info("replayed %s spooled updates", replayed)
-        except (OSError, ValueError, NetworkError):
-            logger.exception("replaying the update spool failed")
+        if channel.spool.entries:
+            try:
+                replayed = await channel.replay_spool(application.bot)
+                if replayed:
+                    logger.info("handled %s spooled updates", replayed)
+            except (OSError, ValueError):
+                logger.exception("replaying the update spool failed")
         try:
             await asyncio.wait_for(stop.wait(), timeout=interval)
         except TimeoutError:

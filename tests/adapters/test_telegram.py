@@ -373,12 +373,17 @@ async def test_database_outage_keeps_the_update_and_answers_it_later(
         peggy.send_text("快递三天了还没到，电话也打不通")
         apology = await peggy.wait_for_bot_message()
         assert apology["text"] == zh("error.saved_for_later")
-        assert len(spool.path.read_text("utf-8").splitlines()) == 1, "the update is kept on disk"
+        peggy.send_text("是顺丰寄的")  # while its chat has updates waiting, it waits behind them
+        await fake.wait_until(lambda: len(spool.entries) == 2 or None)
+        assert len(spool.path.read_text("utf-8").splitlines()) == 2, "both updates are kept on disk"
+        assert await channel.replay_spool(application.bot) == 0, "the database is still down"
+        assert [e["attempts"] for e in spool.entries] == [1, 0], "the second waits behind the first"
         flaky.down = False
-        assert await channel.replay_spool(application) == 1
-        answer = await peggy.wait_for_bot_message(lambda m: zh("describe.thanks") in m["text"])
-        assert "物流配送" in answer["text"]
-        assert not spool.path.exists() or spool.path.read_text("utf-8") == ""
+        assert await channel.replay_spool(application.bot) == 2
+        answer = await peggy.wait_for_bot_message(lambda m: zh("describe.added") in m["text"], after=0)
+        assert answer, "handled in order: the description, then the addition to it"
+        assert peggy.bot_texts().count(zh("error.saved_for_later")) == 1, "one apology for the backlog"
+        assert not spool.path.exists()
     finally:
         await application.updater.stop()
         await application.stop()
