@@ -178,16 +178,23 @@ class CustomerChannels:
         self.relays: dict[str, OutboxRelay] = {}
         self.files: dict[str, Callable[[str], Awaitable[bytes]]] = {}
 
-    async def deliver(self, items: Sequence[OutboxItem]) -> None:
+    async def deliver(self, items: Sequence[OutboxItem]) -> bool:
+        """Send now; True when everything went out (else it waits in the outbox)."""
+        delivered = True
         for channel, target in dict.fromkeys((item.channel, item.target) for item in items):
             relay = self.relays.get(channel)
             if relay is None:
                 logger.warning("no %s channel runs here: the reply waits in the outbox", channel)
+                delivered = False
                 continue
             try:
-                await relay.deliver_target(target)
+                sent = await relay.deliver_target(target)
             except Exception:  # the periodic drain retries
                 logger.exception("delivering to %s %s failed", channel, target)
+                delivered = False
+                continue
+            delivered = delivered and sent > 0
+        return delivered
 
 
 async def start_slack(

@@ -9,7 +9,7 @@ says why.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flows import conversation as conversation_machine, lifecycle, promises as sla
 from flows.domain import Actor, Severity, Ticket, Timer, TimerKind
@@ -50,7 +50,8 @@ class Desk:
         self.intake = intake
 
     def _notify(self, turn: Turn, event: str, key: str, **params: object) -> None:
-        """Move the customer's conversation and tell the customer, when the conversation allows it."""
+        """Move the customer's conversation when its machine allows the event, and tell the
+        customer either way (an agent joining a ticket whose chat moved on is still news)."""
         conv = turn.conversation
         if conv is None:
             return
@@ -160,6 +161,39 @@ class Desk:
         if severity.rank >= Severity.HOT.rank and severity.rank > previous.rank:
             turn.to_desk("supervisors", "ping", {"reason": f"severity_{severity.value}", "by": actor.display}, ticket.id)
         turn.to_desk("agents", "ticket_update", {"event": "severity", "from": previous.value, "to": severity.value}, ticket.id)
+        return DeskResult(ticket)
+
+    async def regrade(
+        self, turn: Turn, ticket: Ticket, actor: Actor, category: str | None, severity: Severity | None, crisis: bool
+    ) -> DeskResult:
+        """Category, severity and crisis in one go: every part is checked first, so a
+        refused part leaves the others unapplied (the caller commits only a success)."""
+        category = category if category and category != ticket.category else None
+        severity = severity if severity is not None and severity is not ticket.severity else None
+        crisis = crisis and not ticket.crisis
+        checks = []
+        if category is not None:
+            known = category in self.intake._categories
+            checks.append(("category", check_change_category(ticket, actor) if known else Refusal("unknown_category", {"category": category})))
+        if severity is not None:
+            checks.append(("severity", check_change_severity(ticket, actor, severity)))
+        if crisis:
+            checks.append(("crisis", check_declare_crisis(ticket, actor)))
+        for part, refusal in checks:
+            if refusal is not None:
+                return DeskResult(ticket, replace(refusal, field=part))
+        if category is not None:
+            result = await self.change_category(turn, ticket, actor, category)
+            if result.refusal is not None:
+                return DeskResult(ticket, replace(result.refusal, field="category"))
+        if severity is not None:
+            result = await self.change_severity(turn, ticket, actor, severity)
+            if result.refusal is not None:
+                return DeskResult(ticket, replace(result.refusal, field="severity"))
+        if crisis:
+            result = await self.declare_crisis(turn, ticket, actor)
+            if result.refusal is not None:
+                return DeskResult(ticket, replace(result.refusal, field="crisis"))
         return DeskResult(ticket)
 
     async def declare_crisis(self, turn: Turn, ticket: Ticket, actor: Actor) -> DeskResult:

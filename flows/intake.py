@@ -408,6 +408,8 @@ class Intake:
         elif state is S.CONFIRMING_CATEGORY:
             if word in _YES:
                 await self._press_confirm(turn, ButtonPress(conv.id or 0, conv.step, "confirm"))
+            elif word in _NO:  # "不是": the suggested category is wrong; let them pick
+                await self._press_change(turn, ButtonPress(conv.id or 0, conv.step, "change"))
             elif self._category_by_name(turn, word):
                 await self._choose_after_change(turn, self._category_by_name(turn, word) or "")
             elif word:
@@ -456,7 +458,9 @@ class Intake:
         elif state is S.AWAITING_FEEDBACK:
             if word.isdigit() and 1 <= int(word) <= 5:
                 await self._rate(turn, int(word))
-            else:
+            else:  # something to say about it ("其实还是坏的"): the desk sees it, then the rating
+                if word:
+                    await self._relay(turn, inbound, acknowledge=False)
                 turn.reply(self.t(turn, "feedback.rate_with_buttons"))
                 self.prompt(turn)
         elif state is S.COMMENTING:
@@ -715,10 +719,12 @@ class Intake:
             self.prompt(turn)
             return
         ticket = await self._ticket(turn)
-        if ticket is not None and ticket.open:
-            ticket.contact = inbound.contact
-            await turn.uow.tickets.save(ticket)
-            await self._relay(turn, inbound, acknowledge=False)
+        if ticket is None or not ticket.open:
+            turn.reply(self.t(turn, "contact.no_complaint"))  # nowhere to keep it: say so
+            return
+        ticket.contact = inbound.contact
+        await turn.uow.tickets.save(ticket)
+        await self._relay(turn, inbound, acknowledge=False)
         turn.reply(self.t(turn, "contact.saved"))
 
     async def on_unsupported(self, turn: Turn, inbound: Inbound) -> None:

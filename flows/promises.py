@@ -61,9 +61,10 @@ class BusinessHours:
                 opens, closes = window
                 moment = max(moment, opens)
                 if moment < closes:
-                    available = closes - moment
+                    # in UTC: on a daylight-saving day the local hours are not all 60 minutes apart
+                    available = closes.astimezone(UTC) - moment.astimezone(UTC)
                     if remaining <= available:
-                        return (moment + remaining).astimezone(UTC)
+                        return moment.astimezone(UTC) + remaining
                     remaining -= available
             next_day = moment.date() + timedelta(days=1)
             moment = datetime.combine(next_day, time(0), tzinfo=self.timezone)

@@ -292,6 +292,15 @@ class ComplaintService:
             ref, lambda turn, t: self.desk.change_severity(turn, t, actor, severity), "severity_changed"
         )
 
+    async def regrade(
+        self, ref: str | int, actor: Actor, *, category: str | None = None, severity: Severity | None = None, crisis: bool = False
+    ) -> DeskOutcome:
+        """Category, severity and crisis together, all or nothing (``outcome.refusal.field``
+        says which part was refused)."""
+        return await self._desk_action(
+            ref, lambda turn, t: self.desk.regrade(turn, t, actor, category, severity, crisis), "regraded"
+        )
+
     async def declare_crisis(self, ref: str | int, actor: Actor) -> DeskOutcome:
         return await self._desk_action(ref, lambda turn, t: self.desk.declare_crisis(turn, t, actor), "crisis")
 

@@ -51,6 +51,7 @@ class Refusal:
 
     code: str
     params: dict[str, str] = field(default_factory=dict)
+    field: str | None = None  # which part of a request was refused ("severity", "crisis"...)
 
 
 def _is_owner(ticket: Ticket, actor: Actor) -> bool:

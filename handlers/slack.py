@@ -41,7 +41,6 @@ from flows.intake import severity_reason
 from flows.outbox import DeliveryError
 from flows.report import ReportSource, format_text
 from flows.service import ComplaintService, DeskOutcome, DeskView
-from flows.ticket import check_change_severity, check_declare_crisis
 from flows.texts import Catalogue
 from handlers.charts import render_chart
 
@@ -54,7 +53,7 @@ TRANSFER_VIEW, REGRADE_VIEW, RESOLVE_VIEW = "ticket_transfer_view", "ticket_regr
 ICONS = {Severity.GENERAL: "📝", Severity.IMPORTANT: "⚠️", Severity.HOT: "🔥", Severity.MAJOR: "⛔"}
 SECTION_LIMIT = 2900  # Slack allows 3,000 characters in a section
 FileFetcher = Callable[[str], Awaitable[bytes]]
-CustomerDelivery = Callable[[Sequence[OutboxItem]], Awaitable[None]]
+CustomerDelivery = Callable[[Sequence[OutboxItem]], Awaitable[bool]]  # True: it went out now
 # errors that retrying the same call cannot fix
 PERMANENT_ERRORS = frozenset({"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "message_not_found"})
 
@@ -63,6 +62,36 @@ def escape(text: str) -> str:
     """Customer text for mrkdwn: ``&``, ``<`` and ``>`` escaped, so ``<!channel>``,
     ``<@U123>`` and ``<http://evil|innocent>`` arrive as plain text."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_SLACK_TOKEN = re.compile(r"<([^<>]*)>")
+
+
+async def plain_text(text: str, names: Callable[[str], Awaitable[str]]) -> str:
+    """What an agent wrote in Slack, as the customer should read it: ``<@U1>`` → "@Alice",
+    ``<#C1|general>`` → "#general", ``<https://x|label>`` → "label (https://x)",
+    ``<!here>`` → "@here", and ``&lt;`` ``&gt;`` ``&amp;`` back to ``<`` ``>`` ``&``."""
+    parts: list[str] = []
+    last = 0
+    for match in _SLACK_TOKEN.finditer(text):
+        parts.append(text[last : match.start()])
+        last = match.end()
+        target, _, label = match.group(1).partition("|")
+        if target.startswith("@"):
+            parts.append("@" + (label or await names(target[1:])))
+        elif target.startswith("#"):
+            parts.append("#" + (label or target[1:]))
+        elif target.startswith("!"):
+            special = target[1:].split("^", 1)[0]
+            parts.append(label or f"@{special}")
+        elif target.startswith("mailto:"):
+            parts.append(label or target.removeprefix("mailto:"))
+        elif label and label != target:
+            parts.append(f"{label} ({target})")
+        else:
+            parts.append(target)
+    parts.append(text[last:])
+    return "".join(parts).replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def card_ref(channel: str, ts: str) -> str:
@@ -737,9 +766,11 @@ class SlackDesk:
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             logger.warning("ephemeral answer to %s not shown: %s", user, exc)
 
-    async def _done(self, outcome: DeskOutcome) -> None:
+    async def _done(self, outcome: DeskOutcome) -> bool:
+        """Send the customer what the action produced; True when it went out now."""
         if outcome.ok and outcome.replies:
-            await self.deliver_to_customer(outcome.replies)
+            return await self.deliver_to_customer(outcome.replies)
+        return False
 
     # -- thread messages
     async def thread_message(self, message: ThreadMessage) -> None:
@@ -755,7 +786,7 @@ class SlackDesk:
         if message.has_files and not text:
             await self._tell(message.user, self.renderer.t("hint.files"), message.channel, message.thread_ts)
             return
-        outcome = await self.service.reply(ticket.id, actor, text, event_id=message.event_id)
+        outcome = await self.service.reply(ticket.id, actor, await plain_text(text, self.directory.name), event_id=message.event_id)
         if outcome.duplicate:
             return
         if not outcome.ok:
@@ -768,9 +799,11 @@ class SlackDesk:
                 hint = self.renderer.t("hint.not_owner", owner=owner)
             await self._tell(message.user, hint, message.channel, message.thread_ts)
             return
-        await self._done(outcome)
+        delivered = await self._done(outcome)
         if message.has_files:
             await self._tell(message.user, self.renderer.t("hint.files"), message.channel, message.thread_ts)
+        if not delivered:
+            return  # it waits in the outbox; no ✉️ until it has gone out
         try:
             await self.client.reactions_add(channel=message.channel, timestamp=message.ts, name="incoming_envelope")
         except (SlackApiError, aiohttp.ClientError, TimeoutError):
@@ -814,65 +847,40 @@ class SlackDesk:
             logger.warning("modal for %s not opened: %s", ticket.number, exc)
             await self._tell(press.user, self.renderer.t("button.stale"), press.channel)
 
-    # -- modal submissions: return errors for the modal, or None when done
-    async def submit(self, callback_id: str, ticket_id: int, user: str, values: Mapping[str, Any]) -> dict[str, str] | None:
+    # -- modal submissions: decided before the acknowledgement (one transaction), so a
+    # refusal shows in the modal; telling the customer and the agent happens after it
+    async def submit(
+        self, callback_id: str, ticket_id: int, user: str, values: Mapping[str, Any]
+    ) -> tuple[dict[str, str] | None, Callable[[], Awaitable[None]] | None]:
+        """(errors for the modal or None, the work to do after acknowledging)."""
         actor = await self.directory.actor(user)
-        outcomes: list[DeskOutcome] = []
         if callback_id == TRANSFER_VIEW:
             target = _selected(values, "to", "user")
             if not target:
-                return {"to": self.renderer.t("desk.refusal.transfer_target_not_agent", target="-")}
-            outcome = await self.service.transfer(ticket_id, actor, await self.directory.actor(target))
-            if not outcome.ok:
-                return {"to": outcome.message}
-            outcomes.append(outcome)
+                return {"to": self.renderer.t("desk.refusal.transfer_target_not_agent", target="-")}, None
+            outcome, block = await self.service.transfer(ticket_id, actor, await self.directory.actor(target)), "to"
         elif callback_id == RESOLVE_VIEW:
-            outcome = await self.service.resolve(ticket_id, actor, _selected(values, "note", "text") or "")
-            if not outcome.ok:
-                return {"note": outcome.message}
-            outcomes.append(outcome)
+            outcome, block = await self.service.resolve(ticket_id, actor, _selected(values, "note", "text") or ""), "note"
         elif callback_id == REGRADE_VIEW:
-            errors = await self._regrade(ticket_id, actor, values, outcomes)
-            if errors:
-                return errors
-        for outcome in outcomes:
+            severity = _selected(values, "severity", "value")
+            outcome = await self.service.regrade(
+                ticket_id,
+                actor,
+                category=_selected(values, "category", "value"),
+                severity=Severity(severity) if severity else None,
+                crisis="crisis" in (_selected(values, "crisis", "value", multiple=True) or []),
+            )
+            block = (outcome.refusal.field if outcome.refusal else None) or "category"
+        else:
+            return None, None
+        if not outcome.ok:
+            return {block: outcome.message}, None
+
+        async def afterwards() -> None:
             await self._done(outcome)
             await self._tell(user, outcome.message)
-        return None
 
-    async def _regrade(
-        self, ticket_id: int, actor: Actor, values: Mapping[str, Any], outcomes: list[DeskOutcome]
-    ) -> dict[str, str]:
-        ticket = await self.service.find_ticket(ticket_id)
-        if ticket is None:
-            return {"category": self.renderer.t("desk.refusal.unknown_ticket", ref=str(ticket_id))}
-        category = _selected(values, "category", "value")
-        severity = _selected(values, "severity", "value")
-        crisis = "crisis" in (_selected(values, "crisis", "value", multiple=True) or [])
-        # all or nothing: a refused part must not leave the others applied
-        checks = [
-            ("severity", check_change_severity(ticket, actor, Severity(severity)) if severity and severity != ticket.severity.value else None),
-            ("crisis", check_declare_crisis(ticket, actor) if crisis and not ticket.crisis else None),
-        ]
-        for block, refusal in checks:
-            if refusal is not None:
-                return {block: self.renderer.t(f"desk.refusal.{refusal.code}", **refusal.params)}
-        if category and category != ticket.category:
-            outcome = await self.service.change_category(ticket_id, actor, category)
-            if not outcome.ok:
-                return {"category": outcome.message}
-            outcomes.append(outcome)
-        if severity and severity != ticket.severity.value:
-            outcome = await self.service.change_severity(ticket_id, actor, Severity(severity))
-            if not outcome.ok:
-                return {"severity": outcome.message}
-            outcomes.append(outcome)
-        if crisis and not ticket.crisis:
-            outcome = await self.service.declare_crisis(ticket_id, actor)
-            if not outcome.ok:
-                return {"crisis": outcome.message}
-            outcomes.append(outcome)
-        return {}
+        return None, afterwards
 
     # -- the slash command
     async def command(self, user: str, text: str) -> str:
@@ -986,11 +994,14 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
         if not metadata.isdigit():
             await ack()
             return
-        errors = await desk.submit(str(view.get("callback_id")), int(metadata), str((body.get("user") or {}).get("id")), (view.get("state") or {}).get("values") or {})
+        user = str((body.get("user") or {}).get("id"))
+        errors, afterwards = await desk.submit(str(view.get("callback_id")), int(metadata), user, (view.get("state") or {}).get("values") or {})
         if errors:
             await ack(response_action="errors", errors=errors)
-        else:
-            await ack()
+            return
+        await ack()
+        if afterwards is not None:
+            background(afterwards())
 
     async def on_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         """``/complaint <number> | mine | queue``, answered to the caller only."""

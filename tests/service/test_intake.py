@@ -372,3 +372,16 @@ async def test_severity_is_explained_with_the_rules_label_not_its_id(customer: C
     await customer.say("昨天吃了你们的外卖，全家拉肚子")
     assert "健康受损或安全隐患（拉肚子）" in customer.text
     assert "health_harm" not in customer.text
+
+
+async def test_no_to_the_suggested_category_offers_the_list(customer: Customer) -> None:
+    await customer.say("快递送到了但是没收到")
+    await customer.say("不是")
+    assert zh("category.choose") in customer.text
+    assert customer.last and customer.last.conversation
+    assert customer.last.conversation.draft.description == "快递送到了但是没收到", "“不是” is not part of the complaint"
+
+
+async def test_a_shared_contact_without_a_complaint_is_not_claimed_to_be_saved(customer: Customer) -> None:
+    await customer.send(InboundKind.CONTACT, contact="+8613800138000", text="+8613800138000")
+    assert customer.text == zh("contact.no_complaint")

@@ -310,3 +310,10 @@ async def test_a_reopened_ticket_keeps_its_fresh_deadlines_and_upgrade_clock(
     async with database() as uow:
         upgrades = [e for e in await uow.events.for_ticket(t.id) if e.kind == "auto_upgraded"]
     assert [e.data["reason"] for e in upgrades] == ["unresolved_7d"], "one upgrade, not duplicated timers"
+
+
+def test_business_hours_count_real_time_across_a_daylight_saving_change() -> None:
+    berlin = ZoneInfo("Europe/Berlin")
+    hours = BusinessHours(timezone=berlin, opens=time(0), closes=time(23, 59))
+    before = datetime(2026, 3, 29, 1, 0, tzinfo=berlin)  # clocks jump from 02:00 to 03:00
+    assert hours.add(before, timedelta(hours=2)) == datetime(2026, 3, 29, 4, 0, tzinfo=berlin)
