@@ -63,7 +63,6 @@ _DONE = frozenset({"done", "finish", "finished", "完成", "好了", "没有了"
 _SUBMIT = frozenset({"submit", "send", "提交", "确认提交", "发送"})
 _GREETINGS = frozenset({"hi", "hello", "hey", "你好", "您好", "在吗", "在么", "哈喽", "嗨", "hi!", "hello!", "你好!"})
 
-COMMANDS = ("start", "complain", "status", "cancel", "human", "help", "lang")
 
 
 def severity_reason(cue: dict[str, Any], language: str) -> str:
@@ -255,11 +254,8 @@ class Intake:
 
     async def _hand_off_existing(self, turn: Turn, ticket: Ticket) -> None:
         """A customer with a queued (not handed-off) ticket asks for a person."""
-        ticket.handoff_reason = "customer_request"
-        ticket.updated_at = turn.now
+        await lifecycle.hand_off(turn, ticket, "customer_request", lifecycle.CUSTOMER)
         await turn.uow.tickets.save(ticket)
-        await lifecycle.record(turn, ticket, "handed_off", lifecycle.CUSTOMER, ticket.state, {"reason": "customer_request"})
-        turn.to_desk("agents", "ticket_card", {"reason": "customer_request"}, ticket.id)
         turn.reply(self.t(turn, "human.handed_off", number=ticket.number, due=self.due(turn, ticket.first_response_due)))
         if not self.desk_connected:
             turn.reply(self.t(turn, "desk.not_connected", number=ticket.number))
@@ -737,6 +733,8 @@ class Intake:
 
     async def on_edit(self, turn: Turn, inbound: Inbound) -> None:
         conv = turn.conversation
+        if inbound.message_id:  # the stored message takes the new text and keeps the old one
+            await turn.uow.messages.edit(turn.channel, turn.chat_id, inbound.message_id, inbound.text, turn.now)
         if conv is not None and conv.state in INTAKE_STATES and inbound.message_id and conv.draft.description_message_id == inbound.message_id and inbound.text.strip():
             conv.draft.description = inbound.text.strip()
             self._classify(turn, conv.draft)

@@ -12,7 +12,8 @@ from flows import hot_issues
 from flows import ticket as ticket_machine
 from flows.domain import Conversation, Severity, Ticket, TicketEvent, TicketState
 from flows.policy import HandoffPolicy
-from flows.promises import OPEN_STATES, Promises, reschedule, restart, set_deadlines, start_timers
+from flows.promises import Promises, reschedule, restart, set_deadlines, start_timers
+from flows.ticket import OPEN_STATES
 from flows.turn import Turn
 
 CUSTOMER = "customer"
@@ -53,6 +54,14 @@ async def apply(
     elif ticket.state is TicketState.CLOSED:
         ticket.closed_at = turn.now
     await record(turn, ticket, event, actor, before, data)
+
+
+async def hand_off(turn: Turn, ticket: Ticket, reason: str, actor: str = SYSTEM) -> None:
+    """Send the ticket to the agents' desk (its card), with why; the caller saves the ticket."""
+    ticket.handoff_reason = reason
+    ticket.updated_at = turn.now
+    turn.to_desk("agents", "ticket_card", {"reason": reason}, ticket.id)
+    await record(turn, ticket, "handed_off", actor, ticket.state, {"reason": reason})
 
 
 async def open_ticket(
@@ -99,7 +108,8 @@ async def open_ticket(
         ticket.hot_issue_id = issue.issue.id
         ticket.severity = ticket.severity.at_least(Severity.HOT)
     set_deadlines(ticket, promises, turn.now)
-    ticket.handoff_reason = handoff.reason(ticket.severity, human_requested)
+    handoff_reason = handoff.reason(ticket.severity, human_requested)
+    ticket.handoff_reason = handoff_reason  # stored with the ticket; the card is queued below
     ticket = await turn.uow.tickets.add(ticket)
     conversation.ticket_id = ticket.id
     turn.ticket = ticket
@@ -124,9 +134,8 @@ async def open_ticket(
         await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, upgrade)
     await turn.uow.terms.add(ticket, terms)
     await start_timers(turn, ticket, promises, turn.now)
-    if ticket.handoff_reason:
-        turn.to_desk("agents", "ticket_card", {"reason": ticket.handoff_reason}, ticket.id)
-        await record(turn, ticket, "handed_off", SYSTEM, ticket.state, {"reason": ticket.handoff_reason})
+    if handoff_reason:
+        await hand_off(turn, ticket, handoff_reason)
     if ticket.severity.rank >= Severity.HOT.rank and (issue is None or suggested.rank >= Severity.HOT.rank):
         turn.to_desk("supervisors", "ping", {"reason": f"severity_{ticket.severity.value}"}, ticket.id)
     if issue is not None:
@@ -191,11 +200,9 @@ async def raise_severity(
     ticket.updated_at = turn.now
     await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, {"from": previous.value, "to": target.value, "reason": reason})
     await reschedule(turn, ticket, promises)
-    if not ticket.handoff_reason and ticket.state in OPEN_STATES:
-        ticket.handoff_reason = handoff.reason(target, human_requested=False)
-        if ticket.handoff_reason:
-            turn.to_desk("agents", "ticket_card", {"reason": ticket.handoff_reason}, ticket.id)
-            await record(turn, ticket, "handed_off", SYSTEM, ticket.state, {"reason": ticket.handoff_reason})
+    reason_to_hand_off = handoff.reason(target, human_requested=False)
+    if not ticket.handoff_reason and ticket.state in OPEN_STATES and reason_to_hand_off:
+        await hand_off(turn, ticket, reason_to_hand_off)
     await turn.uow.tickets.save(ticket)
     turn.to_desk("agents", "ticket_update", {"event": "severity", "from": previous.value, "to": target.value, "reason": reason}, ticket.id)
     if ping and target.rank >= Severity.HOT.rank:

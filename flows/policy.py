@@ -25,6 +25,7 @@ class ServiceLevels:
 
     DESIGN.md: urgent complaints get a human response within 2 hours; every complaint
     is being investigated within 2 hours and gets a substantive reply within 1 day.
+    Deadlines from it (with business hours) come from :class:`flows.promises.Promises`.
     """
 
     first_response: dict[Severity, timedelta] = field(
@@ -51,14 +52,6 @@ class ServiceLevels:
             Severity.MAJOR: _hours(24),
         }
     )
-
-    def deadlines(self, severity: Severity, start: datetime) -> Deadlines:
-        """The deadlines of a ticket of ``severity`` submitted at ``start``."""
-        return Deadlines(
-            first_response=start + self.first_response[severity],
-            substantive_reply=start + self.substantive_reply[severity],
-            resolution=start + self.resolution[severity],
-        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,13 +15,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from flows.domain import Severity, Ticket, TicketState, Timer, TimerKind
+from flows.domain import Severity, Ticket, Timer, TimerKind
 from flows.policy import Deadlines, ServiceLevels
 from flows.turn import Turn
 
 SLA_KINDS = (TimerKind.FIRST_RESPONSE, TimerKind.SUBSTANTIVE_REPLY, TimerKind.RESOLUTION)
 UPGRADES = ((TimerKind.UPGRADE_HOT, Severity.HOT), (TimerKind.UPGRADE_MAJOR, Severity.MAJOR))
-OPEN_STATES = (TicketState.NEW, TicketState.CLAIMED, TicketState.REOPENED)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from flows.conversation import FEEDBACK_STATES
 from flows.domain import Severity, Ticket, TicketState, Timer, TimerKind
 from flows.machine import IllegalEvent
 from flows.policy import HandoffPolicy
-from flows.promises import OPEN_STATES, SLA_KINDS, Promises, sla_start
+from flows.promises import SLA_KINDS, Promises, sla_start
+from flows.ticket import OPEN_STATES
 from flows.texts import Catalogue
 from flows.turn import Turn
 
@@ -43,10 +44,8 @@ class TimerActions:
 
     async def _hand_off_if_unseen(self, turn: Turn, ticket: Ticket) -> None:
         if ticket.handoff_reason is None and ticket.state in OPEN_STATES:
-            ticket.handoff_reason = "due_soon"
+            await lifecycle.hand_off(turn, ticket, "due_soon")
             await turn.uow.tickets.save(ticket)
-            turn.to_desk("agents", "ticket_card", {"reason": ticket.handoff_reason}, ticket.id)
-            await lifecycle.record(turn, ticket, "handed_off", lifecycle.SYSTEM, ticket.state, {"reason": ticket.handoff_reason})
 
     async def _sla(self, turn: Turn, timer: Timer, ticket: Ticket) -> None:
         now = turn.now

@@ -206,6 +206,10 @@ class CardRenderer:
     def t(self, key: str, **params: object) -> str:
         return self.texts.text(self.language, key, **params)
 
+    def text_or(self, key: str, fallback: str, **params: object) -> str:
+        """The text for ``key`` if the catalogue has one, else ``fallback``."""
+        return self.t(key, **params) if self.texts.has(self.language, key) else fallback
+
     def category(self, ticket: Ticket) -> str:
         return self.service.category_name(ticket.category, self.language)
 
@@ -267,7 +271,7 @@ class CardRenderer:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": f"*{self.t('card.description')}*\n{description}"}})
         context = []
         if ticket.handoff_reason:
-            reason = self.t(f"card.reason.{ticket.handoff_reason}") if self.texts.has(self.language, f"card.reason.{ticket.handoff_reason}") else ticket.handoff_reason
+            reason = self.text_or(f"card.reason.{ticket.handoff_reason}", ticket.handoff_reason)
             context.append(self.t("card.handoff", reason=reason))
         if ticket.photos:
             context.append(f"{self.t('card.photos')}: {len(ticket.photos)}")
@@ -322,12 +326,10 @@ class CardRenderer:
         match = re.fullmatch(r"unresolved_(\d+)d", reason)
         if match:
             return self.t("upgrade_reason.unresolved", days=match.group(1))
-        key = f"upgrade_reason.{reason}"
-        return self.t(key) if self.texts.has(self.language, key) else reason
+        return self.text_or(f"upgrade_reason.{reason}", reason)
 
     def timer(self, kind: str) -> str:
-        key = f"timer.{kind}"
-        return self.t(key) if self.texts.has(self.language, key) else kind
+        return self.text_or(f"timer.{kind}", kind)
 
     def line(self, ticket: Ticket) -> str:
         """One ticket in a ``/complaint mine`` or ``queue`` list."""
@@ -568,10 +570,12 @@ class SlackDeskSender:
             return self._t("thread.upgraded", to=self.renderer.severity(Severity(payload.get("to", "general"))), why=self.renderer.why(str(payload["reason"])))
         if event == "hot_issue":
             return self._t("thread.joined_hot_issue", term=escape(str(payload.get("term", ""))))
-        if event == "reopened" and payload.get("owner"):
-            reason_key = f"thread.reason_{payload.get('reason')}"
-            reason = self._t(reason_key) if self.renderer.texts.has(self.renderer.language, reason_key) else str(payload.get("reason"))
-            return self._t("thread.reopened", reason=reason) + "\n" + self._t("thread.reopened_owner", owner=payload["owner"])
+        if event == "reopened":
+            reason = self.renderer.text_or(f"thread.reason_{payload.get('reason')}", str(payload.get("reason")))
+            notice = self._t("thread.reopened", reason=reason)
+            if payload.get("owner"):  # the owner hears of it (first-contact ownership)
+                notice += "\n" + self._t("thread.reopened_owner", owner=payload["owner"])
+            return notice
         if event == "claimed":
             return self._t("thread.claimed", by=by)
         if event == "transferred":
@@ -594,10 +598,6 @@ class SlackDeskSender:
             rating = payload.get("rating")
             text = self._t("card.rating", rating=rating, comment=escape(str(payload.get("comment") or ""))) if rating else ""
             return self._t("thread.closed", rating=text)
-        if event == "reopened":
-            reason_key = f"thread.reason_{payload.get('reason')}"
-            reason = self._t(reason_key) if self.renderer.texts.has(self.renderer.language, reason_key) else str(payload.get("reason"))
-            return self._t("thread.reopened", reason=reason)
         return None
 
     async def _relay(self, view: DeskView, payload: Mapping[str, Any]) -> None:
@@ -622,8 +622,7 @@ class SlackDeskSender:
         elif kind == "edit":
             message = self._t("thread.customer_edit", text=escape(text))
         elif kind == "unsupported":
-            media = f"media.{payload.get('unsupported_type', 'other')}"
-            label = self._t(media) if self.renderer.texts.has(self.renderer.language, media) else self._t("media.other")
+            label = self.renderer.text_or(f"media.{payload.get('unsupported_type', 'other')}", self._t("media.other"))
             message = self._t("thread.customer_other", kind=label)
         else:
             message = self._t("thread.customer", text=escape(text))
@@ -632,7 +631,7 @@ class SlackDeskSender:
     async def _upload(self, ticket: Ticket, attachment: Attachment, channel: str, ts: str) -> None:
         fetch = self.files.get(ticket.channel)
         name = attachment.file_name or f"{ticket.number}-{attachment.file_unique_id or 'photo'}.jpg"
-        label = self._t(f"media.{attachment.kind}") if self.renderer.texts.has(self.renderer.language, f"media.{attachment.kind}") else attachment.kind
+        label = self.renderer.text_or(f"media.{attachment.kind}", attachment.kind)
         if fetch is None:
             await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=self._t("thread.customer_file", kind=label, name=escape(name)))
             return

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -19,7 +18,6 @@ from flows.domain import (
     TicketEvent,
     TicketState,
 )
-from flows.ports import DuplicateUpdate
 from storage.database import Database
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -178,21 +176,3 @@ async def test_rollback_unless_committed(database: Database) -> None:
     async with database() as uow:
         assert await uow.customers.get(uncommitted.id or 0) is None
         assert await uow.updates.record("telegram", "u-77"), "the rolled-back update id is not remembered"
-
-
-async def test_concurrent_duplicate_update_is_detected(database: Database) -> None:
-    """Two transactions recording the same update id: exactly one wins."""
-    results: list[str] = []
-
-    async def handle() -> None:
-        try:
-            async with database() as uow:
-                fresh = await uow.updates.record("telegram", "555")
-                await asyncio.sleep(0.05)
-                await uow.commit()
-                results.append("new" if fresh else "dup")
-        except DuplicateUpdate:
-            results.append("dup")
-
-    await asyncio.gather(handle(), handle())
-    assert sorted(results) == ["dup", "new"]
