@@ -27,6 +27,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot.bootstrap import App, build
 from bot.config import ConfigError, Settings
 from flows.domain import DESK_CHANNEL, OutboxItem
+from flows.loops import every
 from flows.outbox import OutboxRelay
 from handlers import telegram as tg
 from storage.reports import build_report
@@ -157,17 +158,13 @@ async def send_digests(app: App, settings: Settings, stop: asyncio.Event) -> Non
 async def keep_promises(app: App, stop: asyncio.Event, interval: float = 10.0) -> None:
     """The scheduler loop: act on due ticket timers (reminders, breaches, upgrades,
     follow-up closing) until ``stop``; several processes may run it on one PostgreSQL."""
-    while not stop.is_set():
-        try:
-            handled = await app.service.run_due_timers()
-            if handled:
-                logger.info("acted on %s due timers", handled)
-        except Exception:  # the database may be down: try again next round
-            logger.exception("scheduler round failed")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
+
+    async def round_() -> None:
+        handled = await app.service.run_due_timers()
+        if handled:
+            logger.info("acted on %s due timers", handled)
+
+    await every(interval, stop, round_, "scheduler")
 
 
 class CustomerChannels:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 from flows.domain import OutboxItem
 from flows.locks import KeyedLocks
+from flows.loops import every
 from flows.ports import UnitOfWork, UnitOfWorkFactory
 
 logger = logging.getLogger(__name__)
@@ -193,13 +194,5 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event, interval: float = 1.0) -> None:
         """Drain periodically until ``stop`` is set (retries after outages)."""
-        while not stop.is_set():
-            try:
-                await self.drain()
-            except Exception:  # keep the loop alive through database hiccups
-                logger.exception("outbox relay for %s failed", self.channel)
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+        await every(interval, stop, self.drain, f"outbox relay for {self.channel}")
         await self.flush_marks()

@@ -52,6 +52,7 @@ from telegram.ext import (
 )
 
 from flows.locks import KeyedLocks
+from flows.loops import every
 from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, UserRef
 from flows.outbox import DeliveryError, OutboxRelay
 from flows.service import ComplaintService, Outcome
@@ -565,15 +566,9 @@ async def replay_spool_periodically(
 ) -> None:
     """Retry spooled updates until ``stop`` is set."""
     channel: TelegramChannel = application.bot_data["channel"]
-    while not stop.is_set():
-        if channel.spool.entries:
-            try:
-                replayed = await channel.replay_spool(application.bot)
-                if replayed:
-                    logger.info("handled %s spooled updates", replayed)
-            except (OSError, ValueError):
-                logger.exception("replaying the update spool failed")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=interval)
-        except TimeoutError:
-            pass
+
+    async def round_() -> None:
+        if channel.spool.entries and (replayed := await channel.replay_spool(application.bot)):
+            logger.info("handled %s spooled updates", replayed)
+
+    await every(interval, stop, round_, "update spool")
