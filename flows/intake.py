@@ -408,12 +408,8 @@ class Intake:
                 await self._press_change(turn, ButtonPress(conv.id or 0, conv.step, "change"))
             elif self._category_by_name(turn, word):
                 await self._choose_after_change(turn, self._category_by_name(turn, word) or "")
-            elif word:
-                self._add_to_description(turn, text)
-                turn.reply(self.t(turn, "describe.added"))
-                self.prompt(turn)
             else:
-                self.prompt(turn)
+                self._add_and_ask_again(turn, text, "describe.added")
         elif state is S.CHOOSING_CATEGORY:
             category = self._category_by_name(turn, word)
             if category:
@@ -426,21 +422,13 @@ class Intake:
         elif state is S.ASKING_PHOTOS:
             if word in _DONE or word in _SKIP:
                 await self._press_done(turn, ButtonPress(conv.id or 0, conv.step, "done"))
-            elif word:
-                self._add_to_description(turn, text)
-                turn.reply(self.t(turn, "photos.text_added"))
-                self.prompt(turn)
             else:
-                self.prompt(turn)
+                self._add_and_ask_again(turn, text, "photos.text_added")
         elif state is S.REVIEWING:
             if word in _SUBMIT or word in _YES:
                 await self._submit(turn)
-            elif word:
-                self._add_to_description(turn, text)
-                turn.reply(self.t(turn, "describe.added"))
-                self.prompt(turn)
             else:
-                self.prompt(turn)
+                self._add_and_ask_again(turn, text, "describe.added")
         elif state in TICKET_OPEN_STATES:
             await self._add_info(turn, inbound)
         elif state is S.RESOLVED:
@@ -503,6 +491,14 @@ class Intake:
         draft.severity = Severity.GENERAL.value
         self._classify(turn, draft)
         self._fire(turn, "describe")
+        self.prompt(turn)
+
+    def _add_and_ask_again(self, turn: Turn, text: str, added_key: str) -> None:
+        """Free text where a choice was expected: it adds to the description (nothing a
+        customer says is dropped), then the question of the step comes again."""
+        if text.strip():
+            self._add_to_description(turn, text)
+            turn.reply(self.t(turn, added_key))
         self.prompt(turn)
 
     def _add_to_description(self, turn: Turn, text: str) -> None:
