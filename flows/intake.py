@@ -496,7 +496,7 @@ class Intake:
     def _add_and_ask_again(self, turn: Turn, text: str, added_key: str) -> None:
         """Free text where a choice was expected: it adds to the description (nothing a
         customer says is dropped), then the question of the step comes again."""
-        if text.strip():
+        if _norm(text):
             self._add_to_description(turn, text)
             turn.reply(self.t(turn, added_key))
         self.prompt(turn)
