@@ -148,6 +148,7 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         try:
             await self.messages.write_pending()
+            await self.events.write_pending()
             await self._transaction.commit()
         except IntegrityError as exc:
             if "processed_updates" in str(exc.orig) or "pk_processed_updates" in str(exc):

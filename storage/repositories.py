@@ -103,6 +103,7 @@ _CONVERSATION_BY_ID = select(conversations).where(conversations.c.id == bindpara
 _UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("b_id"))
 _INSERT_OUTBOX = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
 _INSERT_MESSAGES = insert(messages)
+_INSERT_EVENTS = insert(ticket_events)
 _MARK_SENT = (
     update(outbox)
     .where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
@@ -439,9 +440,13 @@ def _event(row: Row[Any]) -> TicketEvent:
 
 
 class SqlTicketEventRepository(_Repository):
+    def __init__(self, connection: AsyncConnection) -> None:
+        super().__init__(connection)
+        self._pending: list[dict[str, Any]] = []
+
     async def add(self, event: TicketEvent) -> None:
-        await self.connection.execute(
-            insert(ticket_events),
+        """Queue the row; :meth:`write_pending` writes the queue in one INSERT before commit."""
+        self._pending.append(
             dict(
                 ticket_id=event.ticket_id,
                 kind=event.kind,
@@ -450,10 +455,16 @@ class SqlTicketEventRepository(_Repository):
                 to_state=event.to_state,
                 data=event.data,
                 created_at=event.created_at,
-            ),
+            )
         )
 
+    async def write_pending(self) -> None:
+        if self._pending:
+            rows, self._pending = self._pending, []
+            await self.connection.execute(_INSERT_EVENTS, rows)
+
     async def for_ticket(self, ticket_id: int) -> Sequence[TicketEvent]:
+        await self.write_pending()
         rows = await self.connection.execute(
             select(ticket_events).where(ticket_events.c.ticket_id == ticket_id).order_by(ticket_events.c.id)
         )
