@@ -62,6 +62,11 @@ def _staff(actor: Actor) -> bool:
     return actor.is_agent or actor.is_supervisor
 
 
+def check_desk_member(actor: Actor) -> Refusal | None:
+    """Only agents and supervisors work on tickets at all (asked before opening a form)."""
+    return None if _staff(actor) else Refusal("not_agent")
+
+
 def check_claim(ticket: Ticket, actor: Actor) -> Refusal | None:
     """Only configured agents claim; a ticket someone owns is theirs until transferred."""
     if not _staff(actor):

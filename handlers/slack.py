@@ -41,6 +41,7 @@ from flows.intake import severity_reason
 from flows.outbox import DeliveryError
 from flows.report import ReportSource, format_text
 from flows.service import ComplaintService, DeskOutcome, DeskView
+from flows.ticket import check_desk_member
 from flows.texts import Catalogue
 from handlers.charts import render_chart
 
@@ -832,8 +833,9 @@ class SlackDesk:
         if ticket is None:
             await self._tell(press.user, self.renderer.t("desk.refusal.unknown_ticket", ref=str(press.ticket_id)), press.channel)
             return
-        if not (actor.is_agent or actor.is_supervisor):
-            await self._tell(press.user, self.renderer.t("desk.refusal.not_agent"), press.channel)
+        refusal = check_desk_member(actor)
+        if refusal is not None:
+            await self._tell(press.user, self.renderer.t(f"desk.refusal.{refusal.code}", **refusal.params), press.channel)
             return
         view = {
             TRANSFER: self.renderer.transfer_modal,
