@@ -13,10 +13,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from sqlalchemy import text
 
+if TYPE_CHECKING:
+    from tests.service.conftest import Clock, Customer
+
+from flows.service import ComplaintService
+from nlp import default_classifier
 from storage.database import Database, create_engine, sqlite_url
 from storage.migrate import upgrade
 
@@ -105,3 +111,33 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
             await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
     yield db
     await db.dispose()
+
+
+# ---------------------------------------------------------------------- the application service
+# (for tests/service and for adapter tests that need a service on the test database)
+@pytest.fixture
+def clock() -> "Clock":
+    from tests.service.conftest import Clock
+
+    return Clock()
+
+
+@pytest.fixture
+def make_service(database: Database, clock: "Clock"):  # type: ignore[no-untyped-def]
+    def make(**kwargs: Any) -> ComplaintService:
+        kwargs.setdefault("clock", clock)
+        return ComplaintService(database.unit_of_work, default_classifier(), **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def service(make_service) -> ComplaintService:  # type: ignore[no-untyped-def]
+    return make_service()
+
+
+@pytest.fixture
+def customer(service: ComplaintService) -> "Customer":
+    from tests.service.conftest import Customer
+
+    return Customer(service)

@@ -17,7 +17,7 @@ from nlp import default_classifier
 from storage.database import Database
 from storage.reports import build_report
 from tests.fakes.slack_api import FakeSlack
-from tests.service.conftest import Clock, Customer, clock, make_service, service  # noqa: F401 - fixtures
+from tests.service.conftest import Clock, Customer
 
 SUPS = "C0SUPS"
 

@@ -7,12 +7,9 @@ from datetime import UTC, datetime, timedelta
 from collections.abc import Sequence
 from typing import Any
 
-import pytest
 
 from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, UserRef
 from flows.service import ComplaintService, Outcome
-from nlp import default_classifier
-from storage.database import Database
 
 
 class Clock:
@@ -88,27 +85,3 @@ class Customer:
     @property
     def text(self) -> str:
         return "\n".join(r.text for r in self.replies)
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def make_service(database: Database, clock: Clock):  # type: ignore[no-untyped-def]
-    def make(**kwargs: Any) -> ComplaintService:
-        kwargs.setdefault("clock", clock)
-        return ComplaintService(database.unit_of_work, default_classifier(), **kwargs)
-
-    return make
-
-
-@pytest.fixture
-def service(make_service) -> ComplaintService:  # type: ignore[no-untyped-def]
-    return make_service()
-
-
-@pytest.fixture
-def customer(service: ComplaintService) -> Customer:
-    return Customer(service)

@@ -30,7 +30,7 @@ async def count(database: Database, model: type, **where: object) -> int:
 
 
 async def test_whole_complaint_from_first_words_to_ticket(customer: Customer, database: Database) -> None:
-    replies = await customer.say("我买的耳机快递一个星期了还没收到，物流信息也不更新")
+    await customer.say("我买的耳机快递一个星期了还没收到，物流信息也不更新")
     assert zh("describe.thanks") in customer.text
     assert "物流配送" in customer.text and "没收到" in customer.text  # category and the cue behind it
     assert customer.button("是的") and customer.button("其他类型")

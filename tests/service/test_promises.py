@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import func, select
 
 from flows.domain import Actor, OutboxItem, Severity, TicketState, TimerKind
-from flows.policy import ServiceLevels
 from flows.promises import BusinessHours, Promises
 from flows.service import ComplaintService
 from nlp import default_classifier
