@@ -66,6 +66,22 @@ class _Repository:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
+
+class _QueuedInserts(_Repository):
+    """Rows nobody reads back within the transaction are queued and written in one
+    INSERT by :meth:`write_pending` (the unit of work calls it before committing)."""
+
+    _insert: Any  # the prebuilt INSERT of the repository's table
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        super().__init__(connection)
+        self._pending: list[dict[str, Any]] = []
+
+    async def write_pending(self) -> None:
+        if self._pending:
+            rows, self._pending = self._pending, []
+            await self.connection.execute(self._insert, rows)
+
     @property
     def _postgres(self) -> bool:
         return self.connection.dialect.name == "postgresql"
@@ -354,13 +370,11 @@ def _message(row: Row[Any]) -> MessageRecord:
     )
 
 
-class SqlMessageRepository(_Repository):
-    def __init__(self, connection: AsyncConnection) -> None:
-        super().__init__(connection)
-        self._pending: list[dict[str, Any]] = []
+class SqlMessageRepository(_QueuedInserts):
+    _insert = _INSERT_MESSAGES
 
     async def add(self, message: MessageRecord) -> None:
-        """Queue the row; :meth:`write_pending` writes the queue in one INSERT before commit."""
+        """Queue the row (written before commit)."""
         self._pending.append(
             dict(
                 direction=message.direction,
@@ -376,11 +390,6 @@ class SqlMessageRepository(_Repository):
                 edited_at=None,
             )
         )
-
-    async def write_pending(self) -> None:
-        if self._pending:
-            rows, self._pending = self._pending, []
-            await self.connection.execute(_INSERT_MESSAGES, rows)
 
     async def edit(
         self, channel: str, chat_id: str, platform_message_id: str, text: str, at: datetime
@@ -439,13 +448,11 @@ def _event(row: Row[Any]) -> TicketEvent:
     )
 
 
-class SqlTicketEventRepository(_Repository):
-    def __init__(self, connection: AsyncConnection) -> None:
-        super().__init__(connection)
-        self._pending: list[dict[str, Any]] = []
+class SqlTicketEventRepository(_QueuedInserts):
+    _insert = _INSERT_EVENTS
 
     async def add(self, event: TicketEvent) -> None:
-        """Queue the row; :meth:`write_pending` writes the queue in one INSERT before commit."""
+        """Queue the row (written before commit)."""
         self._pending.append(
             dict(
                 ticket_id=event.ticket_id,
@@ -457,11 +464,6 @@ class SqlTicketEventRepository(_Repository):
                 created_at=event.created_at,
             )
         )
-
-    async def write_pending(self) -> None:
-        if self._pending:
-            rows, self._pending = self._pending, []
-            await self.connection.execute(_INSERT_EVENTS, rows)
 
     async def for_ticket(self, ticket_id: int) -> Sequence[TicketEvent]:
         await self.write_pending()
