@@ -66,6 +66,10 @@ class _Repository:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
+    @property
+    def _postgres(self) -> bool:
+        return self.connection.dialect.name == "postgresql"
+
 
 class _QueuedInserts(_Repository):
     """Rows nobody reads back within the transaction are queued and written in one
@@ -81,10 +85,6 @@ class _QueuedInserts(_Repository):
         if self._pending:
             rows, self._pending = self._pending, []
             await self.connection.execute(self._insert, rows)
-
-    @property
-    def _postgres(self) -> bool:
-        return self.connection.dialect.name == "postgresql"
 
 
 # ---------------------------------------------------------------------- customers
