@@ -5,7 +5,9 @@ of the same category sharing a key term (a product, shop, place: see
 ``Classifier.key_terms``) within ``Promises.hot_issue_window`` (30 days), they are one
 hot issue. Its tickets become at least hot and supervisors get ONE ping for the issue;
 later matching tickets join it without a new ping (lifecycle.open_ticket does the
-raising and pinging; this module only finds the issue).
+raising and pinging; this module only finds the issue). Whether a complaint starts an
+issue is decided under a lock per category (``HotIssueRepository.lock``), never by
+check-then-insert alone: one issue and one ping however many complaints arrive at once.
 """
 
 from __future__ import annotations
@@ -31,7 +33,14 @@ async def match(
     turn: Turn, category: str, customer_id: int, terms: Sequence[str], promises: Promises
 ) -> IssueMatch | None:
     """The issue a complaint about to be filed belongs to, creating it when this
-    complaint completes one."""
+    complaint completes one.
+
+    Holds the category's hot-issue lock from here to the end of the transaction (the
+    caller records the complaint's terms under it): complaints that arrive together,
+    in any process, are decided one after the other, each seeing the tickets and the
+    issue of those before it. Without it each would find no issue (or too few other
+    customers) and several issues and pings, or none, would follow."""
+    await turn.uow.hot_issues.lock(category)
     since = turn.now - promises.hot_issue_window
     issue = await turn.uow.hot_issues.recent(category, terms, since)
     if issue is not None:  # an open issue about one of its terms: join it

@@ -102,6 +102,8 @@ async def open_ticket(
     repeat_of = await _recently_closed(turn, ticket, promises)
     if repeat_of is not None:
         ticket.severity = ticket.severity.at_least(Severity.IMPORTANT)  # 二次投诉
+    # match() takes the category's hot-issue lock (held to commit): the decision and the
+    # terms recorded below are serialised with every other complaint of the category
     issue = await hot_issues.match(turn, ticket.category, ticket.customer_id, terms, promises) if terms else None
     before_issue = ticket.severity
     if issue is not None:
@@ -147,7 +149,20 @@ async def _join_hot_issue(
     turn: Turn, ticket: Ticket, match: hot_issues.IssueMatch, promises: Promises, handoff: HandoffPolicy
 ) -> None:
     """The new ticket is in the issue (and already at least hot); a new issue's earlier
-    tickets join it and become at least hot too, and supervisors hear once per issue."""
+    tickets join it and become at least hot too, and supervisors hear once per issue.
+
+    Each member's card hears once: when the issue starts, its earlier tickets are told
+    here (``match.others``); a later ticket joining an existing issue has no others and
+    touches no other ticket, its own card carries the news.
+
+    Locking the members cannot deadlock. This transaction holds its own conversation
+    and the category's hot-issue lock, nothing else, when it locks the members (in
+    ascending id order, each ticket before its timers, as ``reschedule`` does), and it
+    never locks a member's conversation. Desk actions and timers lock conversation,
+    ticket, timers and never ask for the hot-issue lock; a customer turn that opens a
+    ticket locks no existing ticket before it. So whoever holds a member ticket never
+    waits for anything this transaction holds, and those waiting for the hot-issue lock
+    hold only their own conversation (their ticket does not exist yet)."""
     issue = match.issue
     assert issue.id is not None
     await record(turn, ticket, "hot_issue", SYSTEM, ticket.state, {"issue": issue.id, "term": issue.term})

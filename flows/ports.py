@@ -170,6 +170,17 @@ class TermRepository(Protocol):
 
 
 class HotIssueRepository(Protocol):
+    async def lock(self, category: str) -> None:
+        """Hold the hot-issue decision of ``category`` until the transaction ends.
+
+        Whoever finds or creates a hot issue of a category (and records the key terms
+        that may complete one) holds this first, so concurrent complaints, in this
+        process or another, decide one after the other and see each other's committed
+        tickets and issues: one issue, one ping (never check-then-insert alone).
+        Lock order: taken after the transaction's own conversation and before any
+        existing ticket (and its timers) is locked; nobody takes it while holding a
+        ticket lock."""
+
     async def recent(self, category: str, terms: Sequence[str], since: datetime) -> HotIssue | None:
         """The newest hot issue about one of ``terms`` in ``category`` opened since ``since``
         (``ticket_ids`` left empty)."""

@@ -696,6 +696,20 @@ class SqlTermRepository(_Repository):
 
 
 class SqlHotIssueRepository(_Repository):
+    """Hot issues; :meth:`lock` serialises the decisions of one category."""
+
+    _LOCK = select(func.pg_advisory_xact_lock(func.hashtext(bindparam("b_key"))))
+
+    async def lock(self, category: str) -> None:
+        # PostgreSQL: a transaction-scoped advisory lock, released by COMMIT or ROLLBACK
+        # (a dead process's connection ends, so does its lock). It works across
+        # processes and needs no row to exist yet, which a row lock would. Under READ
+        # COMMITTED (our isolation level) every later statement of this transaction
+        # sees what the previous holder committed: its ticket terms and its issue.
+        # SQLite: nothing to do, BEGIN IMMEDIATE already lets one writer in at a time.
+        if self._postgres:
+            await self.connection.execute(self._LOCK, {"b_key": f"hot_issue:{category}"})
+
     async def recent(self, category: str, terms: Sequence[str], since: datetime) -> HotIssue | None:
         row = (
             await self.connection.execute(
