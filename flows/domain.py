@@ -35,6 +35,7 @@ __all__ = [
     "Timer",
     "TimerKind",
     "HotIssue",
+    "InboxEntry",
     "UserRef",
     "desk_target",
 ]
@@ -429,3 +430,21 @@ class OutboxItem:
     sent_at: datetime | None = None
     conversation_id: int | None = None
     ticket_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxEntry:
+    """An inbound platform update as it was received, stored before it is confirmed to
+    the platform and handled afterwards (see flows/inbox.py).
+
+    ``chat`` orders the work: a chat's entries are handled one at a time, by ``seq``
+    (Telegram's update id; arrival order for platforms without one).
+    """
+
+    channel: str
+    update_id: str
+    chat: str
+    seq: int
+    payload: dict[str, Any]
+    id: int | None = None
+    attempts: int = 0

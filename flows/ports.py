@@ -16,6 +16,7 @@ from flows.domain import (
     Conversation,
     Customer,
     HotIssue,
+    InboxEntry,
     MessageRecord,
     OutboxItem,
     Ticket,
@@ -195,6 +196,50 @@ class ProcessedUpdateRepository(Protocol):
         """Remember a platform update id; False when it was already processed."""
 
 
+class InboxRepository(Protocol):
+    """Inbound updates stored before they are confirmed to their platform."""
+
+    async def add_all(self, entries: Sequence[InboxEntry], now: datetime) -> list[InboxEntry]:
+        """Store the new ones; returns them with ids (re-deliveries are left out)."""
+
+    async def waiting(self, channel: str, chat: str, limit: int = 50) -> Sequence[InboxEntry]:
+        """A chat's entries not handled yet, in order."""
+
+    async def mark_processed(self, entry_id: int, at: datetime) -> bool:
+        """False when it was handled already."""
+
+    async def mark_failed(self, entry_id: int, error: str, at: datetime, *, give_up: bool) -> int:
+        """Count a failed attempt; ``give_up`` takes it out of the queue. Returns the attempts."""
+
+    async def stranded(self, owner: str, now: datetime, limit: int = 100) -> Sequence[tuple[str, str]]:
+        """(channel, chat) with waiting entries that nobody (or ``owner`` itself) works on."""
+
+    async def take_chats(self, channel: str, chats: Sequence[str], owner: str, now: datetime, until: datetime) -> set[str]:
+        """Take the leases of these chats; returns the chats ``owner`` now holds."""
+
+    async def release_chat(self, channel: str, chat: str, owner: str, now: datetime, until: datetime) -> Sequence[InboxEntry]:
+        """Give up a chat's lease unless entries wait for it; returns those (lease kept)."""
+
+    async def prune(self, before: datetime) -> int:
+        """Forget handled entries older than ``before``."""
+
+    async def count_waiting(self) -> int: ...
+
+
+class LeaseRepository(Protocol):
+    """Named leases of seconds (a chat's inbound work, the Telegram poller)."""
+
+    async def take(self, names: Sequence[str], owner: str, now: datetime, until: datetime) -> set[str]:
+        """Take the free, expired or own ones; returns the names ``owner`` now holds."""
+
+    async def renew(self, owner: str, now: datetime, until: datetime) -> set[str]:
+        """Extend ``owner``'s unexpired leases; returns the names still held."""
+
+    async def release(self, names: Sequence[str], owner: str) -> None: ...
+
+    async def holder(self, name: str, now: datetime) -> str | None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction over all repositories."""
 
@@ -208,6 +253,8 @@ class UnitOfWork(Protocol):
     timers: TimerRepository
     terms: TermRepository
     hot_issues: HotIssueRepository
+    inbox: InboxRepository
+    leases: LeaseRepository
 
     async def __aenter__(self) -> Self: ...
 

@@ -122,18 +122,33 @@ class ComplaintService:
         self.timer_actions = TimerActions(self.intake.promises, self.intake.handoff, self.texts)
 
     # ------------------------------------------------------------------ customers
-    async def handle(self, inbound: Inbound, *, claim_replies: timedelta | None = None) -> Outcome:
+    async def handle(
+        self,
+        inbound: Inbound,
+        *,
+        claim_replies: timedelta | None = None,
+        inbox_id: int | None = None,
+        before_commit: Callable[[UnitOfWork], Awaitable[None]] | None = None,
+    ) -> Outcome:
         """Process one customer event; a re-delivered update is recognised and ignored.
 
         With ``claim_replies`` the replies are written already claimed for that long
         (when nothing older waits for the chat), so the caller sends them right away with
         :meth:`flows.outbox.OutboxRelay.deliver` without another round trip to claim them;
         ``Outcome.claimed`` says whether that happened.
+
+        ``inbox_id``: the event was stored in the inbox (flows/inbox.py); it is marked
+        handled in this transaction, which is how a second handling is recognised.
+        ``before_commit`` runs last inside the transaction (the inbox gives up the chat's
+        lease there when nothing else waits).
         """
         now = self.clock()
         try:
             async with self.uow_factory() as uow:
-                if inbound.update_id and not await uow.updates.record(inbound.channel, inbound.update_id):
+                if inbox_id is not None:
+                    if not await uow.inbox.mark_processed(inbox_id, now):
+                        return Outcome(duplicate=True)
+                elif inbound.update_id and not await uow.updates.record(inbound.channel, inbound.update_id):
                     return Outcome(duplicate=True)
                 customer = await uow.customers.get_or_create(
                     inbound.channel,
@@ -148,6 +163,8 @@ class ComplaintService:
                 await uow.messages.add(self._inbound_record(inbound, start, now))
                 await self.intake.handle(turn, inbound)
                 outcome = await self._finish(uow, turn, claim_replies)
+                if before_commit is not None:
+                    await before_commit(uow)
                 await uow.commit()
                 return outcome
         except DuplicateUpdate:

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import socket
+import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from flows.ports import DuplicateUpdate
+from flows.redaction import redact
+from storage.inbox import SqlInboxRepository, SqlLeaseRepository
 from storage.sqlite_inline import inline_connector
 from storage.repositories import (
     SqlConversationRepository,
@@ -31,6 +39,15 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_SQLITE_FILE = "complaint-bot.db"
 
+# seconds; bot/config.py reads them from [database] (connect_timeout, statement_timeout, ...)
+DEFAULT_CONNECT_TIMEOUT = 5.0  # PostgreSQL: TCP connect, TLS and authentication
+DEFAULT_STATEMENT_TIMEOUT = 10.0  # PostgreSQL: one statement (server and client side)
+DEFAULT_POOL_TIMEOUT = 10.0  # PostgreSQL: waiting for a free pooled connection
+DEFAULT_BUSY_TIMEOUT = 10.0  # SQLite: waiting for another process's lock on the file
+# the client gives up this much later than the server's statement_timeout, so that a live
+# server reports its own clean "canceling statement" error and only a stalled one is cut off
+CLIENT_TIMEOUT_GRACE = 1.0
+
 
 class DatabaseURLError(ValueError):
     """DATABASE_URL is not something we can connect to."""
@@ -45,50 +62,113 @@ def normalise_url(url: str) -> str:
     try:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError with a terse message
-        raise DatabaseURLError(f"cannot parse {url!r}: {exc}") from exc
+        raise DatabaseURLError(redact(f"cannot parse {url!r}: {exc}")) from exc
     backend = parsed.get_backend_name()
     if backend in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+asyncpg")
     elif backend == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
     else:
-        raise DatabaseURLError(f"unsupported database {backend!r} in {url!r}: use sqlite or postgresql")
+        shown = parsed.render_as_string(hide_password=True)
+        raise DatabaseURLError(f"unsupported database {backend!r} in {shown!r}: use sqlite or postgresql")
     return parsed.render_as_string(hide_password=False)
+
+
+def mask_url(url: str) -> str:
+    """``url`` fit to print or log: the password (if any) replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy can read: mask what looks like one
+        return redact(url)
 
 
 def sqlite_url(path: str | Path) -> str:
     return f"sqlite+aiosqlite:///{Path(path).expanduser().resolve()}"
 
 
-def create_engine(url: str, *, search_path: str | None = None, echo: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    search_path: str | None = None,
+    echo: bool = False,
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+    statement_timeout: float | None = DEFAULT_STATEMENT_TIMEOUT,
+    pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+    busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+) -> AsyncEngine:
     """An async engine for ``url``; SQLite gets WAL, foreign keys and write-ahead locking.
 
     ``search_path`` (PostgreSQL only) puts every table in that schema; the tests use it
     to run in a schema of their own.
+
+    Timeouts, in seconds, so that a database that stalls is an error, not a hang.
+    PostgreSQL: ``connect_timeout`` bounds opening a connection (asyncpg's ``timeout``);
+    ``statement_timeout`` bounds each statement, on the server (its ``statement_timeout``
+    setting) and in the client (asyncpg's ``command_timeout``, a little later, for a
+    server that does not answer at all); None switches it off (migrations, reports);
+    ``pool_timeout`` bounds the wait for a free connection of the pool. SQLite:
+    ``busy_timeout`` bounds the wait for another process's lock on the file.
+    A connection that fails raises the driver's error, :func:`database_unavailable`
+    tells which of them are worth retrying.
     """
     url = normalise_url(url)
     connect_args: dict[str, Any] = {}
     kwargs: dict[str, Any] = {}
     if url.startswith("postgresql"):
+        server_settings: dict[str, str] = {}
         if search_path:
-            connect_args["server_settings"] = {"search_path": search_path}
-        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True)
+            server_settings["search_path"] = search_path
+        connect_args["timeout"] = connect_timeout
+        if statement_timeout:
+            server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
+            connect_args["command_timeout"] = statement_timeout + CLIENT_TIMEOUT_GRACE
+        if server_settings:
+            connect_args["server_settings"] = server_settings
+        kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=pool_timeout)
     else:
         database = make_url(url).database or ":memory:"
         if database == ":memory:":
             raise DatabaseURLError("an in-memory SQLite database is lost at exit: give a file path")
         # one connection, statements run on the loop's thread (see storage.sqlite_inline)
-        kwargs.update(async_creator=inline_connector(database), pool_size=1, max_overflow=0, pool_timeout=60)
+        connect = _private_file_first(database, inline_connector(database))
+        kwargs.update(async_creator=connect, pool_size=1, max_overflow=0, pool_timeout=60)
     engine = create_async_engine(url, echo=echo, connect_args=connect_args, **kwargs)
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, busy_timeout)
     return engine
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    database = engine.url.database
-    if database and database != ":memory:":
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+def _private_file_first(database: str, connect: Callable[[], Any]) -> Callable[[], Any]:
+    """``connect``, after creating the SQLite file with mode 0600 if it does not exist.
+
+    The file holds what customers said: only the bot's user may read it. SQLite gives
+    the ``-wal``, ``-shm`` and ``-journal`` files it creates next to it the same mode.
+    """
+
+    async def connect_private() -> Any:
+        create_private_file(database)
+        return await connect()
+
+    return connect_private
+
+
+def create_private_file(path: str | Path) -> bool:
+    """Create ``path`` empty with mode 0600 (its folder 0700 if new); False if it exists."""
+    path = Path(path)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+    finally:
+        os.close(fd)
+    return True
+
+
+def _configure_sqlite(engine: AsyncEngine, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+    busy_ms = max(0, round(busy_timeout * 1000))
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -99,13 +179,74 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA wal_autocheckpoint=4000")  # fewer checkpoints (each one syncs)
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
         # take the write lock up front: two writers never deadlock on a lock upgrade
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# SQLSTATEs of a server that is there but cannot serve now: connection exceptions (08...),
+# shutting down or starting up, too many connections, out of resources, statement
+# cancelled by statement_timeout, lock not available
+_TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53", "57014", "55P03")
+_TRANSIENT_ERRNOS = frozenset(
+    getattr(errno, name)
+    for name in (
+        "ECONNREFUSED", "ECONNRESET", "ECONNABORTED", "EHOSTUNREACH", "EHOSTDOWN",
+        "ENETUNREACH", "ENETDOWN", "ETIMEDOUT", "EPIPE",
+    )
+    if hasattr(errno, name)
+)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """``exc``, the driver error SQLAlchemy wraps and whatever they were raised from."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop(0)
+        if current is None or any(current is s for s in seen) or len(seen) > 20:
+            continue
+        seen.append(current)
+        orig = getattr(current, "orig", None)
+        pending.extend([orig if isinstance(orig, BaseException) else None, current.__cause__])
+    return seen
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Is ``exc`` the database being down, stalled or busy (worth waiting for), rather
+    than a mistake in the settings (wrong address, password, database name, schema)?
+
+    Transient: connection refused or reset, timeouts (connect, statement, pool), a
+    server starting up or shutting down or out of connections, SQLite's "database is
+    locked". Everything else, authentication failures among them, is not.
+    """
+    for error in _causes(exc):
+        if isinstance(error, (TimeoutError, PoolTimeoutError, ConnectionError)):
+            return True
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, socket.gaierror):
+            if error.errno == socket.EAI_AGAIN:  # "temporary failure in name resolution"
+                return True
+            continue  # an unknown host name is a wrong setting
+        if isinstance(error, OSError):
+            if error.errno in _TRANSIENT_ERRNOS:
+                return True
+            # asyncio, when every address of the host refused: OSError("Multiple exceptions: ...")
+            if error.errno is None and "Connect call failed" in str(error):
+                return True
+        if isinstance(error, sqlite3.OperationalError):
+            text = str(error).lower()
+            if "locked" in text or "busy" in text:
+                return True
+        sqlstate = getattr(error, "sqlstate", None)
+        if isinstance(sqlstate, str) and sqlstate.startswith(_TRANSIENT_SQLSTATES):
+            return True
+    return False
 
 
 class SqlUnitOfWork:
@@ -131,6 +272,8 @@ class SqlUnitOfWork:
         self.timers = SqlTimerRepository(self.connection)
         self.terms = SqlTermRepository(self.connection)
         self.hot_issues = SqlHotIssueRepository(self.connection)
+        self.inbox = SqlInboxRepository(self.connection)
+        self.leases = SqlLeaseRepository(self.connection)
         return self
 
     async def __aexit__(
@@ -167,6 +310,14 @@ class Database:
         self.url = url or engine.url.render_as_string(hide_password=False)
         self.options = dict(options or {})  # what from_url was given, to open the same database again
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+    @property
+    def masked_url(self) -> str:
+        """The URL to print or log: ``url`` carries the password, this does not."""
+        return mask_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"Database({self.masked_url!r})"
 
     @classmethod
     def from_url(cls, url: str, **kwargs: Any) -> Database:

@@ -18,6 +18,8 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -253,3 +255,46 @@ class ProcessedUpdateRow(Base):
     channel: Mapped[str] = mapped_column(String(32), primary_key=True)
     update_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     processed_at: Mapped[Timestamp]
+
+
+class InboxRow(Base):
+    """Inbound updates, stored before the platform is told they arrived (flows/inbox.py).
+
+    Handled rows keep ``processed_at`` (and, for one that could not be handled, its
+    ``last_error``) for a while, so a re-delivery is recognised by the unique key."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (
+        UniqueConstraint("channel", "update_id", name="uq_inbox_channel_update"),
+        Index(
+            "ix_inbox_waiting",
+            "channel",
+            "chat",
+            "seq",
+            postgresql_where=text("processed_at IS NULL"),
+            sqlite_where=text("processed_at IS NULL"),
+        ),
+        Index("ix_inbox_processed_at", "processed_at"),
+    )
+
+    id: Mapped[IntPK]
+    channel: Mapped[str] = mapped_column(String(32))
+    update_id: Mapped[str] = mapped_column(String(128))
+    chat: Mapped[str] = mapped_column(String(128))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    payload: Mapped[Any] = mapped_column(JSONData)
+    received_at: Mapped[Timestamp]
+    processed_at: Mapped[OptTimestamp]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class LeaseRow(Base):
+    """Who works on what, for a few seconds at a time (a chat's inbound updates, the
+    Telegram poller): renewed while the holder lives, taken over once it expires."""
+
+    __tablename__ = "leases"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[Timestamp]

@@ -1,0 +1,200 @@
+"""SQL for the inbox (inbound updates stored before they are confirmed) and for leases.
+
+The rules that use them live in :mod:`flows.inbox`; here is only how they are stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, delete, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from flows.domain import InboxEntry
+from storage.models import InboxRow, LeaseRow
+
+inbox = InboxRow.__table__
+leases = LeaseRow.__table__
+
+_INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+
+
+def chat_lease(channel: str, chat: str) -> str:
+    """The lease name under which one process works on a chat's inbound updates."""
+    return f"chat:{channel}:{chat}"
+
+
+def _entry(row: Row[Any]) -> InboxEntry:
+    return InboxEntry(row.channel, row.update_id, row.chat, row.seq, row.payload, row.id, row.attempts)
+
+
+_WAITING = (
+    select(inbox.c.id, inbox.c.channel, inbox.c.update_id, inbox.c.chat, inbox.c.seq, inbox.c.payload, inbox.c.attempts)
+    .where(
+        inbox.c.channel == bindparam("channel"),
+        inbox.c.chat == bindparam("chat"),
+        inbox.c.processed_at.is_(None),
+    )
+    .order_by(inbox.c.seq, inbox.c.id)
+    .limit(bindparam("limit"))
+)
+_MARK_PROCESSED = (
+    update(inbox)
+    .where(inbox.c.id == bindparam("b_id"), inbox.c.processed_at.is_(None))
+    .values(processed_at=bindparam("b_at"))
+)
+
+
+class SqlInboxRepository:
+    """Rows of the ``inbox`` table (implements flows.ports.InboxRepository)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def add_all(self, entries: Sequence[InboxEntry], now: datetime) -> list[InboxEntry]:
+        """Store what is new; returns those entries with their ids (a re-delivered
+        update is recognised by the unique key and left out)."""
+        if not entries:
+            return []
+        insert_ = _INSERTS[self.connection.dialect.name]
+        statement = (
+            insert_(inbox)
+            .values(
+                [
+                    dict(
+                        channel=e.channel, update_id=e.update_id, chat=e.chat, seq=e.seq,
+                        payload=e.payload, received_at=now, attempts=0,
+                    )
+                    for e in entries
+                ]
+            )
+            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+            .returning(inbox.c.id, inbox.c.channel, inbox.c.update_id)
+        )
+        stored = {(row.channel, row.update_id): row.id for row in await self.connection.execute(statement)}
+        return [
+            InboxEntry(e.channel, e.update_id, e.chat, e.seq, e.payload, stored[(e.channel, e.update_id)])
+            for e in entries
+            if (e.channel, e.update_id) in stored
+        ]
+
+    async def waiting(self, channel: str, chat: str, limit: int = 50) -> Sequence[InboxEntry]:
+        """A chat's entries not handled yet, in order."""
+        rows = await self.connection.execute(_WAITING, {"channel": channel, "chat": chat, "limit": limit})
+        return [_entry(row) for row in rows]
+
+    async def mark_processed(self, entry_id: int, at: datetime) -> bool:
+        """False when it was handled already (by this or another process)."""
+        result = await self.connection.execute(_MARK_PROCESSED, {"b_id": entry_id, "b_at": at})
+        return bool(result.rowcount)
+
+    async def mark_failed(self, entry_id: int, error: str, at: datetime, *, give_up: bool) -> int:
+        """Count a failed attempt (with its error); ``give_up`` takes the entry out of the
+        queue (it stays in the table with its error). Returns the attempts so far."""
+        values: dict[str, Any] = dict(attempts=inbox.c.attempts + 1, last_error=error[:2000])
+        if give_up:
+            values["processed_at"] = at
+        result = await self.connection.execute(
+            update(inbox).where(inbox.c.id == entry_id).values(**values).returning(inbox.c.attempts)
+        )
+        return int(result.scalar_one_or_none() or 0)
+
+    async def stranded(self, owner: str, now: datetime, limit: int = 100) -> Sequence[tuple[str, str]]:
+        """(channel, chat) of waiting entries that nobody works on: no lease, an expired
+        one, or one of ``owner``'s own (its worker may have stopped on an error)."""
+        lease_name = literal("chat:") + inbox.c.channel + literal(":") + inbox.c.chat
+        rows = await self.connection.execute(
+            select(inbox.c.channel, inbox.c.chat)
+            .select_from(inbox.outerjoin(leases, leases.c.name == lease_name))
+            .where(
+                inbox.c.processed_at.is_(None),
+                or_(leases.c.name.is_(None), leases.c.expires_at < now, leases.c.owner == owner),
+            )
+            .group_by(inbox.c.channel, inbox.c.chat)
+            .order_by(func.min(inbox.c.id))
+            .limit(limit)
+        )
+        return [(row.channel, row.chat) for row in rows]
+
+    async def take_chats(self, channel: str, chats: Sequence[str], owner: str, now: datetime, until: datetime) -> set[str]:
+        """Take the leases of these chats (free, expired or ``owner``'s own); returns the chats held."""
+        names = {chat_lease(channel, chat): chat for chat in chats}
+        taken = await SqlLeaseRepository(self.connection).take(list(names), owner, now, until)
+        return {names[name] for name in taken}
+
+    async def release_chat(self, channel: str, chat: str, owner: str, now: datetime, until: datetime) -> Sequence[InboxEntry]:
+        """Give up a chat's lease unless entries wait for it; returns those (the lease is
+        then kept). The lease row is locked first, so an entry stored by a process that
+        was refused the lease a moment ago is seen here (see :class:`SqlLeaseRepository`)."""
+        name = chat_lease(channel, chat)
+        leases_ = SqlLeaseRepository(self.connection)
+        await leases_.release([name], owner)
+        waiting = await self.waiting(channel, chat)
+        if waiting and not await leases_.take([name], owner, now, until):
+            return []  # another process took it meanwhile: it handles them
+        return waiting
+
+    async def prune(self, before: datetime) -> int:
+        """Forget handled entries older than ``before`` (platforms re-deliver for a day at most)."""
+        result = await self.connection.execute(
+            delete(inbox).where(and_(inbox.c.processed_at.is_not(None), inbox.c.processed_at < before))
+        )
+        return int(result.rowcount or 0)
+
+    async def count_waiting(self) -> int:
+        return int(
+            (await self.connection.execute(select(func.count()).select_from(inbox).where(inbox.c.processed_at.is_(None)))).scalar_one()
+        )
+
+
+class SqlLeaseRepository:
+    """Rows of the ``leases`` table (implements flows.ports.LeaseRepository).
+
+    Taking a lease is one upsert that only overwrites an expired lease or one of the
+    same owner; on PostgreSQL it locks the row even when it does not overwrite it, so
+    a holder that releases the lease and then looks for waiting work (in one
+    transaction) sees whatever a refused taker stored before it.
+    """
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def take(self, names: Sequence[str], owner: str, now: datetime, until: datetime) -> set[str]:
+        """Take (or keep) the leases that are free, expired or already ``owner``'s;
+        returns the names now held by ``owner``."""
+        if not names:
+            return set()
+        insert_ = _INSERTS[self.connection.dialect.name]
+        statement = insert_(leases).values([dict(name=n, owner=owner, expires_at=until) for n in sorted(set(names))])
+        statement = statement.on_conflict_do_update(
+            index_elements=["name"],
+            set_=dict(owner=statement.excluded.owner, expires_at=statement.excluded.expires_at),
+            where=or_(leases.c.expires_at < bindparam("lease_now", now, type_=leases.c.expires_at.type), leases.c.owner == statement.excluded.owner),
+        ).returning(leases.c.name)
+        return {row.name for row in await self.connection.execute(statement)}
+
+    async def renew(self, owner: str, now: datetime, until: datetime) -> set[str]:
+        """Extend every unexpired lease of ``owner``; returns the names still held."""
+        rows = await self.connection.execute(
+            update(leases)
+            .where(leases.c.owner == owner, leases.c.expires_at >= now)
+            .values(expires_at=until)
+            .returning(leases.c.name)
+        )
+        return {row.name for row in rows}
+
+    async def release(self, names: Sequence[str], owner: str) -> None:
+        """Give up leases (only ``owner``'s own)."""
+        if names:
+            await self.connection.execute(delete(leases).where(leases.c.name.in_(list(names)), leases.c.owner == owner))
+
+    async def holder(self, name: str, now: datetime) -> str | None:
+        """Who holds a lease now (None when nobody does)."""
+        row = (
+            await self.connection.execute(select(leases.c.owner).where(leases.c.name == name, leases.c.expires_at >= now))
+        ).first()
+        return row.owner if row else None
