@@ -130,6 +130,10 @@ class OutboxRepository(Protocol):
     async def release(self, item_ids: Sequence[int], now: datetime) -> None:
         """Give claimed but unsent items back (due at ``now``)."""
 
+    async def renew(self, item_ids: Sequence[int], until: datetime) -> None:
+        """Extend the claim on items still pending to ``until`` (the relay's heartbeat);
+        items already sent or failed are left alone."""
+
     async def mark_sent(self, item_ids: Sequence[int], at: datetime) -> None: ...
 
     async def has_pending(self, channel: str, target: str) -> bool:

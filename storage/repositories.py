@@ -558,6 +558,14 @@ class SqlOutboxRepository(_Repository):
                 update(outbox).where(outbox.c.id.in_(list(item_ids))).values(next_attempt_at=now)
             )
 
+    async def renew(self, item_ids: Sequence[int], until: datetime) -> None:
+        if item_ids:
+            await self.connection.execute(
+                update(outbox)
+                .where(outbox.c.id.in_(sorted(item_ids)), outbox.c.status == "pending")
+                .values(next_attempt_at=until)
+            )
+
     async def mark_sent(self, item_ids: Sequence[int], at: datetime) -> None:
         if item_ids:
             await self.connection.execute(_MARK_SENT, {"b_ids": list(item_ids), "b_at": at})

@@ -142,7 +142,7 @@ async def test_a_claim_abandoned_by_a_crash_is_sent_after_its_lease(
 ) -> None:
     await customer.say("快递丢了")
     crashed = OutboxRelay(database.unit_of_work, "telegram", sender, clock, lease=60)
-    claimed = await crashed._claim("100", 100)  # the process dies after claiming, before sending
+    claimed = await crashed._claim("100", 100, set())  # the process dies after claiming, before sending
     assert claimed
     survivor = OutboxRelay(database.unit_of_work, "telegram", sender, clock)
     assert await survivor.drain() == 0, "the lease keeps the items from being sent twice at once"
