@@ -44,8 +44,9 @@ DEFAULT_CONNECT_TIMEOUT = 5.0  # PostgreSQL: TCP connect, TLS and authentication
 DEFAULT_STATEMENT_TIMEOUT = 10.0  # PostgreSQL: one statement (server and client side)
 DEFAULT_POOL_TIMEOUT = 10.0  # PostgreSQL: waiting for a free pooled connection
 DEFAULT_BUSY_TIMEOUT = 10.0  # SQLite: waiting for another process's lock on the file
-# the client gives up this much later than the server's statement_timeout, so that a live
-# server reports its own clean "canceling statement" error and only a stalled one is cut off
+# the client gives up this much later than the server's statement_timeout (at most as much
+# again), so that a live server reports its own clean "canceling statement" error and only
+# a stalled one is cut off by the client
 CLIENT_TIMEOUT_GRACE = 1.0
 
 
@@ -121,7 +122,7 @@ def create_engine(
         connect_args["timeout"] = connect_timeout
         if statement_timeout:
             server_settings["statement_timeout"] = str(max(1, round(statement_timeout * 1000)))
-            connect_args["command_timeout"] = statement_timeout + CLIENT_TIMEOUT_GRACE
+            connect_args["command_timeout"] = statement_timeout + min(CLIENT_TIMEOUT_GRACE, statement_timeout)
         if server_settings:
             connect_args["server_settings"] = server_settings
         kwargs.update(pool_size=10, max_overflow=10, pool_pre_ping=True, pool_timeout=pool_timeout)
@@ -175,11 +176,12 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout: float = DEFAULT_BUSY_TI
         # the connection is in autocommit mode (isolation_level None, see sqlite_inline):
         # we issue BEGIN ourselves, because pysqlite's implicit transactions defer locking
         cursor = dbapi_connection.cursor()
+        # first: switching to WAL waits for other processes' locks too
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA wal_autocheckpoint=4000")  # fewer checkpoints (each one syncs)
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
