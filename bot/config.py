@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flows.domain import Severity
 from flows.policy import HandoffPolicy, ServiceLevels
 from flows.promises import BusinessHours, Promises
+from flows.redaction import redact
 
 CONFIG_ENV = "COMPLAINT_BOT_CONFIG"
 DEFAULT_CONFIG_FILE = "complaint-bot.toml"
@@ -40,6 +41,8 @@ class ConfigError(Exception):
     """A setting is missing or wrong; the message names it and says how to fix it."""
 
     def __init__(self, setting: str, problem: str, fix: str) -> None:
+        # printed at start-up and logged: never with a token or a URL's password in it
+        problem = redact(problem)
         super().__init__(f"{setting}: {problem}. {fix}")
         self.setting = setting
         self.problem = problem
@@ -55,6 +58,12 @@ class Settings:
     # [database]
     database_url: str | None = None
     sqlite_file: Path = Path("complaint-bot.db")
+    # seconds: a database that stalls is an error after this long, not a hang
+    database_connect_timeout: float = 5.0  # PostgreSQL: opening a connection
+    database_statement_timeout: float | None = 10.0  # PostgreSQL: one statement; None = off
+    database_pool_timeout: float = 10.0  # PostgreSQL: waiting for a free pooled connection
+    sqlite_busy_timeout: float = 10.0  # SQLite: waiting for another process's lock on the file
+    database_retry_every: float = 5.0  # `run` waits for a database that is down, trying this often
     # [classifier]
     categories_file: Path | None = None
     severity_file: Path | None = None
@@ -121,7 +130,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 _SCHEMA: dict[str, set[str]] = {
     "bot": {"language", "desk_language", "timezone"},
-    "database": {"sqlite_file"},
+    "database": {"sqlite_file", "connect_timeout", "statement_timeout", "pool_timeout", "busy_timeout", "retry_every"},
     "classifier": {"categories_file", "severity_file", "userdict_file"},
     "handoff": {"every_ticket", "min_severity"},
     "sla": {
@@ -151,6 +160,24 @@ def parse_duration(setting: str, value: Any) -> timedelta:
         if match:
             return timedelta(**{_UNITS[match.group(2)]: float(match.group(1))})
     raise ConfigError(setting, f"{value!r} is not a duration", 'Write it like "2h", "30m" or "1d".')
+
+
+def _seconds(setting: str, value: Any, example: str, *, can_be_off: bool = False) -> float | None:
+    """A short duration with its unit (``"5s"``, ``"0.5s"``, ``"2m"``) in seconds; ``"off"`` is
+    None where ``can_be_off``. A bare number is refused: elsewhere it means hours."""
+    off = ', or "off"' if can_be_off else ""
+    if can_be_off and isinstance(value, str) and value.strip().lower() == "off":
+        return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        raise ConfigError(setting, f"{value!r} has no unit", f'Write it with its unit, like "{example}"{off}.')
+    match = _DURATION_RE.match(value) if isinstance(value, str) else None
+    if not match:
+        raise ConfigError(setting, f"{value!r} is not a duration", f'Write it like "{example}"{off}.')
+    seconds = timedelta(**{_UNITS[match.group(2)]: float(match.group(1))}).total_seconds()
+    if seconds <= 0:
+        fix = 'Write "off" to switch it off.' if can_be_off else f'Write it like "{example}".'
+        raise ConfigError(setting, f"{value!r} is not more than 0", fix)
+    return seconds
 
 
 def _check_keys(where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
@@ -348,6 +375,15 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
     if "sqlite_file" in database:
         sqlite_file = Path(_string("database.sqlite_file", database["sqlite_file"])).expanduser()
         values["sqlite_file"] = sqlite_file if sqlite_file.is_absolute() else base / sqlite_file
+    for key, field_name, example, can_be_off in (
+        ("connect_timeout", "database_connect_timeout", "5s", False),
+        ("statement_timeout", "database_statement_timeout", "10s", True),
+        ("pool_timeout", "database_pool_timeout", "10s", False),
+        ("busy_timeout", "sqlite_busy_timeout", "10s", False),
+        ("retry_every", "database_retry_every", "5s", False),
+    ):
+        if key in database:
+            values[field_name] = _seconds(f"database.{key}", database[key], example, can_be_off=can_be_off)
 
     classifier = raw.get("classifier", {})
     for key in ("categories_file", "severity_file", "userdict_file"):
