@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bot.config import ConfigError, Settings
+from flows.redaction import redact
 from flows.service import Clock, ComplaintService, utcnow
 from nlp import Classifier, LexiconError
-from storage.database import Database, DatabaseURLError, sqlite_url
+from storage.database import Database, DatabaseURLError, database_unavailable, sqlite_url
 from storage.migrate import current_revision, head_revision, upgrade
 
 logger = logging.getLogger(__name__)
@@ -32,23 +38,97 @@ def database_url(settings: Settings) -> str:
     return settings.database_url or sqlite_url(settings.sqlite_file)
 
 
-def open_database(settings: Settings) -> Database:
+def open_database(settings: Settings, *, long_statements: bool = False) -> Database:
+    """The database with the configured timeouts; ``long_statements`` switches the
+    statement timeout off (migrations and reports, which may rightly take long)."""
     try:
-        return Database.from_url(database_url(settings))
+        return Database.from_url(
+            database_url(settings),
+            connect_timeout=settings.database_connect_timeout,
+            statement_timeout=None if long_statements else settings.database_statement_timeout,
+            pool_timeout=settings.database_pool_timeout,
+            busy_timeout=settings.sqlite_busy_timeout,
+        )
     except DatabaseURLError as exc:
         raise ConfigError("DATABASE_URL", str(exc), "Use postgresql://user@host:5432/dbname or sqlite:///path/file.db.") from exc
 
 
-async def ensure_schema(database: Database, settings: Settings) -> None:
-    """Migrate the embedded SQLite file; require an up-to-date schema elsewhere."""
+class DatabaseUnavailable(ConfigError):
+    """The database does not answer: refused, timed out, starting up. Worth waiting for
+    (:func:`wait_for_database`); commands that must not wait report it as it is."""
+
+    def __init__(self, setting: str, url: str, reason: str) -> None:
+        super().__init__(
+            setting,
+            f"cannot reach the database at {url} ({reason})",
+            "Check that the database server is running and reachable at that address.",
+        )
+        self.url = url  # password masked
+        self.reason = reason
+
+
+class StoppedWaitingForDatabase(Exception):
+    """The caller's stop event was set while :func:`wait_for_database` waited."""
+
+
+# what ensure_schema and the db commands catch: driver and connection errors
+DATABASE_ERRORS = (OperationalError, DBAPIError, PoolTimeoutError, OSError)
+
+
+def _reason(exc: BaseException, settings: Settings) -> str:
+    """One line on what went wrong: the driver's own error, not SQLAlchemy's wrapping."""
+    root = exc
+    for _ in range(10):
+        orig = getattr(root, "orig", None) if isinstance(root, DBAPIError) else None
+        deeper = orig if isinstance(orig, BaseException) else root.__cause__
+        if not isinstance(deeper, Exception):  # None, or the CancelledError behind a timeout
+            break
+        root = deeper
+    lines = str(root).strip().splitlines()
+    text = lines[0] if lines else ("no answer in time" if isinstance(root, TimeoutError) else "")
+    line = f"{root.__class__.__name__}: {text}" if text else root.__class__.__name__
+    return redact(line, _password(settings.database_url))
+
+
+def _password(url: str | None) -> str | None:
+    if not url:
+        return None
+    try:
+        password = make_url(url).password
+    except Exception:  # noqa: BLE001 - an unreadable URL is reported elsewhere
+        return None
+    return str(password) if password else None
+
+
+def database_error(exc: BaseException, database: Database, settings: Settings) -> ConfigError:
+    """The ConfigError to raise for ``exc`` (a :data:`DATABASE_ERRORS` error): a
+    :class:`DatabaseUnavailable` when the database is down or stalled, a plain
+    :class:`ConfigError` for a wrong address, password or database name. Neither carries
+    the password."""
     setting = "DATABASE_URL" if settings.database_url else "database.sqlite_file"
+    reason = _reason(exc, settings)
+    if database_unavailable(exc):
+        return DatabaseUnavailable(setting, database.masked_url, reason)
+    return ConfigError(
+        setting,
+        f"cannot open the database at {database.masked_url} ({reason})",
+        "Check the URL or path and that the server is running.",
+    )
+
+
+async def ensure_schema(database: Database, settings: Settings) -> None:
+    """Migrate the embedded SQLite file; require an up-to-date schema elsewhere.
+
+    Raises :class:`DatabaseUnavailable` when the database does not answer, a
+    :class:`ConfigError` for anything else that is wrong.
+    """
     try:
         if settings.uses_embedded_database:
             await upgrade(database.engine)
             return
         current = await current_revision(database.engine)
-    except (OperationalError, DBAPIError, OSError) as exc:
-        raise ConfigError(setting, f"cannot open the database ({exc.__class__.__name__}: {exc})", "Check the URL or path and that the server is running.") from exc
+    except DATABASE_ERRORS as exc:
+        raise database_error(exc, database, settings) from exc
     head = head_revision()
     if current != head:
         raise ConfigError(
@@ -69,12 +149,98 @@ def load_classifier(settings: Settings) -> Classifier:
         raise ConfigError("classifier", str(exc), "Fix the lexicon file at the line shown.") from exc
 
 
-async def build(settings: Settings, *, clock: Clock = utcnow, desk_connected: bool = False) -> App:
-    """Open the database (migrating the embedded one), load the lexicons, build the service."""
+def _say_on_stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+async def wait_for_database(
+    database: Database,
+    settings: Settings,
+    *,
+    stop: asyncio.Event | None = None,
+    max_wait: float | None = None,
+    say: Callable[[str], object] = _say_on_stderr,
+) -> None:
+    """:func:`ensure_schema`, retried every ``settings.database_retry_every`` seconds
+    while the database does not answer, saying so once (``say``, default: stderr).
+
+    A wrong setting (URL, password, schema revision) raises :class:`ConfigError` at once.
+    Gives up with :class:`DatabaseUnavailable` after ``max_wait`` seconds (None: never),
+    or with :class:`StoppedWaitingForDatabase` as soon as ``stop`` is set.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = None if max_wait is None else loop.time() + max_wait
+    interval = settings.database_retry_every
+    waiting = False
+    while True:
+        try:
+            await _unless_stopped(ensure_schema(database, settings), stop)
+        except DatabaseUnavailable as exc:
+            if not waiting:
+                waiting = True
+                say(f"waiting for the database at {exc.url} ({exc.reason}); retrying every {interval:g} s")
+            else:
+                logger.info("database still unavailable (%s)", exc.reason)
+            await database.engine.dispose()  # no half-open connection is kept for the next try
+            pause = interval
+            if deadline is not None:
+                left = deadline - loop.time()
+                if left <= 0:
+                    raise
+                pause = min(pause, left)
+            await _unless_stopped(asyncio.sleep(pause), stop)
+        else:
+            if waiting:
+                say(f"the database at {database.masked_url} answers; starting")
+            return
+
+
+async def _unless_stopped(work: Awaitable[None], stop: asyncio.Event | None) -> None:
+    """Await ``work``; if ``stop`` is set first, cancel it and raise StoppedWaitingForDatabase."""
+    if stop is None:
+        await work
+        return
+    if stop.is_set():
+        if asyncio.iscoroutine(work):
+            work.close()
+        raise StoppedWaitingForDatabase("stopped while waiting for the database")
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        raise StoppedWaitingForDatabase("stopped while waiting for the database")
+    task.result()
+
+
+async def build(
+    settings: Settings,
+    *,
+    clock: Clock = utcnow,
+    desk_connected: bool = False,
+    wait_for_db: bool = False,
+    stop: asyncio.Event | None = None,
+    max_wait: float | None = None,
+) -> App:
+    """Open the database (migrating the embedded one), load the lexicons, build the service.
+
+    A database that does not answer raises :class:`DatabaseUnavailable` (a ConfigError)
+    at once, unless ``wait_for_db``: then it is waited for, as :func:`wait_for_database`
+    does (``stop`` and ``max_wait`` end the wait). ``complaint-bot run`` waits; the other
+    commands and the tests fail fast.
+    """
     classifier = load_classifier(settings)
     database = open_database(settings)
     try:
-        await ensure_schema(database, settings)
+        if wait_for_db:
+            await wait_for_database(database, settings, stop=stop, max_wait=max_wait)
+        else:
+            await ensure_schema(database, settings)
     except BaseException:
         await database.dispose()
         raise
