@@ -19,8 +19,10 @@ import sys
 from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
+from typing import IO
 
 from bot.config import ConfigError, Settings, load_settings
+from bot.logs import environment_secrets, install_redaction, redact_for_output
 
 logger = logging.getLogger("complaint_bot")
 
@@ -79,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    # no log line carries a token or the database password (secrets come from the environment)
+    install_redaction(environment_secrets(os.environ))
     if args.command is None:
         parser.print_help()
         return 2
@@ -97,10 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(settings, args)
     except ConfigError as exc:
-        print(f"complaint-bot: configuration error: {exc}", file=sys.stderr)
+        print(redact_for_output(f"complaint-bot: configuration error: {exc}", os.environ), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
+    except Exception:
+        # through the log, so that the traceback is redacted like every other line
+        logger.critical("complaint-bot stopped by an unexpected error", exc_info=True)
+        return 1
     parser.error(f"unknown command {args.command}")
     return 2
 
@@ -136,10 +144,11 @@ def _diagram(args: argparse.Namespace) -> int:
 
 
 async def _db(settings: Settings, action: str | None, parser: argparse.ArgumentParser) -> int:
-    from bot.bootstrap import open_database
+    from bot.bootstrap import DATABASE_ERRORS, database_error, open_database
     from storage.migrate import current_revision, head_revision, upgrade
 
-    database = open_database(settings)
+    # migrations may rightly take longer than the bot's statement timeout
+    database = open_database(settings, long_statements=True)
     try:
         if action == "upgrade":
             await upgrade(database.engine)
@@ -151,15 +160,17 @@ async def _db(settings: Settings, action: str | None, parser: argparse.ArgumentP
             return 0 if current == head_revision() else 1
         parser.error("db needs an action: upgrade or current")
         return 2
+    except DATABASE_ERRORS as exc:
+        raise database_error(exc, database, settings) from exc
     finally:
         await database.dispose()
 
 
-async def _chat(settings: Settings, user: str | None, lang: str | None, prompt: bool) -> int:
+async def _chat(settings: Settings, user: str | None, lang: str | None, prompt: bool, *, wait_for_db: bool = False) -> int:
     from bot.bootstrap import build
     from handlers.console import ConsoleChat
 
-    app = await build(settings)
+    app = await build(settings, wait_for_db=wait_for_db)
     try:
         chat = ConsoleChat(
             app.service,
@@ -177,16 +188,21 @@ async def _chat(settings: Settings, user: str | None, lang: str | None, prompt: 
 
 async def _run(settings: Settings) -> int:
     if settings.telegram_token or settings.slack_bot_token:
+        from bot.bootstrap import StoppedWaitingForDatabase
         from bot.runner import run
 
-        return await run(settings)
+        try:
+            return await run(settings)
+        except StoppedWaitingForDatabase:
+            print("stopped while waiting for the database", file=sys.stderr)
+            return 0
     where = settings.database_url and "DATABASE_URL" or str(settings.sqlite_file)
     print("No chat platform is configured, so the bot starts the terminal chat.")
     for line in settings.describe_channels():
         print(f"  {line}")
     print(f"  Database: {where}")
     print("Type your complaint; numbers pick the choices shown; /help lists commands; Ctrl-D quits.\n")
-    return await _chat(settings, None, None, True)
+    return await _chat(settings, None, None, True, wait_for_db=True)
 
 
 def _count(text: str) -> int:
@@ -250,7 +266,7 @@ async def _write_report(settings: Settings, args: argparse.Namespace, since: dat
     taxonomy = load_classifier(settings).taxonomy
     names = {lang: {c.id: c.name(lang) for c in taxonomy} for lang in (language, "en")}
     texts = default_catalogue()
-    database = open_database(settings)
+    database = open_database(settings, long_statements=True)  # a long period may take a while
     try:
         await ensure_schema(database, settings)
         report = await build_report(database, since, until, top_terms=args.top)
@@ -261,25 +277,35 @@ async def _write_report(settings: Settings, args: argparse.Namespace, since: dat
     try:
         if args.csv:
             # with a byte-order mark, so that spreadsheet programs read the Chinese right
-            args.csv.write_text(format_csv(report), encoding="utf-8-sig")
+            with _private_file(args.csv) as out:
+                out.write(format_csv(report).encode("utf-8-sig"))
             print(f"wrote {args.csv}", file=sys.stderr)
         if args.chart:
             from handlers.charts import render_chart
 
-            drawn = render_chart(
-                report,
-                args.chart,
-                language=language,
-                category_names=names[language],
-                texts=texts,
-                fallback_category_names=names["en"],
-            )
+            with _private_file(args.chart) as out:
+                drawn = render_chart(
+                    report,
+                    out,
+                    language=language,
+                    category_names=names[language],
+                    texts=texts,
+                    fallback_category_names=names["en"],
+                )
             note = " (no CJK font installed: labels in English)" if drawn != language else ""
             print(f"wrote {args.chart}{note}", file=sys.stderr)
     except OSError as exc:
         print(f"complaint-bot report: cannot write: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _private_file(path: Path) -> IO[bytes]:
+    """``path`` opened for writing, created with mode 0600: reports hold customers' data.
+
+    An existing file is truncated and keeps its mode (the operator chose it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.fdopen(fd, "wb")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,167 @@
+"""Logging without secrets: no log line carries a token or a database password.
+
+Bot API URLs carry the bot token (python-telegram-bot and httpx log them, exceptions
+quote them), Slack tokens travel in headers and errors, DATABASE_URL may carry a
+password. :func:`install_redaction` puts a filter and a formatter on the handlers that
+write the log, so that every line they write, its message, its arguments, the formatted
+exception and stack, went through :func:`flows.redaction.redact` with the configured
+secrets as exact strings as well as the patterns redact knows.
+
+``complaint-bot`` installs it right after ``logging.basicConfig`` (bot/cli.py); a test
+or another entry point calls :func:`install_redaction` itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+from urllib.parse import quote, unquote, urlsplit
+
+from flows.redaction import redact
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+# the environment variables whose values must never be written anywhere
+SECRET_VARIABLES = (
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_WEBHOOK_SECRET",
+    "SLACK_BOT_TOKEN",
+    "SLACK_APP_TOKEN",
+    "SLACK_SIGNING_SECRET",
+)
+
+
+def url_password(url: str | None) -> str | None:
+    """The password in ``url`` (``scheme://user:password@host/...``), or None."""
+    if not url:
+        return None
+    try:
+        password = urlsplit(url.strip()).password
+    except ValueError:
+        return None
+    return password or None
+
+
+def _variants(secret: str) -> set[str]:
+    """The secret as written, percent-decoded and percent-encoded (as it may appear in URLs)."""
+    return {secret, unquote(secret), quote(secret, safe="")}
+
+
+def environment_secrets(environ: Mapping[str, str]) -> list[str]:
+    """The secret values set in ``environ``: tokens, signing secret, DATABASE_URL's password."""
+    found: set[str] = set()
+    for name in SECRET_VARIABLES:
+        value = environ.get(name, "").strip()
+        if value:
+            found |= _variants(value)
+    password = url_password(environ.get("DATABASE_URL"))
+    if password:
+        found |= _variants(password)
+    return sorted(found, key=len, reverse=True)  # longest first: no half-replaced secret
+
+
+def settings_secrets(settings: Settings) -> list[str]:
+    """The same, from loaded settings (for entry points that build Settings themselves)."""
+    found: set[str] = set()
+    for value in (
+        settings.telegram_token,
+        settings.telegram_webhook_secret,
+        settings.slack_bot_token,
+        settings.slack_app_token,
+        settings.slack_signing_secret,
+        url_password(settings.database_url),
+    ):
+        if value:
+            found |= _variants(value)
+    return sorted(found, key=len, reverse=True)
+
+
+class Redactor:
+    """:func:`redact` with a set of exact secrets that can grow."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self.secrets: list[str] = []
+        self.add(*secrets)
+
+    def add(self, *secrets: str | None) -> None:
+        known = set(self.secrets)
+        for secret in secrets:
+            if secret and secret not in known:
+                known.add(secret)
+        self.secrets = sorted(known, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        return redact(text, *self.secrets)
+
+
+class RedactingFilter(logging.Filter):
+    """Redacts a record in place before any formatter sees it: the message is formatted
+    with its arguments and redacted (args become None), the exception and stack texts
+    are formatted and redacted into ``exc_text`` / ``stack_info``, which formatters use."""
+
+    _exceptions = logging.Formatter()
+
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string: keep what was given, redacted
+            message = f"{record.msg!s} {record.args!r}"
+        record.msg = self.redactor(message)
+        record.args = None
+        if record.exc_info and record.exc_info[0] is not None and not record.exc_text:
+            record.exc_text = self._exceptions.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redactor(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self.redactor(record.stack_info)
+        return True
+
+
+class RedactingFormatter(logging.Formatter):
+    """Wraps a handler's formatter and redacts the line it produces (the last word, for
+    whatever a formatter adds from the record on its own)."""
+
+    def __init__(self, inner: logging.Formatter | None, redactor: Redactor) -> None:
+        super().__init__()
+        self.inner = inner or logging.Formatter(logging.BASIC_FORMAT)
+        self.redactor = redactor
+
+    def format(self, record: logging.LogRecord) -> str:
+        return self.redactor(self.inner.format(record))
+
+
+def install_redaction(
+    secrets: Iterable[str | None] = (),
+    handlers: Iterable[logging.Handler] | None = None,
+) -> Redactor:
+    """Redact ``secrets`` (and every token or URL password :func:`redact` recognises)
+    from what ``handlers`` write; default: the root logger's handlers (those
+    ``logging.basicConfig`` made). Installing again adds the new secrets to the same
+    redactor instead of stacking filters. Returns the redactor (``.add`` more later)."""
+    targets = list(logging.getLogger().handlers if handlers is None else handlers)
+    redactor: Redactor | None = None
+    for handler in targets:
+        for existing in handler.filters:
+            if isinstance(existing, RedactingFilter):
+                redactor = existing.redactor
+    if redactor is None:
+        redactor = Redactor()
+    redactor.add(*secrets)
+    for handler in targets:
+        if not any(isinstance(f, RedactingFilter) and f.redactor is redactor for f in handler.filters):
+            handler.addFilter(RedactingFilter(redactor))
+        formatter = handler.formatter
+        if not (isinstance(formatter, RedactingFormatter) and formatter.redactor is redactor):
+            handler.setFormatter(RedactingFormatter(formatter, redactor))
+    return redactor
+
+
+def redact_for_output(text: str, environ: Mapping[str, str]) -> str:
+    """``text`` fit to print (an error for the operator): secrets of ``environ`` removed."""
+    return redact(text, *environment_secrets(environ))
