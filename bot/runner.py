@@ -1,8 +1,10 @@
 """``complaint-bot run`` with tokens: every configured channel in one process and one loop.
 
-Starts, in order: the database and the service (``bootstrap.build``), the Telegram
-application (polling, or webhook behind the bot's own HTTP server), the outbox relays
-and the spool replay, and waits for SIGINT / SIGTERM; then stops everything in reverse.
+Starts, in order: the database and the service (``bootstrap.build``), the inbox (inbound
+updates, flows/inbox.py), the Telegram bot (polling, or webhook behind the bot's own HTTP
+server), Slack, the outbox relays and the scheduler, and waits for SIGINT / SIGTERM; then
+lets every loop finish what it holds (nothing confirmed that is not committed, nothing
+sent that is not marked) and stops everything in reverse.
 """
 
 from __future__ import annotations
@@ -21,18 +23,22 @@ from zoneinfo import ZoneInfo
 from urllib.parse import urlparse
 
 from aiohttp import web
-from telegram import Update
 from telegram.error import InvalidToken, NetworkError
 
-from bot.bootstrap import App, build
+from bot.bootstrap import App, StoppedWaitingForDatabase, build
 from bot.config import ConfigError, Settings
 from flows.domain import DESK_CHANNEL, OutboxItem
+from flows.inbox import Inbox, Poller
 from flows.loops import every
 from flows.outbox import OutboxRelay
+from flows.redaction import redact
 from handlers import telegram as tg
 from storage.reports import build_report
 
 logger = logging.getLogger(__name__)
+
+OUTBOX_LEASE = 15.0  # seconds an outbox claim lasts unless renewed (a dead process's items wait this long)
+STOP_TIMEOUT = 10.0  # seconds the loops get to finish at SIGTERM
 
 
 class WebServer:
@@ -65,8 +71,9 @@ class WebServer:
         logger.info("HTTP endpoint listening on %s:%s", self.listen, self.port)
 
     async def stop(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
+        runner, self._runner = self._runner, None
+        if runner is not None:
+            await runner.cleanup()
 
 
 @dataclass
@@ -74,21 +81,22 @@ class Started:
     """What starting a channel left running."""
 
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    relays: list[OutboxRelay] = field(default_factory=list)  # run until the other loops have stopped
     after_server_start: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
 
 async def start_telegram(
-    app: App, settings: Settings, stack: AsyncExitStack, server: WebServer, stop: asyncio.Event, customers: CustomerChannels
+    app: App, settings: Settings, stack: AsyncExitStack, server: WebServer, stop: asyncio.Event, customers: CustomerChannels, inbox: Inbox
 ) -> Started:
-    """Initialise and start the Telegram application (polling, or webhook routes on ``server``)."""
+    """Initialise the Telegram bot, its outbox relay, and polling (standing by while
+    another process polls the same token) or the webhook route on ``server``."""
     assert settings.telegram_token
-    channel = tg.TelegramChannel(app.service, app.service.texts, tg.UpdateSpool(settings.telegram_spool_file))
+    channel = tg.TelegramChannel(app.service.texts)
     application = tg.build_application(
         settings.telegram_token,
         channel,
         base_url=settings.telegram_api_base_url,
         max_messages_per_second=settings.telegram_max_messages_per_second,
-        clock=app.clock,
     )
     try:
         await application.initialize()
@@ -96,32 +104,29 @@ async def start_telegram(
         raise ConfigError("TELEGRAM_BOT_TOKEN", "Telegram rejected the token", "Copy the token again from @BotFather (/mybots → API Token).") from exc
     except NetworkError as exc:
         where = settings.telegram_api_base_url or "api.telegram.org"
-        raise ConfigError("TELEGRAM_API_BASE_URL", f"cannot reach the Bot API at {where} ({exc})", "Check the network, or the URL if you set one.") from exc
+        raise ConfigError("TELEGRAM_API_BASE_URL", f"cannot reach the Bot API at {where} ({redact(str(exc))})", "Check the network, or the URL if you set one.") from exc
     stack.push_async_callback(application.shutdown)
     await tg.set_command_menu(application, settings.language)
-    await application.start()
-    stack.push_async_callback(application.stop)
+    channel.relay = customers.add(
+        tg.CHANNEL,
+        OutboxRelay(app.database.unit_of_work, tg.CHANNEL, tg.TelegramSender(application.bot), app.clock, mark_delay=tg.MARK_DELAY, lease=OUTBOX_LEASE),
+        tg.TelegramFiles(application.bot).fetch,
+    )
+    inbox.register(channel)
     started = Started()
     if settings.telegram_mode == "webhook":
         assert settings.telegram_webhook_url
         url = settings.telegram_webhook_url
         secret = settings.telegram_webhook_secret or secrets.token_urlsafe(32)
         path = settings.telegram_webhook_path or urlparse(url).path or "/"
-        server.add_post(path, tg.webhook_handler(application, secret))
+        server.add_post(path, tg.webhook_handler(channel, inbox, secret))
         started.after_server_start.append(lambda: tg.start_webhook(application, url, secret))
         logger.info("Telegram: webhook %s (served at %s)", url, path)
     else:
-        assert application.updater is not None
-        await application.updater.start_polling(allowed_updates=Update.ALL_TYPES)
-        stack.push_async_callback(application.updater.stop)
-        logger.info("Telegram: long polling as @%s", application.bot.username)
-    assert channel.relay is not None
-    customers.relays[tg.CHANNEL] = channel.relay
-    customers.files[tg.CHANNEL] = tg.TelegramFiles(application.bot).fetch
-    started.tasks += [
-        asyncio.create_task(channel.relay.run(stop), name="telegram-outbox"),
-        asyncio.create_task(tg.replay_spool_periodically(application, stop), name="telegram-spool"),
-    ]
+        poller = Poller(inbox, tg.CHANNEL, tg.TelegramUpdates(channel), f"poller:telegram:{application.bot.id}")
+        started.tasks.append(asyncio.create_task(poller.run(stop), name="telegram-poller"))
+        logger.info("Telegram: long polling as @%s (one process per token; others stand by)", application.bot.username)
+    started.relays.append(channel.relay)
     return started
 
 
@@ -174,6 +179,11 @@ class CustomerChannels:
     def __init__(self) -> None:
         self.relays: dict[str, OutboxRelay] = {}
         self.files: dict[str, Callable[[str], Awaitable[bytes]]] = {}
+
+    def add(self, channel: str, relay: OutboxRelay, files: Callable[[str], Awaitable[bytes]]) -> OutboxRelay:
+        self.relays[channel] = relay
+        self.files[channel] = files
+        return relay
 
     async def deliver(self, items: Sequence[OutboxItem]) -> bool:
         """Send now; True when everything went out (else it waits in the outbox)."""
@@ -232,8 +242,8 @@ async def start_slack(
     slack.register(bolt, desk)
     reports = functools.partial(build_report, app.database)
     sender = slack.SlackDeskSender(outbox_client, app.service, desk_settings, renderer, customers.files, reports)
-    relay = OutboxRelay(app.database.unit_of_work, DESK_CHANNEL, sender, app.clock, base_delay=2.0)
-    started = Started(tasks=[asyncio.create_task(relay.run(stop), name="desk-outbox")])
+    relay = OutboxRelay(app.database.unit_of_work, DESK_CHANNEL, sender, app.clock, base_delay=2.0, lease=OUTBOX_LEASE)
+    started = Started(relays=[relay])
     if settings.digest is not None:
         started.tasks.append(asyncio.create_task(send_digests(app, settings, stop), name="digest"))
     if settings.slack_app_token:
@@ -262,17 +272,30 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, ready: asyn
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-    app = await build(settings, desk_connected=bool(settings.slack_bot_token))
+    try:
+        app = await build(settings, desk_connected=bool(settings.slack_bot_token), wait_for_db=True, stop=stop)
+    except StoppedWaitingForDatabase:
+        return 0
     started: list[Started] = []
     customers = CustomerChannels()
+    inbox = Inbox(app.database.unit_of_work, app.service, app.clock, reply_claim=timedelta(seconds=OUTBOX_LEASE))
+    stop_relays = asyncio.Event()
     async with AsyncExitStack() as stack:
         stack.push_async_callback(app.close)
         server = WebServer(settings.listen, settings.port)
         if settings.telegram_token:
-            started.append(await start_telegram(app, settings, stack, server, stop, customers))
+            started.append(await start_telegram(app, settings, stack, server, stop, customers, inbox))
         if settings.slack_bot_token:
             started.append(await start_slack(app, settings, stack, server, stop, customers))
-        started.append(Started(tasks=[asyncio.create_task(keep_promises(app, stop), name="promises")]))
+        started.append(Started(tasks=[
+            asyncio.create_task(keep_promises(app, stop), name="promises"),
+            asyncio.create_task(inbox.run(stop), name="inbox"),
+        ]))
+        relay_tasks = [
+            asyncio.create_task(relay.run(stop_relays), name=f"{relay.channel}-outbox")
+            for channel in started
+            for relay in channel.relays
+        ]
         if server.has_routes:
             await server.start()
             stack.push_async_callback(server.stop)
@@ -288,8 +311,19 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, ready: asyn
             ready.set()
         await stop.wait()
         print("stopping ...", flush=True)
+        await server.stop()  # no new webhook requests; those in progress have been answered
         tasks = [task for channel in started for task in channel.tasks]
-        for task in tasks:
+        # the loops end by themselves once ``stop`` is set: the poller confirms what was
+        # committed, the inbox finishes the updates in hand and gives its leases back
+        _, late = await asyncio.wait(tasks, timeout=STOP_TIMEOUT) if tasks else (set(), set())
+        for task in late:
+            logger.warning("%s did not stop within %s s", task.get_name(), STOP_TIMEOUT)
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        # then the relays: they send what the last updates produced, then mark it sent
+        stop_relays.set()
+        _, late = await asyncio.wait(relay_tasks, timeout=STOP_TIMEOUT) if relay_tasks else (set(), set())
+        for task in late:
+            task.cancel()  # the relay still marks what went out and gives the rest back
+        await asyncio.gather(*relay_tasks, return_exceptions=True)
     return 0

@@ -32,9 +32,9 @@ import os
 import secrets
 import socket
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from flows.domain import Inbound, InboxEntry
 from flows.ports import UnitOfWork, UnitOfWorkFactory
@@ -44,6 +44,7 @@ from flows.service import ComplaintService, Outcome
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 ChatKey = tuple[str, str]  # (channel, chat)
 
 
@@ -448,7 +449,9 @@ class Poller:
                     await _wait(stop, self.inbox.lease.total_seconds() / 3)
                     continue
                 try:
-                    batch = await self.source.fetch(self.offset, self.poll_timeout)
+                    batch = await _unless_stopped(stop, self.source.fetch(self.offset, self.poll_timeout))
+                    if batch is None:
+                        break  # stopped while waiting: what that poll would bring stays unconfirmed
                 except Exception as exc:
                     logger.warning("fetching %s updates failed: %s", self.channel, redact(str(exc)))
                     await _wait(stop, delay)
@@ -470,6 +473,21 @@ class Poller:
                     await self.source.confirm(self.offset)
                 except Exception as exc:
                     logger.info("last confirmation not sent (%s): those updates come again and are recognised", exc)
+
+
+async def _unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
+    """``work``'s result, or None (``work`` cancelled) when ``stop`` is set first."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    return None
 
 
 async def _wait(stop: asyncio.Event, seconds: float) -> None:

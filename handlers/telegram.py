@@ -1,27 +1,21 @@
-"""The Telegram channel: python-telegram-bot handlers over the application service.
+"""The Telegram channel: translating between python-telegram-bot and the bot's core.
 
-Every update becomes a neutral :class:`flows.domain.Inbound` (``inbound_from``); the
-application service decides what it means and writes the replies to the outbox in the
-same transaction; :class:`TelegramSender` delivers them through the Bot API, in order
-per chat, with retries (an outage delays replies, never drops them).
-
-Wiring (``build_application``) reads like python-telegram-bot's examples: one small
-callback per kind of update, then one function that registers them. Updates of one chat
-are processed in order, different chats in parallel (:class:`PerChatUpdateProcessor`).
-Polling is python-telegram-bot's own; for webhooks :func:`webhook_handler` is an aiohttp
-handler that checks the secret token and queues the update (the server itself is built
-in ``bot/``, where the Slack endpoint joins it).
+Every update becomes a neutral :class:`flows.domain.Inbound` (``inbound_from``) and every
+outbox reply a Bot API call (:class:`TelegramSender`, plain text, split at Telegram's
+limit). Updates arrive by long polling (:class:`TelegramUpdates`, driven by
+:class:`flows.inbox.Poller`) or by webhook (:func:`webhook_handler`); either way they are
+committed to the inbox (:mod:`flows.inbox`) before Telegram is told they arrived, and
+handled afterwards in order per chat. :class:`TelegramChannel` is what the inbox calls
+back: decode a stored update, deliver what handling it produced, and — while the
+database is down — tell the customer once that the message is safe.
 """
 
 from __future__ import annotations
 
-import asyncio
 import hmac
-import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -38,24 +32,12 @@ from telegram import (
 )
 from telegram.constants import ChatType, MessageEntityType, MessageLimit
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationBuilder,
-    BaseUpdateProcessor,
-    CallbackContext,
-    CallbackQueryHandler,
-    ContextTypes,
-    ExtBot,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ExtBot
 
-from flows.locks import KeyedLocks
-from flows.loops import every
-from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, UserRef
+from flows.domain import Attachment, Inbound, InboundKind, InboxEntry, OutboxItem, Reply, UserRef
+from flows.inbox import DatabaseUnavailable, Inbox
 from flows.outbox import DeliveryError, OutboxRelay
-from flows.service import ComplaintService, Outcome
+from flows.service import Outcome
 from flows.texts import Catalogue
 from handlers.telegram_http import AiohttpRequest
 
@@ -68,9 +50,6 @@ UNSUPPORTED_TYPES = (
     "sticker", "voice", "audio", "video", "video_note", "animation", "location",
     "venue", "poll", "dice", "game", "story",
 )  # fmt: skip
-HANDLE_ATTEMPTS = 3  # the database may be restarting: retry a little before spooling
-SPOOL_ATTEMPTS = 100  # replays (every 10 s) before a spooled update goes to the dead-letter file
-CLAIM = timedelta(minutes=2)  # replies sent right after handling; others take over after this
 MARK_DELAY = 0.02  # sent replies are marked in batches: one transaction per 20 ms, not per reply
 
 
@@ -265,214 +244,76 @@ class TelegramFiles:
 
 
 # ---------------------------------------------------------------------- the channel
-class UpdateSpool:
-    """Updates that could not be handled yet (the database was down), kept in a file in
-    arrival order until they can be: nothing a customer said is lost.
-
-    Every change rewrites the file atomically, and an entry leaves it only once handled,
-    so a crash at worst replays an update the service then recognises as a duplicate.
-    After :data:`SPOOL_ATTEMPTS` failed replays an update moves to the dead-letter file
-    beside it (``*.dead.jsonl``), kept for a person to look at, and is logged as an error.
-    """
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.dead_path = path.with_name(path.stem + ".dead.jsonl")
-        self.entries: list[dict[str, Any]] = self._read()
-
-    def _read(self) -> list[dict[str, Any]]:
-        if not self.path.exists():
-            return []
-        entries = []
-        for line in self.path.read_text("utf-8").splitlines():
-            if line.strip():
-                try:
-                    entries.append(json.loads(line))
-                except ValueError:
-                    logger.error("unreadable line in the update spool %s kept in %s", self.path, self.dead_path)
-                    self._bury_raw(line)
-        return entries
-
-    def _write(self) -> None:
-        if not self.entries:
-            self.path.unlink(missing_ok=True)
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fresh = self.path.with_suffix(".writing")
-        fresh.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in self.entries), "utf-8")
-        fresh.replace(self.path)
-
-    def _bury_raw(self, line: str) -> None:
-        self.dead_path.parent.mkdir(parents=True, exist_ok=True)
-        with self.dead_path.open("a", encoding="utf-8") as dead:
-            dead.write(line.rstrip("\n") + "\n")
-
-    @property
-    def chats(self) -> set[int]:
-        """Chats with updates waiting: their newer updates wait behind them."""
-        return {int(e["chat"]) for e in self.entries}
-
-    def add(self, update: Update, chat_id: int) -> None:
-        self.entries.append({"chat": chat_id, "attempts": 0, "update": update.to_dict()})
-        self._write()
-
-    def handled(self, entry: dict[str, Any]) -> None:
-        self.entries.remove(entry)
-        self._write()
-
-    def failed(self, entry: dict[str, Any]) -> None:
-        entry["attempts"] = int(entry.get("attempts", 0)) + 1
-        if entry["attempts"] >= SPOOL_ATTEMPTS:
-            logger.error("update %s could not be handled after %s tries; kept in %s",
-                         entry["update"].get("update_id"), entry["attempts"], self.dead_path)
-            self._bury_raw(json.dumps(entry, ensure_ascii=False))
-            self.entries.remove(entry)
-        self._write()
-
-
 class TelegramChannel:
-    """What the callbacks need: the service, the outbox relay and the texts."""
+    """Telegram as the inbox sees it (:class:`flows.inbox.InboundChannel`): updates in,
+    replies out. It never touches the database itself."""
 
-    def __init__(
-        self,
-        service: ComplaintService,
-        texts: Catalogue,
-        spool: UpdateSpool,
-        *,
-        retry_delay: float = 0.5,
-    ) -> None:
-        self.service = service
+    name = CHANNEL
+
+    def __init__(self, texts: Catalogue) -> None:
         self.texts = texts
-        self.spool = spool
-        self.retry_delay = retry_delay
-        self.relay: OutboxRelay | None = None  # set once the bot exists (build_application)
+        self.bot: ExtBot[Any] | None = None  # set by build_application
+        self.relay: OutboxRelay | None = None  # set by the composition root (bot/)
 
-    async def handle(self, update: Update, bot: ExtBot[Any]) -> None:
-        """Hand the update to the service, then deliver what it answered."""
+    def _bot(self) -> ExtBot[Any]:
+        if self.bot is None:
+            raise RuntimeError("TelegramChannel used before build_application gave it a bot")
+        return self.bot
+
+    def entry(self, update: Update) -> InboxEntry | None:
+        """What to store for an update (None: nothing to answer, e.g. a channel post)."""
+        bot = self._bot()
         inbound = inbound_from(update, bot.username, bot.id)
         if inbound is None:
-            return
-        chat = int(inbound.chat_id)
-        if chat in self.spool.chats:  # earlier updates of this chat wait: this one waits behind them
-            self.spool.add(update, chat)
-            return
-        for attempt in range(1, HANDLE_ATTEMPTS + 1):
-            try:
-                outcome = await self.service.handle(inbound, claim_replies=CLAIM)
-                break
-            except Exception:
-                logger.exception("update %s: handling failed (attempt %s)", update.update_id, attempt)
-                if attempt == HANDLE_ATTEMPTS:
-                    self.spool.add(update, chat)
-                    await self._apologise(bot, inbound)
-                    return
-                await asyncio.sleep(self.retry_delay * attempt)
-        await self._deliver(outcome, inbound)
+            return None
+        return InboxEntry(CHANNEL, str(update.update_id), inbound.chat_id, update.update_id, update.to_dict())
 
-    async def _deliver(self, outcome: Outcome, inbound: Inbound) -> None:
-        if outcome.duplicate or self.relay is None:
+    def decode(self, entry: InboxEntry) -> Inbound | None:
+        bot = self._bot()
+        update = Update.de_json(entry.payload, bot)
+        return inbound_from(update, bot.username, bot.id) if update is not None else None
+
+    async def handled(self, entry: InboxEntry, inbound: Inbound, outcome: Outcome) -> None:
+        """Stop a pressed button's spinner, then send the replies (in order for the chat)."""
+        if inbound.kind is InboundKind.BUTTON:
+            query_id = (entry.payload.get("callback_query") or {}).get("id")
+            if query_id:
+                try:
+                    await self._bot().answer_callback_query(str(query_id))
+                except TelegramError:
+                    logger.debug("callback query %s could not be answered (too old?)", query_id)
+        if self.relay is None:
             return
         if outcome.claimed:
             await self.relay.deliver(outcome.replies)
-        else:  # older replies still wait for this chat: they go first
+        elif outcome.replies:  # older replies still wait for this chat: they go first
             await self.relay.deliver_target(inbound.chat_id)
 
-    async def _apologise(self, bot: ExtBot[Any], inbound: Inbound) -> None:
-        """Once per chat's backlog, best effort, outside the outbox (the database is what failed)."""
-        language = self.texts.language_for(inbound.user.language_code)
-        try:
-            await bot.send_message(int(inbound.chat_id), self.texts.text(language, "error.saved_for_later"))
-        except TelegramError:
-            logger.warning("could not tell chat %s about the delay", inbound.chat_id)
-
-    async def replay_spool(self, bot: ExtBot[Any]) -> int:
-        """Handle waiting updates, each chat's in arrival order; returns how many were handled.
-
-        A chat whose oldest waiting update fails again keeps the rest waiting; the pass
-        repeats while it makes progress (updates may join the spool meanwhile)."""
-        handled = 0
-        progress = True
-        while progress:
-            progress = False
-            blocked: set[int] = set()
-            for entry in list(self.spool.entries):
-                chat = int(entry["chat"])
-                if chat in blocked:
-                    continue
-                update = Update.de_json(entry["update"], bot)
-                inbound = inbound_from(update, bot.username, bot.id) if update else None
-                if inbound is None:
-                    self.spool.handled(entry)
-                    continue
-                try:
-                    outcome = await self.service.handle(inbound, claim_replies=CLAIM)
-                except Exception:
-                    logger.warning("spooled update %s still fails", update.update_id, exc_info=True)
-                    self.spool.failed(entry)
-                    blocked.add(chat)
-                    continue
-                self.spool.handled(entry)
-                handled += 1
-                progress = True
-                await self._deliver(outcome, inbound)
-        return handled
+    async def reassure(self, entry: InboxEntry) -> None:
+        """The database is down: say once that the message is safe (outside the outbox)."""
+        user = (entry.payload.get("message") or entry.payload.get("edited_message") or entry.payload.get("callback_query") or {}).get("from") or {}
+        language = self.texts.language_for(user.get("language_code"))
+        await self._bot().send_message(int(entry.chat), self.texts.text(language, "error.saved_for_later"))
 
 
-class BotContext(CallbackContext[ExtBot[Any], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):
-    """Typed access to the channel instead of digging through ``bot_data``."""
+class TelegramUpdates:
+    """Long polling with the Bot API (:class:`flows.inbox.UpdateSource`)."""
 
-    @property
-    def channel(self) -> TelegramChannel:
-        return self.application.bot_data["channel"]  # type: ignore[no-any-return]
+    def __init__(self, channel: TelegramChannel, allowed_updates: Sequence[str] = Update.ALL_TYPES) -> None:
+        self.channel = channel
+        self.allowed_updates = list(allowed_updates)
 
+    async def prepare(self) -> None:
+        await self.channel._bot().delete_webhook(drop_pending_updates=False)
 
-class PerChatUpdateProcessor(BaseUpdateProcessor):
-    """Updates of one chat one after another, in arrival order; chats in parallel."""
+    async def fetch(self, offset: int | None, timeout: float) -> list[tuple[int, InboxEntry | None]]:
+        updates = await self.channel._bot().get_updates(
+            offset=offset, timeout=int(timeout), allowed_updates=self.allowed_updates
+        )
+        return [(update.update_id, self.channel.entry(update)) for update in updates]
 
-    def __init__(self, max_concurrent_updates: int = 512) -> None:
-        super().__init__(max_concurrent_updates)
-        self._chats = KeyedLocks()
-
-    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
-            return
-        async with self._chats.hold(chat.id):
-            await coroutine
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to free."""
-
-
-# ---------------------------------------------------------------------- callbacks
-async def on_message(update: Update, context: BotContext) -> None:
-    """Messages, edits, photos, stickers...: all go to the service as they are."""
-    await context.channel.handle(update, context.bot)
-
-
-async def on_button(update: Update, context: BotContext) -> None:
-    """A button press: always answered (the spinner stops), then handled like a message.
-
-    Old keyboards stay on screen: a press on one is recognised by its step and explained
-    ("that button belongs to an earlier step"), which costs nothing per press, whereas
-    editing every pressed message away would cost a Bot API call each time.
-    """
-    query = update.callback_query
-    assert query is not None
-    try:
-        await query.answer()
-    except TelegramError:
-        logger.debug("callback query %s could not be answered (too old?)", query.id)
-    await context.channel.handle(update, context.bot)
-
-
-async def on_error(update: object, context: BotContext) -> None:
-    """Errors outside the service (it has its own retries and spool): log them."""
-    logger.error("error while processing %r", update, exc_info=context.error)
+    async def confirm(self, offset: int) -> None:
+        await self.channel._bot().get_updates(offset=offset, timeout=0, limit=1, allowed_updates=self.allowed_updates)
 
 
 # ---------------------------------------------------------------------- wiring
@@ -488,14 +329,14 @@ def build_application(
     base_url: str | None = None,
     base_file_url: str | None = None,
     max_messages_per_second: float = 30.0,
-    clock: Callable[[], Any],
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The python-telegram-bot Application with every handler registered."""
+    """python-telegram-bot's Application, used for its bot (requests, rate limits,
+    files); updates reach the inbox through :class:`TelegramUpdates` or
+    :func:`webhook_handler`, not through the Application's own queue."""
     builder = (
         ApplicationBuilder()
         .token(token)
-        .context_types(ContextTypes(context=BotContext))
-        .concurrent_updates(PerChatUpdateProcessor())
+        .updater(None)
         .request(AiohttpRequest(connection_pool_size=16))
         .get_updates_request(AiohttpRequest(connection_pool_size=1))
     )
@@ -508,13 +349,8 @@ def build_application(
         file_url = base_file_url or base_url.rstrip("/").removesuffix("/bot") + "/file/bot"  # type: ignore[union-attr]
         builder = builder.base_file_url(file_url)
     application = builder.build()
-    channel.relay = OutboxRelay(
-        channel.service.uow_factory, CHANNEL, TelegramSender(application.bot), clock, mark_delay=MARK_DELAY
-    )
+    channel.bot = application.bot
     application.bot_data["channel"] = channel
-    application.add_handler(CallbackQueryHandler(on_button))
-    application.add_handler(MessageHandler(filters.ALL, on_message))
-    application.add_error_handler(on_error)
     return application
 
 
@@ -528,9 +364,11 @@ async def set_command_menu(application: Application[Any, Any, Any, Any, Any, Any
 
 
 def webhook_handler(
-    application: Application[Any, Any, Any, Any, Any, Any], secret: str
+    channel: TelegramChannel, inbox: Inbox, secret: str
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """An aiohttp handler for Telegram's webhook POSTs: secret checked, update queued."""
+    """An aiohttp handler for Telegram's webhook POSTs: the secret is checked, the update
+    committed to the inbox, and only then answered 200. When the database cannot take
+    it the answer is 503, so Telegram delivers it again later."""
 
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -539,11 +377,19 @@ def webhook_handler(
             return web.Response(status=403, text="forbidden")
         try:
             data = await request.json()
-            update = Update.de_json(data, application.bot)
-        except (ValueError, TypeError, KeyError) as exc:
+            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
+                raise ValueError("not an update object with a numeric update_id")
+            update = Update.de_json(data, channel._bot())
+            entry = channel.entry(update) if update is not None else None
+        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             logger.warning("malformed webhook update: %s", exc)
             return web.Response(status=400, text="malformed update")
-        await application.update_queue.put(update)
+        if entry is None:
+            return web.Response(text="ok")  # nothing to answer (a channel post, a bot...)
+        try:
+            await inbox.receive(CHANNEL, [entry])
+        except DatabaseUnavailable:
+            return web.Response(status=503, text="database unavailable; deliver again later")
         return web.Response(text="ok")
 
     return receive
@@ -559,16 +405,3 @@ async def start_webhook(
     await application.bot.set_webhook(
         url=public_url, secret_token=secret, allowed_updates=list(allowed_updates), drop_pending_updates=False
     )
-
-
-async def replay_spool_periodically(
-    application: Application[Any, Any, Any, Any, Any, Any], stop: asyncio.Event, interval: float = 10.0
-) -> None:
-    """Retry spooled updates until ``stop`` is set."""
-    channel: TelegramChannel = application.bot_data["channel"]
-
-    async def round_() -> None:
-        if channel.spool.entries and (replayed := await channel.replay_spool(application.bot)):
-            logger.info("handled %s spooled updates", replayed)
-
-    await every(interval, stop, round_, "update spool")

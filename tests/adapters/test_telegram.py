@@ -80,7 +80,6 @@ def settings(tmp_path: Path, fake: FakeTelegram) -> Settings:
         sqlite_file=tmp_path / "bot.db",
         telegram_token=fake.token,
         telegram_api_base_url=fake.url,
-        telegram_spool_file=tmp_path / "spool.jsonl",
         listen="127.0.0.1",
         port=free_port(),
     )
@@ -348,9 +347,14 @@ class FlakyDatabase:
         return self.database.unit_of_work()
 
 
-async def test_database_outage_keeps_the_update_and_answers_it_later(
-    fake: FakeTelegram, settings: Settings, tmp_path: Path
+async def test_database_outage_confirms_nothing_and_answers_in_order_later(
+    fake: FakeTelegram, settings: Settings
 ) -> None:
+    """Long polling while the database refuses: Telegram keeps the updates (no offset
+    moves past them), the customer is told once that the message is safe, and both
+    messages are answered in order once the database is back."""
+    from flows.inbox import Inbox, Poller
+    from flows.outbox import OutboxRelay
     from flows.service import ComplaintService, utcnow
     from handlers import telegram as tg
     from nlp import default_classifier
@@ -360,32 +364,33 @@ async def test_database_outage_keeps_the_update_and_answers_it_later(
     await upgrade(database.engine)
     flaky = FlakyDatabase(database)
     service = ComplaintService(flaky, default_classifier())
-    spool = tg.UpdateSpool(tmp_path / "spool.jsonl")
-    channel = tg.TelegramChannel(service, TEXTS, spool, retry_delay=0.01)
-    application = tg.build_application(fake.token, channel, base_url=fake.url, clock=utcnow)
+    channel = tg.TelegramChannel(TEXTS)
+    application = tg.build_application(fake.token, channel, base_url=fake.url)
     await application.initialize()
-    await application.start()
-    assert application.updater is not None
-    await application.updater.start_polling(poll_interval=0, timeout=1)
+    channel.relay = OutboxRelay(flaky, tg.CHANNEL, tg.TelegramSender(application.bot), utcnow)
+    inbox = Inbox(flaky, service, utcnow, sweep_interval=0.05)
+    inbox.register(channel)
+    poller = Poller(inbox, tg.CHANNEL, tg.TelegramUpdates(channel), "poller:test", poll_timeout=1, retry_delay=0.05, max_retry_delay=0.1)
+    stop = asyncio.Event()
+    flaky.down = True
+    poller.polling = True  # the poller's lease needs the database too; it polled before the outage
+    tasks = [asyncio.create_task(poller.run(stop)), asyncio.create_task(inbox.run(stop))]
     try:
         peggy = fake.user(first_name="Peggy", language_code="zh-hans")
-        flaky.down = True
         peggy.send_text("快递三天了还没到，电话也打不通")
         apology = await peggy.wait_for_bot_message()
         assert apology["text"] == zh("error.saved_for_later")
-        peggy.send_text("是顺丰寄的")  # while its chat has updates waiting, it waits behind them
-        await fake.wait_until(lambda: len(spool.entries) == 2 or None)
-        assert len(spool.path.read_text("utf-8").splitlines()) == 2, "both updates are kept on disk"
-        assert await channel.replay_spool(application.bot) == 0, "the database is still down"
-        assert [e["attempts"] for e in spool.entries] == [1, 0], "the second waits behind the first"
+        peggy.send_text("是顺丰寄的")
+        await fake.wait_until(lambda: len(fake.calls_to("getUpdates")) >= 6 or None)
+        assert fake.pending_update_count == 2, "nothing is confirmed while the database is down"
+        assert peggy.bot_texts() == [zh("error.saved_for_later")], "one apology for the whole outage"
         flaky.down = False
-        assert await channel.replay_spool(application.bot) == 2
         answer = await peggy.wait_for_bot_message(lambda m: zh("describe.added") in m["text"], after=0)
         assert answer, "handled in order: the description, then the addition to it"
-        assert peggy.bot_texts().count(zh("error.saved_for_later")) == 1, "one apology for the backlog"
-        assert not spool.path.exists()
+        await fake.wait_until(lambda: fake.pending_update_count == 0 or None)
+        assert peggy.bot_texts().count(zh("error.saved_for_later")) == 1
     finally:
-        await application.updater.stop()
-        await application.stop()
+        stop.set()
+        await asyncio.gather(*tasks)
         await application.shutdown()
         await database.dispose()
