@@ -772,23 +772,25 @@ class SlackDesk:
             return await self.deliver_to_customer(outcome.replies)
         return False
 
-    # -- thread messages
-    async def thread_message(self, message: ThreadMessage) -> None:
+    # -- thread messages: stored before Slack's acknowledgement, answered after it
+    async def thread_message(self, message: ThreadMessage) -> Callable[[], Awaitable[None]] | None:
+        """Keep what an agent wrote in a card's thread (a reply to the customer, a note,
+        or an internal message when they may not answer); returns what is left to do on
+        Slack and Telegram once the event is acknowledged."""
         ticket = await self.service.ticket_at_desk_ref(card_ref(message.channel, message.thread_ts))
         if ticket is None or ticket.id is None:
-            return  # a thread that is not a ticket card
+            return None  # a thread that is not a ticket card
         actor = await self.directory.actor(message.user)
         prefix = self.settings.note_prefix
         text = message.text.strip()
         if text.startswith(prefix):
             await self.service.note(ticket.id, actor, text[len(prefix) :].strip() or text, event_id=message.event_id)
-            return
+            return None
         if message.has_files and not text:
-            await self._tell(message.user, self.renderer.t("hint.files"), message.channel, message.thread_ts)
-            return
+            return lambda: self._tell(message.user, self.renderer.t("hint.files"), message.channel, message.thread_ts)
         outcome = await self.service.reply(ticket.id, actor, await plain_text(text, self.directory.name), event_id=message.event_id)
         if outcome.duplicate:
-            return
+            return None
         if not outcome.ok:
             # first-contact ownership: the message stays internal, and is kept as such
             await self.service.note(ticket.id, actor, text, kind="internal_message", event_id=message.event_id)
@@ -797,36 +799,43 @@ class SlackDesk:
             else:
                 owner = f"<@{ticket.owner_id}>" if ticket.owner_id else "-"
                 hint = self.renderer.t("hint.not_owner", owner=owner)
-            await self._tell(message.user, hint, message.channel, message.thread_ts)
-            return
-        delivered = await self._done(outcome)
-        if message.has_files:
-            await self._tell(message.user, self.renderer.t("hint.files"), message.channel, message.thread_ts)
-        if not delivered:
-            return  # it waits in the outbox; no ✉️ until it has gone out
-        try:
-            await self.client.reactions_add(channel=message.channel, timestamp=message.ts, name="incoming_envelope")
-        except (SlackApiError, aiohttp.ClientError, TimeoutError):
-            logger.debug("no reaction on %s", message.ts)
+            return lambda: self._tell(message.user, hint, message.channel, message.thread_ts)
 
-    # -- buttons
-    async def press(self, press: ButtonPress) -> None:
+        async def afterwards() -> None:
+            delivered = await self._done(outcome)
+            if message.has_files:
+                await self._tell(message.user, self.renderer.t("hint.files"), message.channel, message.thread_ts)
+            if not delivered:
+                return  # it waits in the outbox; no ✉️ until it has gone out
+            try:
+                await self.client.reactions_add(channel=message.channel, timestamp=message.ts, name="incoming_envelope")
+            except (SlackApiError, aiohttp.ClientError, TimeoutError):
+                logger.debug("no reaction on %s", message.ts)
+
+        return afterwards
+
+    # -- buttons: what changes a ticket is committed before the acknowledgement
+    async def press(self, press: ButtonPress) -> Callable[[], Awaitable[None]] | None:
+        """Claim and escalate are decided and stored here; modals are opened (Slack's
+        trigger lasts seconds) and everything else is returned for after the ack."""
         if press.ticket_id is None:
-            await self._tell(press.user, self.renderer.t("desk.refusal.unknown_ticket", ref="?"), press.channel)
-            return
+            return lambda: self._tell(press.user, self.renderer.t("desk.refusal.unknown_ticket", ref="?"), press.channel)
         actor = await self.directory.actor(press.user)
         if press.action in (TRANSFER, REGRADE, RESOLVE):
             await self._open_modal(press, actor)
-            return
+            return None
         if press.action == CLAIM:
             outcome = await self.service.claim(press.ticket_id, actor)
         elif press.action == ESCALATE:
             outcome = await self.service.escalate(press.ticket_id, actor)
         else:
-            await self._tell(press.user, self.renderer.t("button.unknown"), press.channel)
-            return
-        await self._done(outcome)
-        await self._tell(press.user, outcome.message, press.channel)
+            return lambda: self._tell(press.user, self.renderer.t("button.unknown"), press.channel)
+
+        async def afterwards() -> None:
+            await self._done(outcome)
+            await self._tell(press.user, outcome.message, press.channel)
+
+        return afterwards
 
     async def _open_modal(self, press: ButtonPress, actor: Actor) -> None:
         ticket = await self.service.find_ticket(press.ticket_id or 0)
@@ -964,6 +973,9 @@ def build_app(client: AsyncWebClient, auth: AuthorizeResult, signing_secret: str
         signing_secret=signing_secret or "",
         request_verification_enabled=bool(signing_secret),
         raise_error_for_unhandled_request=False,
+        # acknowledge once the listener has committed what the event changes (Socket Mode
+        # and HTTP alike); the slow parts run after the acknowledgement (``background``)
+        process_before_response=True,
     )
 
 
@@ -978,15 +990,21 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
         task.add_done_callback(_log_failure)
 
     async def on_message(event: dict[str, Any], body: dict[str, Any]) -> None:
-        """Messages in the agents' channel: replies in card threads."""
+        """Messages in the agents' channel: replies in card threads. Stored before bolt
+        acknowledges (``process_before_response``): if that fails, Slack delivers the
+        event again (same event id, so it is kept once)."""
         message = ThreadMessage.from_event(event, body.get("event_id"))
         if message is not None and message.channel == desk.settings.agents_channel:
-            await desk.thread_message(message)
+            afterwards = await desk.thread_message(message)
+            if afterwards is not None:
+                background(afterwards())
 
     async def on_button(ack: AsyncAck, body: dict[str, Any]) -> None:
-        """A card button: acknowledged at once, worked on afterwards."""
+        """A card button: its change committed, then acknowledged, then told."""
+        afterwards = await desk.press(ButtonPress.from_body(body))
         await ack()
-        background(desk.press(ButtonPress.from_body(body)))
+        if afterwards is not None:
+            background(afterwards())
 
     async def on_submit(ack: AsyncAck, body: dict[str, Any]) -> None:
         """A modal: refusals are shown in the modal itself."""

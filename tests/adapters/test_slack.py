@@ -130,7 +130,6 @@ def settings(tmp_path: Path, telegram: FakeTelegram, slack: FakeSlack) -> Settin
         sqlite_file=tmp_path / "bot.db",
         telegram_token=telegram.token,
         telegram_api_base_url=telegram.url,
-        telegram_spool_file=tmp_path / "spool.jsonl",
         listen="127.0.0.1",
         port=free_port(),
         desk_language="en",
@@ -141,6 +140,7 @@ def settings(tmp_path: Path, telegram: FakeTelegram, slack: FakeSlack) -> Settin
         slack_supervisors_channel=SUPS,
         slack_agent_group=AGENT_GROUP,
         slack_supervisor_group=SUP_GROUP,
+        sqlite_busy_timeout=0.5,
     )
 
 
@@ -362,6 +362,36 @@ async def test_a_retried_event_is_handled_once(telegram: FakeTelegram, desk: Des
     await desk.reply_in_thread(ALICE, "marker", card)
     await tao.wait_for_bot_message(lambda m: "marker" in m["text"], after=0)
     assert sum("call you today" in t for t in tao.bot_texts()) == 1
+
+
+async def test_a_thread_reply_the_database_cannot_take_is_not_acknowledged_and_slacks_retry_relays_it_once(
+    telegram: FakeTelegram, desk: Desk, slack: FakeSlack, settings: Settings
+) -> None:
+    """Slack events are acknowledged only once what they change is committed: while the
+    database is locked the event gets a 5xx, and Slack's retry (same event id) is kept once."""
+    import sqlite3
+
+    una = telegram.user(first_name="Una", language_code="en")
+    card = await desk.wait_card(await human(una))
+    await desk.press(ALICE, "ticket_claim", card)
+    await una.wait_for_bot_message(lambda m: "has taken over" in m["text"], after=0)
+    event = message_event(ALICE, "Your refund is on its way", AGENTS, thread_ts=card["ts"])
+    slack.add_message(AGENTS, ALICE, event["text"], ts=event["ts"], thread_ts=card["ts"])
+    blocker = sqlite3.connect(settings.sqlite_file, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")  # another writer holds the file: the bot's transactions wait, then fail
+    try:
+        status, _, _ = await post_signed(desk.url, events_api_request(SECRET, event, event_id="EvLOCKED001"))
+        assert status == 500, "not acknowledged: Slack will deliver it again"
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert not any("refund" in t for t in una.bot_texts())
+    assert await desk.post(events_api_request(SECRET, event, event_id="EvLOCKED001", retry_num=1, retry_reason="http_error")) == 200
+    await una.wait_for_bot_message(lambda m: "refund is on its way" in m["text"], after=0)
+    assert await desk.post(events_api_request(SECRET, event, event_id="EvLOCKED001", retry_num=2, retry_reason="http_error")) == 200
+    await desk.reply_in_thread(ALICE, "marker", card)
+    await una.wait_for_bot_message(lambda m: "marker" in m["text"], after=0)
+    assert sum("refund is on its way" in t for t in una.bot_texts()) == 1
 
 
 async def test_a_rate_limited_card_is_posted_after_retry_after(telegram: FakeTelegram, desk: Desk, slack: FakeSlack) -> None:
