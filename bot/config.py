@@ -7,6 +7,8 @@ See ``docs/complaint-bot.example.toml`` for every option.
 
 from __future__ import annotations
 
+import logging
+
 import os
 import re
 import tomllib
@@ -35,6 +37,8 @@ ENV_SECRETS = (
     "SLACK_API_URL",
     "DATABASE_URL",
 )
+
+logger = logging.getLogger(__name__)
 
 
 class ConfigError(Exception):
@@ -79,7 +83,6 @@ class Settings:
     telegram_webhook_url: str | None = None
     telegram_webhook_path: str | None = None
     telegram_max_messages_per_second: float = 30.0
-    telegram_spool_file: Path = Path("telegram-spool.jsonl")
     # [slack]
     slack_agents_channel: str | None = None
     slack_supervisors_channel: str | None = None
@@ -453,9 +456,9 @@ def load_settings(config_file: str | Path | None = None, environ: Mapping[str, s
         if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 0:
             raise ConfigError("telegram.max_messages_per_second", f"{rate!r} is not a number >= 0", "Use 30 (Telegram's limit) or 0 to switch the limiter off.")
         values["telegram_max_messages_per_second"] = float(rate)
-    if "spool_file" in telegram:
-        spool = Path(_string("telegram.spool_file", telegram["spool_file"])).expanduser()
-        values["telegram_spool_file"] = spool if spool.is_absolute() else base / spool
+    if "spool_file" in telegram:  # the spool file is gone: Telegram itself keeps what is not stored yet
+        logger.warning("telegram.spool_file is no longer used and can be removed: updates are confirmed "
+                       "to Telegram only once they are in the database, so Telegram keeps them meanwhile")
 
     slack = raw.get("slack", {})
     for key, pattern, example in (
