@@ -268,3 +268,36 @@ async def test_polling_confirms_only_committed_batches(database: Database) -> No
     await settle(inbox)
     texts = await stored_texts(database)
     assert texts == {"300": ["2", "4", "6"], "301": ["1", "3", "5", "7"]}
+
+
+async def test_a_second_poller_stands_by_and_takes_over_when_the_first_dies(
+    database: Database, second_process: Database, backend: str
+) -> None:
+    if backend == "sqlite":
+        pytest.skip("several processes share PostgreSQL, not a SQLite file")
+    a, _ = make_inbox(database, owner="first", lease=0.3)
+    b, _ = make_inbox(second_process, owner="second", lease=0.3)
+    source_a = Source([entry(i, "77") for i in range(1, 4)])
+    source_b = Source([entry(i, "77") for i in range(1, 7)])
+    first = Poller(a, "telegram", source_a, "poller:telegram:1", poll_timeout=0.01, retry_delay=0.01)
+    second = Poller(b, "telegram", source_b, "poller:telegram:1", poll_timeout=0.01, retry_delay=0.01)
+    stop_a, stop_b = asyncio.Event(), asyncio.Event()
+    task_a = asyncio.create_task(first.run(stop_a))
+    for _ in range(200):
+        await asyncio.sleep(0.01)
+        if first.offset == 4:
+            break
+    task_b = asyncio.create_task(second.run(stop_b))
+    await asyncio.sleep(0.3)
+    assert first.polling and not second.polling and source_b.fetches == [], "one poller per token"
+    task_a.cancel()  # kill -9: no confirmation, no release; its lease is no longer renewed
+    await asyncio.gather(task_a, return_exceptions=True)
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if second.offset == 7:
+            break
+    assert second.polling and source_b.fetches[0] is None
+    stop_b.set()
+    await task_b
+    await settle(a, b)
+    assert (await stored_texts(database)) == {"77": ["1", "2", "3", "4", "5", "6"]}, "each update once, in order"
