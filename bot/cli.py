@@ -168,13 +168,17 @@ async def _db(settings: Settings, action: str | None, parser: argparse.ArgumentP
 
 async def _chat(settings: Settings, user: str | None, lang: str | None, prompt: bool, *, wait_for_db: bool = False) -> int:
     from bot.bootstrap import build
-    from handlers.console import ConsoleChat
+    from flows.outbox import OutboxRelay
+    from handlers.console import CHANNEL, ConsoleChat, ConsoleSender
 
     app = await build(settings, wait_for_db=wait_for_db)
     try:
+        sender = ConsoleSender(sys.stdout)
+        relay = OutboxRelay(app.database.unit_of_work, CHANNEL, sender, app.clock)
         chat = ConsoleChat(
             app.service,
-            app.database.unit_of_work,
+            sender,
+            relay,
             app.clock,
             user=user or getpass.getuser(),
             language=lang or settings.language,

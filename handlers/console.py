@@ -18,7 +18,6 @@ from typing import TextIO
 
 from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, UserRef
 from flows.outbox import OutboxRelay
-from flows.ports import UnitOfWorkFactory
 from flows.service import ComplaintService
 
 CHANNEL = "console"
@@ -102,23 +101,23 @@ class ConsoleChat:
     def __init__(
         self,
         service: ComplaintService,
-        uow_factory: UnitOfWorkFactory,
+        sender: ConsoleSender,
+        relay: OutboxRelay,
         clock: Callable[[], datetime],
         *,
         user: str,
         language: str | None = None,
         stdin: TextIO | None = None,
-        stdout: TextIO | None = None,
         show_prompt: bool = True,
     ) -> None:
         self.service = service
         self.stdin = stdin or sys.stdin
-        self.out = stdout or sys.stdout
+        self.out = sender.out
         self.clock = clock
         self.user = UserRef(external_id=user, display_name=user, language_code=language)
         self.chat_id = user
-        self.sender = ConsoleSender(self.out)
-        self.relay = OutboxRelay(uow_factory, CHANNEL, self.sender, clock)
+        self.sender = sender  # prints to ``sender.out``
+        self.relay = relay  # built by the composition root around ``sender``
         self.show_prompt = show_prompt
 
     async def send(self, inbound: Inbound) -> None:
