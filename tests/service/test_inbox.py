@@ -301,3 +301,25 @@ async def test_a_second_poller_stands_by_and_takes_over_when_the_first_dies(
     await task_b
     await settle(a, b)
     assert (await stored_texts(database)) == {"77": ["1", "2", "3", "4", "5", "6"]}, "each update once, in order"
+
+
+async def test_a_stalled_database_is_an_outage_within_its_timeout_not_a_hang(database: Database) -> None:
+    """A server that accepts connections and never answers: receive fails after the
+    connect timeout (nothing confirmed, the customer reassured), not never."""
+
+    async def never_answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # holds the connection open, says nothing
+        writer.close()
+
+    server = await asyncio.start_server(never_answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    stalled = Database.from_url(f"postgresql://postgres@127.0.0.1:{port}/test", connect_timeout=0.3, pool_timeout=0.3)
+    inbox, channel = make_inbox(database)
+    inbox.uow_factory = stalled.unit_of_work
+    try:
+        with pytest.raises(DatabaseUnavailable):
+            await asyncio.wait_for(inbox.receive("telegram", [entry(1, "31")]), timeout=10)
+        assert channel.reassured == ["31"]
+    finally:
+        server.close()
+        await stalled.dispose()
