@@ -14,6 +14,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from bot.config import ConfigError, Settings
 from flows.redaction import redact
+from flows.loops import Stopped, unless_stopped
 from flows.service import Clock, ComplaintService, utcnow
 from nlp import Classifier, LexiconError
 from storage.database import Database, DatabaseURLError, database_unavailable, sqlite_url
@@ -197,25 +198,10 @@ async def wait_for_database(
 
 async def _unless_stopped(work: Awaitable[None], stop: asyncio.Event | None) -> None:
     """Await ``work``; if ``stop`` is set first, cancel it and raise StoppedWaitingForDatabase."""
-    if stop is None:
-        await work
-        return
-    if stop.is_set():
-        if asyncio.iscoroutine(work):
-            work.close()
-        raise StoppedWaitingForDatabase("stopped while waiting for the database")
-    task = asyncio.ensure_future(work)
-    stopped = asyncio.ensure_future(stop.wait())
     try:
-        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
-        if not task.done():
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
-    if task.cancelled():
-        raise StoppedWaitingForDatabase("stopped while waiting for the database")
-    task.result()
+        await unless_stopped(stop, work)
+    except Stopped as exc:
+        raise StoppedWaitingForDatabase("stopped while waiting for the database") from exc
 
 
 async def build(

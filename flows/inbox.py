@@ -32,11 +32,12 @@ import os
 import secrets
 import socket
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar
+from typing import Protocol
 
 from flows.domain import Inbound, InboxEntry
+from flows.loops import Stopped, pause, unless_stopped
 from flows.ports import UnitOfWork, UnitOfWorkFactory
 from flows.redaction import redact
 from flows.service import ComplaintService, Outcome
@@ -44,7 +45,6 @@ from flows.service import ComplaintService, Outcome
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-T = TypeVar("T")
 ChatKey = tuple[str, str]  # (channel, chat)
 
 
@@ -310,10 +310,7 @@ class Inbox:
                     await self.sweep()
                 except Exception as exc:
                     self._database_down(exc)
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self.sweep_interval)
-                except TimeoutError:
-                    pass
+                await pause(stop, self.sweep_interval)
         finally:
             await self.close()
 
@@ -446,15 +443,15 @@ class Poller:
         try:
             while not stop.is_set():
                 if not await self._hold_lease():
-                    await _wait(stop, self.inbox.lease.total_seconds() / 3)
+                    await pause(stop, self.inbox.lease.total_seconds() / 3)
                     continue
                 try:
-                    batch = await _unless_stopped(stop, self.source.fetch(self.offset, self.poll_timeout))
-                    if batch is None:
-                        break  # stopped while waiting: what that poll would bring stays unconfirmed
+                    batch = await unless_stopped(stop, self.source.fetch(self.offset, self.poll_timeout))
+                except Stopped:
+                    break  # stopped while waiting: what that poll would bring stays unconfirmed
                 except Exception as exc:
                     logger.warning("fetching %s updates failed: %s", self.channel, redact(str(exc)))
-                    await _wait(stop, delay)
+                    await pause(stop, delay)
                     delay = min(delay * 2, self.max_retry_delay)
                     continue
                 if not batch:
@@ -462,7 +459,7 @@ class Poller:
                 try:
                     await self.inbox.receive(self.channel, [e for _, e in batch if e is not None])
                 except DatabaseUnavailable:
-                    await _wait(stop, delay)  # nothing confirmed: the same updates come again
+                    await pause(stop, delay)  # nothing confirmed: the same updates come again
                     delay = min(delay * 2, self.max_retry_delay)
                     continue
                 delay = self.retry_delay
@@ -473,28 +470,6 @@ class Poller:
                     await self.source.confirm(self.offset)
                 except Exception as exc:
                     logger.info("last confirmation not sent (%s): those updates come again and are recognised", exc)
-
-
-async def _unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T | None:
-    """``work``'s result, or None (``work`` cancelled) when ``stop`` is set first."""
-    task = asyncio.ensure_future(work)
-    stopped = asyncio.ensure_future(stop.wait())
-    try:
-        await asyncio.wait({task, stopped}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        stopped.cancel()
-    if task.done():
-        return task.result()
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    return None
-
-
-async def _wait(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
 
 
 __all__ = ["DatabaseUnavailable", "Inbox", "InboundChannel", "Poller", "UpdateSource", "process_owner"]
