@@ -148,6 +148,8 @@ class Inbox:
                 if not queue:
                     more = await self._release(key)
                     if not more:
+                        if queue:  # received while releasing: that receive took the lease again
+                            continue
                         return
                     self._enqueue_front(queue, more)
                     continue
