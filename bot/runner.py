@@ -33,6 +33,7 @@ from flows.loops import every
 from flows.outbox import OutboxRelay
 from flows.redaction import redact
 from handlers import telegram as tg
+from storage.database import database_unavailable
 from storage.reports import build_report
 
 logger = logging.getLogger(__name__)
@@ -262,6 +263,17 @@ async def start_slack(
     return started
 
 
+async def _finish(tasks: Sequence[asyncio.Task[None]]) -> None:
+    """Wait for loops told to stop; cancel those still running after STOP_TIMEOUT."""
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=STOP_TIMEOUT)
+    for task in late:
+        logger.warning("%s did not stop within %s s", task.get_name(), STOP_TIMEOUT)
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def run(settings: Settings, stop: asyncio.Event | None = None, ready: asyncio.Event | None = None) -> int:
     """Run until SIGINT/SIGTERM (or ``stop``); ``ready`` is set once everything listens.
 
@@ -278,8 +290,15 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, ready: asyn
         return 0
     started: list[Started] = []
     customers = CustomerChannels()
-    inbox = Inbox(app.database.unit_of_work, app.service, app.clock, reply_claim=timedelta(seconds=OUTBOX_LEASE))
-    stop_relays = asyncio.Event()
+    inbox = Inbox(
+        app.database.unit_of_work,
+        app.service,
+        app.clock,
+        reply_claim=timedelta(seconds=OUTBOX_LEASE),
+        is_outage=database_unavailable,
+        fence=app.database.engine.dialect.name != "sqlite",  # SQLite: one process only
+    )
+    stop_inbox, stop_relays = asyncio.Event(), asyncio.Event()
     async with AsyncExitStack() as stack:
         stack.push_async_callback(app.close)
         server = WebServer(settings.listen, settings.port)
@@ -287,43 +306,44 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, ready: asyn
             started.append(await start_telegram(app, settings, stack, server, stop, customers, inbox))
         if settings.slack_bot_token:
             started.append(await start_slack(app, settings, stack, server, stop, customers))
-        started.append(Started(tasks=[
-            asyncio.create_task(keep_promises(app, stop), name="promises"),
-            asyncio.create_task(inbox.run(stop), name="inbox"),
-        ]))
+        started.append(Started(tasks=[asyncio.create_task(keep_promises(app, stop), name="promises")]))
+        inbox_task = asyncio.create_task(inbox.run(stop_inbox), name="inbox")
         relay_tasks = [
             asyncio.create_task(relay.run(stop_relays), name=f"{relay.channel}-outbox")
             for channel in started
             for relay in channel.relays
         ]
-        if server.has_routes:
-            await server.start()
-            stack.push_async_callback(server.stop)
-        for channel in started:
-            for after in channel.after_server_start:
-                await after()
-        for line in settings.describe_channels():
-            print(line, flush=True)
-        if settings.slack_bot_token and not settings.telegram_token:
-            print("No customer channel runs in this process: agents' replies wait in the outbox.", flush=True)
-        print("complaint-bot is running; Ctrl-C stops it.", flush=True)
-        if ready is not None:
-            ready.set()
-        await stop.wait()
-        print("stopping ...", flush=True)
-        await server.stop()  # no new webhook requests; those in progress have been answered
-        tasks = [task for channel in started for task in channel.tasks]
-        # the loops end by themselves once ``stop`` is set: the poller confirms what was
-        # committed, the inbox finishes the updates in hand and gives its leases back
-        _, late = await asyncio.wait(tasks, timeout=STOP_TIMEOUT) if tasks else (set(), set())
-        for task in late:
-            logger.warning("%s did not stop within %s s", task.get_name(), STOP_TIMEOUT)
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        # then the relays: they send what the last updates produced, then mark it sent
-        stop_relays.set()
-        _, late = await asyncio.wait(relay_tasks, timeout=STOP_TIMEOUT) if relay_tasks else (set(), set())
-        for task in late:
-            task.cancel()  # the relay still marks what went out and gives the rest back
-        await asyncio.gather(*relay_tasks, return_exceptions=True)
+        try:
+            if server.has_routes:
+                await server.start()
+                stack.push_async_callback(server.stop)
+            for channel in started:
+                for after in channel.after_server_start:
+                    await after()
+            for line in settings.describe_channels():
+                print(line, flush=True)
+            if settings.slack_bot_token and not settings.telegram_token:
+                print("No customer channel runs in this process: agents' replies wait in the outbox.", flush=True)
+            print("complaint-bot is running; Ctrl-C stops it.", flush=True)
+            if ready is not None:
+                ready.set()
+            await stop.wait()
+            print("stopping ...", flush=True)
+            await server.stop()  # no new webhook requests; those in progress have been answered
+            tasks = [task for channel in started for task in channel.tasks]
+            # in order: what takes updates in (the poller confirms what was committed), then
+            # the inbox (the updates in hand are finished, the leases given back), then the
+            # relays (what those produced goes out and is marked sent)
+            await _finish(tasks)
+            stop_inbox.set()
+            await _finish([inbox_task])
+            stop_relays.set()
+            await _finish(relay_tasks)
+        finally:  # a failed start: nothing keeps running behind the exit
+            for event in (stop, stop_inbox, stop_relays):
+                event.set()
+            leftover = [t for t in (*[t for c in started for t in c.tasks], inbox_task, *relay_tasks) if not t.done()]
+            for task in leftover:
+                task.cancel()
+            await asyncio.gather(*leftover, return_exceptions=True)
     return 0

@@ -72,8 +72,30 @@ def process_owner() -> str:
     return f"{socket.gethostname()[:60]}:{os.getpid()}:{secrets.token_hex(3)}"
 
 
+class LeaseLost(Exception):
+    """This process no longer holds the chat (its lease ran out and another took it)."""
+
+
+def connection_trouble(exc: BaseException) -> bool:
+    """The default test for an outage: a connection or a timeout somewhere in the chain
+    of causes (the composition root passes the database's own, finer test)."""
+    seen: set[int] = set()
+    error: BaseException | None = exc
+    while error is not None and id(error) not in seen:
+        if isinstance(error, (OSError, TimeoutError)):
+            return True
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return False
+
+
 class Inbox:
-    """Stores inbound updates, then handles each chat's in order (see the module docs)."""
+    """Stores inbound updates, then handles each chat's in order (see the module docs).
+
+    The database is the queue: a chat's worker holds a prefix of the chat's waiting
+    entries, oldest first, re-read from the database whenever this process takes the
+    chat (an earlier holder may have left entries behind) or stores more for it.
+    """
 
     def __init__(
         self,
@@ -87,6 +109,9 @@ class Inbox:
         max_attempts: int = 8,
         reply_claim: timedelta | None = None,
         retain: timedelta = timedelta(days=2),
+        is_outage: Callable[[BaseException], bool] = connection_trouble,
+        fence: bool = True,
+        batch: int = 50,
     ) -> None:
         self.uow_factory = uow_factory
         self.service = service
@@ -97,12 +122,17 @@ class Inbox:
         self.max_attempts = max_attempts
         self.reply_claim = reply_claim
         self.retain = retain
+        self.is_outage = is_outage  # the database is down or busy (not this update's fault)
+        self.fence = fence  # check the chat's lease in each handling transaction (several processes)
+        self.batch = batch  # entries of one chat read at a time
         self.channels: dict[str, InboundChannel] = {}
         self._queues: dict[ChatKey, deque[InboxEntry]] = {}
+        self._complete: dict[ChatKey, bool] = {}  # the queue holds every waiting entry (not cut at ``batch``)
         self._workers: dict[ChatKey, asyncio.Task[None]] = {}
         self._retry_at: dict[ChatKey, datetime] = {}
         self._told: set[ChatKey] = set()  # reassured during the current outage
         self._down = False
+        self._closing = False
         self._last_prune: datetime | None = None
 
     def register(self, channel: InboundChannel) -> None:
@@ -115,28 +145,73 @@ class Inbox:
         caller must not confirm them to the platform."""
         if not entries:
             return
-        now = self.clock()
+        if self._closing:
+            raise DatabaseUnavailable("stopping: another process or the next start takes it")
         try:
-            async with self.uow_factory() as uow:
-                stored = await uow.inbox.add_all(entries, now)
-                chats = list(dict.fromkeys(e.chat for e in stored))
-                mine = await uow.inbox.take_chats(channel, chats, self.owner, now, now + self.lease) if chats else set()
-                await uow.commit()
+            try:
+                taken = await self._store(channel, entries)
+            except Exception as exc:
+                if self.is_outage(exc):
+                    raise
+                # not an outage: something in these updates cannot be stored as it is
+                logger.warning("storing %s %s updates failed (%s); storing them one by one",
+                               len(entries), channel, redact(f"{exc.__class__.__name__}: {exc}"))
+                taken = {}
+                for entry in entries:
+                    taken.update(await self._store_alone(channel, entry))
         except Exception as exc:
             self._database_down(exc)
             await self._reassure(entries)
             raise DatabaseUnavailable(redact(f"{exc.__class__.__name__}: {exc}")) from exc
         self._database_up()
-        for entry in stored:
-            if entry.chat in mine:
-                self._enqueue((channel, entry.chat), [entry])
+        self._told.clear()  # the outage is over for receiving: a new one tells again
+        for chat, waiting in taken.items():
+            self._merge((channel, chat), waiting)
 
-    def _enqueue(self, key: ChatKey, entries: Sequence[InboxEntry]) -> None:
+    async def _store(self, channel: str, entries: Sequence[InboxEntry]) -> dict[str, list[InboxEntry]]:
+        """Store, take the chats' leases and read what waits for the chats taken."""
+        now = self.clock()
+        async with self.uow_factory() as uow:
+            stored = await uow.inbox.add_all(entries, now)
+            chats = list(dict.fromkeys(e.chat for e in stored))
+            mine = await uow.inbox.take_chats(channel, chats, self.owner, now, now + self.lease) if chats else set()
+            waiting = await uow.inbox.waiting(channel, sorted(mine), self.batch) if mine else {}
+            await uow.commit()
+        return waiting
+
+    async def _store_alone(self, channel: str, entry: InboxEntry) -> dict[str, list[InboxEntry]]:
+        try:
+            return await self._store(channel, [entry])
+        except Exception as exc:
+            if self.is_outage(exc):
+                raise
+            error = redact(f"{exc.__class__.__name__}: {exc}")
+            logger.error("%s update %s cannot be stored (%s): kept set aside in the inbox", channel, entry.update_id, error)
+            async with self.uow_factory() as uow:
+                await uow.inbox.add_failed(entry, error, self.clock())
+                await uow.commit()
+            return {}
+
+    def _merge(self, key: ChatKey, waiting: Sequence[InboxEntry]) -> None:
+        """Put what the database says waits for a chat into its queue, in order, and make
+        sure a worker runs. The entry a worker has in hand stays first."""
         queue = self._queues.setdefault(key, deque())
-        known = {e.id for e in queue}
-        queue.extend(e for e in entries if e.id not in known)
         worker = self._workers.get(key)
-        if worker is None or worker.done():
+        busy = worker is not None and not worker.done()
+        in_hand = queue[0] if busy and queue else None
+        entries = {e.id: e for e in queue}
+        entries.update((e.id, e) for e in waiting)
+        ordered = sorted((e for e in entries.values() if e is not in_hand), key=lambda e: (e.seq, e.id or 0))
+        complete = len(waiting) < self.batch
+        if not complete and waiting:  # what lies beyond the read is unknown: stop where it stopped
+            last = (waiting[-1].seq, waiting[-1].id or 0)
+            ordered = [e for e in ordered if (e.seq, e.id or 0) <= last]
+        queue.clear()
+        if in_hand is not None:
+            queue.append(in_hand)
+        queue.extend(ordered)
+        self._complete[key] = complete
+        if not busy and not self._closing:
             self._workers[key] = asyncio.create_task(self._work(key), name=f"inbox {key[0]} {key[1]}")
 
     # ------------------------------------------------------------------ handling
@@ -144,21 +219,22 @@ class Inbox:
         """Handle a chat's entries in order while this process holds its lease."""
         queue = self._queues[key]
         try:
-            while True:
+            while not self._closing:
                 if not queue:
                     more = await self._release(key)
-                    if not more:
-                        if queue:  # received while releasing: that receive took the lease again
-                            continue
-                        return
-                    self._enqueue_front(queue, more)
-                    continue
+                    if more:
+                        self._merge(key, more)
+                        continue
+                    if queue:  # received while releasing: that receive took the lease again
+                        continue
+                    return
                 entry = queue[0]
                 released = await self._handle(key, entry, queue)
                 if released is None:
-                    return  # failed: the sweeper tries again later
-                queue.popleft()
-                if released:  # the lease was given up in that transaction
+                    return  # failed, or the chat is another process's now
+                if queue and queue[0] is entry:
+                    queue.popleft()
+                if released:  # the lease was given up with that entry
                     if not queue:
                         return
                     if not await self._retake(key):
@@ -171,15 +247,11 @@ class Inbox:
                 del self._workers[key]
                 if not queue:
                     self._queues.pop(key, None)
-
-    @staticmethod
-    def _enqueue_front(queue: deque[InboxEntry], entries: Sequence[InboxEntry]) -> None:
-        known = {e.id for e in queue}
-        queue.extend(e for e in entries if e.id not in known)
+                    self._complete.pop(key, None)
 
     async def _handle(self, key: ChatKey, entry: InboxEntry, queue: deque[InboxEntry]) -> bool | None:
         """Handle one entry; True when the chat's lease was given up with it, False when
-        kept, None when it failed (left waiting)."""
+        kept, None when it failed or the chat was lost (left waiting)."""
         channel = self.channels.get(key[0])
         assert entry.id is not None
         if channel is None:
@@ -191,51 +263,74 @@ class Inbox:
             return await self._failed(key, entry, exc)
         released = False
 
+        async def still_mine(uow: UnitOfWork) -> None:
+            now = self.clock()
+            if not await uow.inbox.take_chats(key[0], [key[1]], self.owner, now, now + self.lease):
+                raise LeaseLost(key)
+
         async def release_if_idle(uow: UnitOfWork) -> None:
             nonlocal released
-            if len(queue) == 1:  # nothing else known: give the chat up unless more waits
-                more = await uow.inbox.release_chat(key[0], key[1], self.owner, self.clock(), self.clock() + self.lease)
+            if len(queue) == 1 and self._complete.get(key, True) and not self._closing:
+                now = self.clock()
+                more = await uow.inbox.release_chat(key[0], key[1], self.owner, now, now + self.lease, self.batch)
                 more = [e for e in more if e.id != entry.id]
                 released = not more
                 if more:
-                    self._enqueue_front(queue, more)
+                    self._merge(key, more)
 
         try:
             if inbound is None:
                 async with self.uow_factory() as uow:
+                    if self.fence:
+                        await still_mine(uow)
                     await uow.inbox.mark_processed(entry.id, self.clock())
                     await release_if_idle(uow)
                     await uow.commit()
                 return released
             outcome = await self.service.handle(
-                inbound, claim_replies=self.reply_claim, inbox_id=entry.id, before_commit=release_if_idle
+                inbound,
+                claim_replies=self.reply_claim,
+                inbox_id=entry.id,
+                on_begin=still_mine if self.fence else None,
+                before_commit=release_if_idle,
             )
+        except LeaseLost:
+            logger.warning("%s chat %s was taken over by another process", *key)
+            queue.clear()
+            return None
         except Exception as exc:
             return await self._failed(key, entry, exc)
         self._retry_at.pop(key, None)
         self._database_up()
         if not outcome.duplicate:
-            try:
-                await channel.handled(entry, inbound, outcome)
+            try:  # shielded: a stop does not cut a delivery off between sending and marking it
+                await asyncio.shield(channel.handled(entry, inbound, outcome))
+            except asyncio.CancelledError:
+                raise
             except Exception:  # delivery is the outbox's business: it retries
                 logger.exception("after handling inbox entry %s", entry.id)
         return released
 
     async def _failed(self, key: ChatKey, entry: InboxEntry, exc: Exception) -> bool | None:
-        """Count the failure; after ``max_attempts`` the entry is set aside (kept with its
+        """An outage is waited out without counting; any other failure is counted, and
+        after ``max_attempts`` the entry is set aside (kept with its error, logged as an
         error) so that one bad update cannot block its chat forever."""
         assert entry.id is not None
         error = redact(f"{exc.__class__.__name__}: {exc}")
+        now = self.clock()
+        if self.is_outage(exc):
+            self._database_down(exc)
+            await self._reassure([entry])
+            self._retry_at[key] = now + timedelta(seconds=self.sweep_interval)
+            return None
         attempts = entry.attempts + 1
         give_up = attempts >= self.max_attempts
-        now = self.clock()
         try:
             async with self.uow_factory() as uow:
-                await uow.inbox.mark_failed(entry.id, error, now, give_up=give_up)
+                attempts = await uow.inbox.mark_failed(entry.id, error, now, give_up=give_up)
                 await uow.commit()
         except Exception as db_exc:  # the database is what fails: nothing counted
             self._database_down(db_exc)
-            await self._reassure([entry])
             self._retry_at[key] = now + timedelta(seconds=self.sweep_interval)
             return None
         if give_up:
@@ -250,10 +345,12 @@ class Inbox:
 
     async def _release(self, key: ChatKey) -> Sequence[InboxEntry]:
         """Give up the chat's lease, unless entries wait (returned, lease kept)."""
+        if self._closing:
+            return []  # close() gives every lease back
         try:
             async with self.uow_factory() as uow:
                 now = self.clock()
-                more = await uow.inbox.release_chat(key[0], key[1], self.owner, now, now + self.lease)
+                more = await uow.inbox.release_chat(key[0], key[1], self.owner, now, now + self.lease, self.batch)
                 await uow.commit()
         except Exception as exc:  # the lease runs out by itself
             self._database_down(exc)
@@ -273,36 +370,49 @@ class Inbox:
 
     # ------------------------------------------------------------------ the background round
     async def sweep(self) -> int:
-        """Renew this process's leases and take up chats whose entries nobody handles
-        (a dead process's, or this one's after a failure); returns how many were taken."""
+        """Renew this process's chat leases and take up chats whose entries nobody
+        handles (a dead process's, or this one's after a failure); returns how many."""
         now = self.clock()
         async with self.uow_factory() as uow:
-            await uow.leases.renew(self.owner, now, now + self.lease)
+            await uow.leases.renew(self.owner, now, now + self.lease, prefix="chat:")
             stranded = await uow.inbox.stranded(self.owner, now)
-            if self._last_prune is None or now - self._last_prune > timedelta(hours=1):
-                pruned = await uow.inbox.prune(now - self.retain)
-                self._last_prune = now
-                if pruned:
-                    logger.info("forgot %s handled inbox entries older than %s", pruned, self.retain)
             await uow.commit()
+        await self._prune(now)
         taken = 0
         for channel, chat in stranded:
             key = (channel, chat)
             worker = self._workers.get(key)
-            if channel not in self.channels or (worker is not None and not worker.done()):
+            if self._closing or channel not in self.channels or (worker is not None and not worker.done()):
                 continue
             if self._retry_at.get(key, now) > now:
                 continue
             async with self.uow_factory() as uow:
                 held = await uow.inbox.take_chats(channel, [chat], self.owner, now, now + self.lease)
-                waiting = await uow.inbox.waiting(channel, chat) if held else ()
+                waiting = (await uow.inbox.waiting(channel, [chat], self.batch)).get(chat, []) if held else []
+                if held and not waiting:  # handled meanwhile: give it back at once
+                    await uow.inbox.release_chat(channel, chat, self.owner, now, now)
                 await uow.commit()
             if waiting:
-                self._queues[key] = deque(waiting)  # fresh from the database (attempts included)
-                self._enqueue(key, ())
+                self._merge(key, waiting)
                 taken += 1
         self._database_up()
         return taken
+
+    async def _prune(self, now: datetime) -> None:
+        """Once an hour, forget old handled entries, a batch per transaction."""
+        if self._last_prune is not None and now - self._last_prune < timedelta(hours=1):
+            return
+        self._last_prune = now
+        pruned = 0
+        for _ in range(100):
+            async with self.uow_factory() as uow:
+                count = await uow.inbox.prune(now - self.retain)
+                await uow.commit()
+            pruned += count
+            if not count:
+                break
+        if pruned:
+            logger.info("forgot %s handled inbox entries older than %s", pruned, self.retain)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Sweep every ``sweep_interval`` seconds until ``stop``, then :meth:`close`."""
@@ -317,11 +427,10 @@ class Inbox:
             await self.close()
 
     async def close(self, timeout: float = 5.0) -> None:
-        """Let the entries being handled finish (bounded), then give up every lease so
-        another process takes over at once. Entries not started stay in the inbox."""
-        for queue in self._queues.values():
-            while len(queue) > 1:
-                queue.pop()  # only the entry in hand is finished
+        """Stop taking work: each worker finishes the entry in hand (bounded; its
+        delivery goes on, shielded), then every chat lease is given back so another
+        process takes over at once. Entries not started stay in the inbox."""
+        self._closing = True
         workers = [w for w in self._workers.values() if not w.done()]
         if workers:
             _, pending = await asyncio.wait(workers, timeout=timeout)
@@ -331,7 +440,7 @@ class Inbox:
         try:
             async with self.uow_factory() as uow:
                 now = self.clock()
-                held = await uow.leases.renew(self.owner, now, now)
+                held = await uow.leases.renew(self.owner, now, now, prefix="chat:")
                 await uow.leases.release(sorted(held), self.owner)
                 await uow.commit()
         except Exception:
@@ -349,7 +458,6 @@ class Inbox:
     def _database_up(self) -> None:
         if self._down:
             self._down = False
-            self._told.clear()
             logger.warning("the database answers again: catching up")
 
     async def _reassure(self, entries: Sequence[InboxEntry]) -> None:
@@ -392,8 +500,9 @@ class Poller:
     The offset passed to the platform moves past a batch only after
     :meth:`Inbox.receive` committed it; while the database is down the same updates are
     fetched again (new chats among them are told once that their message is safe) and
-    nothing is confirmed. One process per token polls (the ``lease_name`` lease, renewed
-    by the inbox's sweep); others wait and take over when it expires.
+    nothing is confirmed. One process per token polls: the one holding the
+    ``lease_name`` lease, which this loop itself renews while it runs (a poller that
+    dies stops renewing it); the others stand by and take over when it expires.
     """
 
     def __init__(
@@ -415,14 +524,12 @@ class Poller:
         self.retry_delay = retry_delay
         self.max_retry_delay = max_retry_delay
         self.offset: int | None = None
-        self.polling = False
-        self._checked: datetime | None = None
+        self.polling = False  # this process holds the lease
+        self.prepared = False  # the platform is set up for polling (no webhook)
 
     async def _hold_lease(self) -> bool:
-        """True while this process is the poller (checked every third of a lease)."""
+        """Take or keep the poller's lease; True while this process is the poller."""
         now = self.inbox.clock()
-        if self.polling and self._checked is not None and now - self._checked < self.inbox.lease / 3:
-            return True
         try:
             async with self.inbox.uow_factory() as uow:
                 held = await uow.leases.take([self.lease_name], self.inbox.owner, now, now + self.inbox.lease)
@@ -430,48 +537,80 @@ class Poller:
         except Exception as exc:
             self.inbox._database_down(exc)
             return self.polling  # nobody can take it from us while the database is down
-        self._checked = now
         was, self.polling = self.polling, bool(held)
         if self.polling and not was:
             logger.info("polling %s updates (lease %s)", self.channel, self.lease_name)
-            await self.source.prepare()
+            self.prepared = False
         elif was and not self.polling:
             logger.warning("another process polls %s now: standing by", self.channel)
         return self.polling
 
+    async def _keep_lease(self, stop: asyncio.Event) -> None:
+        """Renew the lease every third of it while polling (a long poll takes longer)."""
+        while not stop.is_set():
+            await pause(stop, self.inbox.lease.total_seconds() / 3)
+            if self.polling and not stop.is_set():
+                await self._hold_lease()
+
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop``; confirm what was committed before returning."""
-        delay = self.retry_delay
+        keeper = asyncio.create_task(self._keep_lease(stop), name=f"{self.channel} poller lease")
         try:
-            while not stop.is_set():
-                if not await self._hold_lease():
-                    await pause(stop, self.inbox.lease.total_seconds() / 3)
-                    continue
-                try:
-                    batch = await unless_stopped(stop, self.source.fetch(self.offset, self.poll_timeout))
-                except Stopped:
-                    break  # stopped while waiting: what that poll would bring stays unconfirmed
-                except Exception as exc:
-                    logger.warning("fetching %s updates failed: %s", self.channel, redact(str(exc)))
-                    await pause(stop, delay)
-                    delay = min(delay * 2, self.max_retry_delay)
-                    continue
-                if not batch:
-                    continue
-                try:
-                    await self.inbox.receive(self.channel, [e for _, e in batch if e is not None])
-                except DatabaseUnavailable:
-                    await pause(stop, delay)  # nothing confirmed: the same updates come again
-                    delay = min(delay * 2, self.max_retry_delay)
-                    continue
-                delay = self.retry_delay
-                self.offset = max(update_id for update_id, _ in batch) + 1
+            await self._poll(stop)
         finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
             if self.offset is not None and self.polling:
                 try:
                     await self.source.confirm(self.offset)
                 except Exception as exc:
-                    logger.info("last confirmation not sent (%s): those updates come again and are recognised", exc)
+                    logger.info("last confirmation not sent (%s): those updates come again and are recognised", redact(str(exc)))
+            if self.polling:  # a standby (or the next start) polls at once
+                try:
+                    async with self.inbox.uow_factory() as uow:
+                        await uow.leases.release([self.lease_name], self.inbox.owner)
+                        await uow.commit()
+                except Exception:
+                    logger.info("the poller's lease was not given back: it runs out within %s", self.inbox.lease)
+                self.polling = False
+
+    async def _poll(self, stop: asyncio.Event) -> None:
+        delay = self.retry_delay
+
+        async def back_off(what: str, exc: BaseException | None = None) -> None:
+            nonlocal delay
+            if exc is not None:
+                logger.warning("%s %s failed: %s", what, self.channel, redact(f"{exc.__class__.__name__}: {exc}"))
+            await pause(stop, delay)
+            delay = min(delay * 2, self.max_retry_delay)
+
+        while not stop.is_set():
+            if not self.polling and not await self._hold_lease():
+                await pause(stop, self.inbox.lease.total_seconds() / 3)
+                continue
+            if not self.prepared:
+                try:
+                    await self.source.prepare()
+                    self.prepared = True
+                except Exception as exc:
+                    await back_off("preparing to poll", exc)
+                    continue
+            try:
+                batch = await unless_stopped(stop, self.source.fetch(self.offset, self.poll_timeout))
+            except Stopped:
+                break  # stopped while waiting: what that poll would bring stays unconfirmed
+            except Exception as exc:
+                await back_off("fetching updates for", exc)
+                continue
+            if not batch:
+                continue
+            try:
+                await self.inbox.receive(self.channel, [e for _, e in batch if e is not None])
+            except DatabaseUnavailable:
+                await back_off("storing updates of")  # nothing confirmed: the same updates come again
+                continue
+            delay = self.retry_delay
+            self.offset = max(update_id for update_id, _ in batch) + 1
 
 
-__all__ = ["DatabaseUnavailable", "Inbox", "InboundChannel", "Poller", "UpdateSource", "process_owner"]
+__all__ = ["DatabaseUnavailable", "Inbox", "InboundChannel", "LeaseLost", "Poller", "UpdateSource", "process_owner"]

@@ -206,14 +206,17 @@ class InboxRepository(Protocol):
     async def add_all(self, entries: Sequence[InboxEntry], now: datetime) -> list[InboxEntry]:
         """Store the new ones; returns them with ids (re-deliveries are left out)."""
 
-    async def waiting(self, channel: str, chat: str, limit: int = 50) -> Sequence[InboxEntry]:
-        """A chat's entries not handled yet, in order."""
+    async def add_failed(self, entry: InboxEntry, error: str, now: datetime) -> bool:
+        """Keep an update that cannot be stored as it is, set aside with the error."""
+
+    async def waiting(self, channel: str, chats: Sequence[str], limit: int = 50) -> dict[str, list[InboxEntry]]:
+        """Each chat's entries not handled yet, oldest first, at most ``limit`` a chat."""
 
     async def mark_processed(self, entry_id: int, at: datetime) -> bool:
         """False when it was handled already."""
 
     async def mark_failed(self, entry_id: int, error: str, at: datetime, *, give_up: bool) -> int:
-        """Count a failed attempt; ``give_up`` takes it out of the queue. Returns the attempts."""
+        """Count a failed attempt; ``give_up`` sets it aside. Returns the attempts."""
 
     async def stranded(self, owner: str, now: datetime, limit: int = 100) -> Sequence[tuple[str, str]]:
         """(channel, chat) with waiting entries that nobody (or ``owner`` itself) works on."""
@@ -221,11 +224,13 @@ class InboxRepository(Protocol):
     async def take_chats(self, channel: str, chats: Sequence[str], owner: str, now: datetime, until: datetime) -> set[str]:
         """Take the leases of these chats; returns the chats ``owner`` now holds."""
 
-    async def release_chat(self, channel: str, chat: str, owner: str, now: datetime, until: datetime) -> Sequence[InboxEntry]:
+    async def release_chat(
+        self, channel: str, chat: str, owner: str, now: datetime, until: datetime, limit: int = 50
+    ) -> Sequence[InboxEntry]:
         """Give up a chat's lease unless entries wait for it; returns those (lease kept)."""
 
     async def prune(self, before: datetime) -> int:
-        """Forget handled entries older than ``before``."""
+        """Forget a batch of handled entries older than ``before`` (set-aside ones stay)."""
 
     async def count_waiting(self) -> int: ...
 
@@ -236,8 +241,8 @@ class LeaseRepository(Protocol):
     async def take(self, names: Sequence[str], owner: str, now: datetime, until: datetime) -> set[str]:
         """Take the free, expired or own ones; returns the names ``owner`` now holds."""
 
-    async def renew(self, owner: str, now: datetime, until: datetime) -> set[str]:
-        """Extend ``owner``'s unexpired leases; returns the names still held."""
+    async def renew(self, owner: str, now: datetime, until: datetime, prefix: str = "") -> set[str]:
+        """Extend ``owner``'s unexpired leases named ``prefix...``; returns the names still held."""
 
     async def release(self, names: Sequence[str], owner: str) -> None: ...
 

@@ -128,6 +128,7 @@ class ComplaintService:
         *,
         claim_replies: timedelta | None = None,
         inbox_id: int | None = None,
+        on_begin: Callable[[UnitOfWork], Awaitable[None]] | None = None,
         before_commit: Callable[[UnitOfWork], Awaitable[None]] | None = None,
     ) -> Outcome:
         """Process one customer event; a re-delivered update is recognised and ignored.
@@ -139,12 +140,15 @@ class ComplaintService:
 
         ``inbox_id``: the event was stored in the inbox (flows/inbox.py); it is marked
         handled in this transaction, which is how a second handling is recognised.
-        ``before_commit`` runs last inside the transaction (the inbox gives up the chat's
-        lease there when nothing else waits).
+        ``on_begin`` runs first inside the transaction and may raise to abandon it (the
+        inbox checks there that it still holds the chat); ``before_commit`` runs last (the
+        inbox gives up the chat's lease there when nothing else waits).
         """
         now = self.clock()
         try:
             async with self.uow_factory() as uow:
+                if on_begin is not None:
+                    await on_begin(uow)
                 if inbox_id is not None:
                     if not await uow.inbox.mark_processed(inbox_id, now):
                         return Outcome(duplicate=True)

@@ -310,7 +310,14 @@ class TelegramUpdates:
         updates = await self.channel._bot().get_updates(
             offset=offset, timeout=int(timeout), allowed_updates=self.allowed_updates
         )
-        return [(update.update_id, self.channel.entry(update)) for update in updates]
+        return [(update.update_id, self._entry(update)) for update in updates]
+
+    def _entry(self, update: Update) -> InboxEntry | None:
+        try:
+            return self.channel.entry(update)
+        except Exception:  # stored all the same: handling it fails, is counted and set aside
+            logger.exception("update %s could not be read; stored as it came", update.update_id)
+            return InboxEntry(CHANNEL, str(update.update_id), "unreadable", update.update_id, update.to_dict())
 
     async def confirm(self, offset: int) -> None:
         await self.channel._bot().get_updates(offset=offset, timeout=0, limit=1, allowed_updates=self.allowed_updates)

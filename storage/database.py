@@ -193,7 +193,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout: float = DEFAULT_BUSY_TI
 # SQLSTATEs of a server that is there but cannot serve now: connection exceptions (08...),
 # shutting down or starting up, too many connections, out of resources, statement
 # cancelled by statement_timeout, lock not available
-_TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53", "57014", "55P03")
+_TRANSIENT_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53", "57014", "55P03", "40P01", "40001")  # 40…: deadlock, serialization
 _TRANSIENT_ERRNOS = frozenset(
     getattr(errno, name)
     for name in (

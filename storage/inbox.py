@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, func, literal, or_, select, update
+from sqlalchemy import Row, bindparam, delete, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -21,27 +21,31 @@ inbox = InboxRow.__table__
 leases = LeaseRow.__table__
 
 _INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+CHAT_LEASE_PREFIX = "chat:"
+PRUNE_BATCH = 5000
 
 
 def chat_lease(channel: str, chat: str) -> str:
     """The lease name under which one process works on a chat's inbound updates."""
-    return f"chat:{channel}:{chat}"
+    return f"{CHAT_LEASE_PREFIX}{channel}:{chat}"
 
 
 def _entry(row: Row[Any]) -> InboxEntry:
     return InboxEntry(row.channel, row.update_id, row.chat, row.seq, row.payload, row.id, row.attempts)
 
 
-_WAITING = (
-    select(inbox.c.id, inbox.c.channel, inbox.c.update_id, inbox.c.chat, inbox.c.seq, inbox.c.payload, inbox.c.attempts)
-    .where(
-        inbox.c.channel == bindparam("channel"),
-        inbox.c.chat == bindparam("chat"),
-        inbox.c.processed_at.is_(None),
-    )
-    .order_by(inbox.c.seq, inbox.c.id)
-    .limit(bindparam("limit"))
-)
+def _without_nul(value: Any) -> Any:
+    """PostgreSQL cannot store U+0000 in text or JSONB: drop it wherever it appears."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+_COLUMNS = (inbox.c.id, inbox.c.channel, inbox.c.update_id, inbox.c.chat, inbox.c.seq, inbox.c.payload, inbox.c.attempts)
 _MARK_PROCESSED = (
     update(inbox)
     .where(inbox.c.id == bindparam("b_id"), inbox.c.processed_at.is_(None))
@@ -60,15 +64,16 @@ class SqlInboxRepository:
         update is recognised by the unique key and left out)."""
         if not entries:
             return []
-        insert_ = _INSERTS[self.connection.dialect.name]
+        dialect = self.connection.dialect.name
+        clean = _without_nul if dialect == "postgresql" else (lambda v: v)
         statement = (
-            insert_(inbox)
+            _INSERTS[dialect](inbox)
             .values(
                 [
                     dict(
-                        channel=e.channel, update_id=e.update_id, chat=e.chat, seq=e.seq,
-                        payload=e.payload, received_at=now, attempts=0,
-                    )
+                        channel=e.channel, update_id=e.update_id, chat=clean(e.chat), seq=e.seq,
+                        payload=clean(e.payload), received_at=now, attempts=0,
+                    )  # fmt: skip
                     for e in entries
                 ]
             )
@@ -82,10 +87,36 @@ class SqlInboxRepository:
             if (e.channel, e.update_id) in stored
         ]
 
-    async def waiting(self, channel: str, chat: str, limit: int = 50) -> Sequence[InboxEntry]:
-        """A chat's entries not handled yet, in order."""
-        rows = await self.connection.execute(_WAITING, {"channel": channel, "chat": chat, "limit": limit})
-        return [_entry(row) for row in rows]
+    async def add_failed(self, entry: InboxEntry, error: str, now: datetime) -> bool:
+        """Keep an update that cannot be stored as it is (set aside with the error), so
+        its platform can be told it arrived; False when it was stored already."""
+        result = await self.connection.execute(
+            _INSERTS[self.connection.dialect.name](inbox)
+            .values(
+                channel=entry.channel, update_id=entry.update_id, chat=entry.chat[:128], seq=entry.seq,
+                payload={"unstorable": _without_nul(repr(entry.payload))[:20000]}, received_at=now,
+                processed_at=now, failed_at=now, attempts=0, last_error=error[:2000],
+            )  # fmt: skip
+            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        )
+        return bool(result.rowcount)
+
+    async def waiting(self, channel: str, chats: Sequence[str], limit: int = 50) -> dict[str, list[InboxEntry]]:
+        """Each chat's entries not handled yet, oldest first, at most ``limit`` a chat."""
+        if not chats:
+            return {}
+        ranked = (
+            select(*_COLUMNS, func.row_number().over(partition_by=inbox.c.chat, order_by=(inbox.c.seq, inbox.c.id)).label("n"))
+            .where(inbox.c.channel == channel, inbox.c.chat.in_(list(chats)), inbox.c.processed_at.is_(None))
+            .subquery()
+        )
+        rows = await self.connection.execute(
+            select(ranked).where(ranked.c.n <= limit).order_by(ranked.c.chat, ranked.c.seq, ranked.c.id)
+        )
+        out: dict[str, list[InboxEntry]] = {}
+        for row in rows:
+            out.setdefault(row.chat, []).append(_entry(row))
+        return out
 
     async def mark_processed(self, entry_id: int, at: datetime) -> bool:
         """False when it was handled already (by this or another process)."""
@@ -93,11 +124,11 @@ class SqlInboxRepository:
         return bool(result.rowcount)
 
     async def mark_failed(self, entry_id: int, error: str, at: datetime, *, give_up: bool) -> int:
-        """Count a failed attempt (with its error); ``give_up`` takes the entry out of the
-        queue (it stays in the table with its error). Returns the attempts so far."""
+        """Count a failed attempt (with its error); ``give_up`` sets the entry aside
+        (out of the queue, kept with its error, never pruned). Returns the attempts."""
         values: dict[str, Any] = dict(attempts=inbox.c.attempts + 1, last_error=error[:2000])
         if give_up:
-            values["processed_at"] = at
+            values.update(processed_at=at, failed_at=at)
         result = await self.connection.execute(
             update(inbox).where(inbox.c.id == entry_id).values(**values).returning(inbox.c.attempts)
         )
@@ -106,7 +137,7 @@ class SqlInboxRepository:
     async def stranded(self, owner: str, now: datetime, limit: int = 100) -> Sequence[tuple[str, str]]:
         """(channel, chat) of waiting entries that nobody works on: no lease, an expired
         one, or one of ``owner``'s own (its worker may have stopped on an error)."""
-        lease_name = literal("chat:") + inbox.c.channel + literal(":") + inbox.c.chat
+        lease_name = literal(CHAT_LEASE_PREFIX) + inbox.c.channel + literal(":") + inbox.c.chat
         rows = await self.connection.execute(
             select(inbox.c.channel, inbox.c.chat)
             .select_from(inbox.outerjoin(leases, leases.c.name == lease_name))
@@ -126,23 +157,28 @@ class SqlInboxRepository:
         taken = await SqlLeaseRepository(self.connection).take(list(names), owner, now, until)
         return {names[name] for name in taken}
 
-    async def release_chat(self, channel: str, chat: str, owner: str, now: datetime, until: datetime) -> Sequence[InboxEntry]:
+    async def release_chat(self, channel: str, chat: str, owner: str, now: datetime, until: datetime, limit: int = 50) -> Sequence[InboxEntry]:
         """Give up a chat's lease unless entries wait for it; returns those (the lease is
         then kept). The lease row is locked first, so an entry stored by a process that
         was refused the lease a moment ago is seen here (see :class:`SqlLeaseRepository`)."""
         name = chat_lease(channel, chat)
         leases_ = SqlLeaseRepository(self.connection)
         await leases_.release([name], owner)
-        waiting = await self.waiting(channel, chat)
+        waiting = (await self.waiting(channel, [chat], limit)).get(chat, [])
         if waiting and not await leases_.take([name], owner, now, until):
             return []  # another process took it meanwhile: it handles them
         return waiting
 
     async def prune(self, before: datetime) -> int:
-        """Forget handled entries older than ``before`` (platforms re-deliver for a day at most)."""
-        result = await self.connection.execute(
-            delete(inbox).where(and_(inbox.c.processed_at.is_not(None), inbox.c.processed_at < before))
+        """Forget up to :data:`PRUNE_BATCH` handled entries older than ``before``
+        (platforms re-deliver for a day at most); set-aside entries stay."""
+        doomed = (
+            select(inbox.c.id)
+            .where(inbox.c.processed_at < before, inbox.c.failed_at.is_(None))
+            .limit(PRUNE_BATCH)
+            .scalar_subquery()
         )
+        result = await self.connection.execute(delete(inbox).where(inbox.c.id.in_(doomed)))
         return int(result.rowcount or 0)
 
     async def count_waiting(self) -> int:
@@ -157,7 +193,9 @@ class SqlLeaseRepository:
     Taking a lease is one upsert that only overwrites an expired lease or one of the
     same owner; on PostgreSQL it locks the row even when it does not overwrite it, so
     a holder that releases the lease and then looks for waiting work (in one
-    transaction) sees whatever a refused taker stored before it.
+    transaction) sees whatever a refused taker stored before it. Several rows are
+    always locked in name order (taking and renewing alike), so two processes cannot
+    deadlock on each other's leases.
     """
 
     def __init__(self, connection: AsyncConnection) -> None:
@@ -173,24 +211,31 @@ class SqlLeaseRepository:
         statement = statement.on_conflict_do_update(
             index_elements=["name"],
             set_=dict(owner=statement.excluded.owner, expires_at=statement.excluded.expires_at),
-            where=or_(leases.c.expires_at < bindparam("lease_now", now, type_=leases.c.expires_at.type), leases.c.owner == statement.excluded.owner),
+            where=or_(
+                leases.c.expires_at < bindparam("lease_now", now, type_=leases.c.expires_at.type),
+                leases.c.owner == statement.excluded.owner,
+            ),
         ).returning(leases.c.name)
         return {row.name for row in await self.connection.execute(statement)}
 
-    async def renew(self, owner: str, now: datetime, until: datetime) -> set[str]:
-        """Extend every unexpired lease of ``owner``; returns the names still held."""
-        rows = await self.connection.execute(
-            update(leases)
-            .where(leases.c.owner == owner, leases.c.expires_at >= now)
-            .values(expires_at=until)
-            .returning(leases.c.name)
+    async def renew(self, owner: str, now: datetime, until: datetime, prefix: str = "") -> set[str]:
+        """Extend ``owner``'s unexpired leases whose names start with ``prefix``;
+        returns the names still held."""
+        mine = (
+            select(leases.c.name)
+            .where(leases.c.owner == owner, leases.c.expires_at >= now, leases.c.name.startswith(prefix, autoescape=True))
+            .order_by(leases.c.name)
+            .with_for_update()
         )
-        return {row.name for row in rows}
+        names = [row.name for row in await self.connection.execute(mine)]  # locked in name order
+        if names:
+            await self.connection.execute(update(leases).where(leases.c.name.in_(names)).values(expires_at=until))
+        return set(names)
 
     async def release(self, names: Sequence[str], owner: str) -> None:
         """Give up leases (only ``owner``'s own)."""
         if names:
-            await self.connection.execute(delete(leases).where(leases.c.name.in_(list(names)), leases.c.owner == owner))
+            await self.connection.execute(delete(leases).where(leases.c.name.in_(sorted(names)), leases.c.owner == owner))
 
     async def holder(self, name: str, now: datetime) -> str | None:
         """Who holds a lease now (None when nobody does)."""

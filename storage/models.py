@@ -260,8 +260,9 @@ class ProcessedUpdateRow(Base):
 class InboxRow(Base):
     """Inbound updates, stored before the platform is told they arrived (flows/inbox.py).
 
-    Handled rows keep ``processed_at`` (and, for one that could not be handled, its
-    ``last_error``) for a while, so a re-delivery is recognised by the unique key."""
+    Handled rows keep ``processed_at`` for a while, so a re-delivery is recognised by the
+    unique key; one set aside after repeated failures keeps ``failed_at`` and
+    ``last_error`` until a person deletes it."""
 
     __tablename__ = "inbox"
     __table_args__ = (
@@ -287,6 +288,7 @@ class InboxRow(Base):
     processed_at: Mapped[OptTimestamp]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    failed_at: Mapped[OptTimestamp]  # set aside after repeated failures: kept for a person, never pruned
 
 
 class LeaseRow(Base):

@@ -323,3 +323,132 @@ async def test_a_stalled_database_is_an_outage_within_its_timeout_not_a_hang(dat
     finally:
         server.close()
         await stalled.dispose()
+
+
+async def test_after_a_takeover_the_chat_s_older_updates_go_first(
+    database: Database, second_process: Database, backend: str
+) -> None:
+    """A dead process left 1-3 of a chat behind; 4 reaches another process before its
+    sweep does: it handles 1, 2, 3, then 4."""
+    if backend == "sqlite":
+        pytest.skip("several processes share PostgreSQL, not a SQLite file")
+    a, _ = make_inbox(database, owner="dead", lease=0.2)
+    b, _ = make_inbox(second_process, owner="alive", lease=0.2)
+    b.sweep_interval = 60  # no sweep comes to the rescue: the receive itself must see 1-3
+    stuck = asyncio.Event()
+
+    async def never(*_: Any, **__: Any) -> Outcome:
+        await stuck.wait()
+        raise AssertionError("unreachable")
+
+    a.service.handle = never  # type: ignore[method-assign]
+    await a.receive("telegram", [entry(1, "950"), entry(2, "950"), entry(3, "950")])
+    await asyncio.sleep(0.05)
+    for worker in list(a._workers.values()):
+        worker.cancel()
+    await asyncio.sleep(0.3)  # the dead process's lease runs out
+    await b.receive("telegram", [entry(4, "950")])
+    await settle(b)
+    assert (await stored_texts(database))["950"] == ["1", "2", "3", "4"]
+
+
+async def test_a_long_backlog_is_read_in_batches_and_kept_in_order(database: Database) -> None:
+    inbox, _ = make_inbox(database)
+    inbox.batch = 4
+    stuck = asyncio.Event()
+    real = inbox.service.handle
+
+    async def slow(*args: Any, **kwargs: Any) -> Outcome:
+        await stuck.wait()
+        return await real(*args, **kwargs)
+
+    inbox.service.handle = slow  # type: ignore[method-assign]
+    await inbox.receive("telegram", [entry(i, "960") for i in range(1, 11)])
+    await inbox.receive("telegram", [entry(11, "960")])  # arrives while 1-10 wait
+    stuck.set()
+    await settle(inbox)
+    assert (await stored_texts(database))["960"] == [str(i) for i in range(1, 12)]
+
+
+async def test_an_outage_while_handling_is_waited_out_not_counted_against_the_update(database: Database) -> None:
+    inbox, channel = make_inbox(database)
+    inbox.max_attempts = 2
+    real = inbox.service.handle
+    failures = 0
+
+    async def flaky(*args: Any, **kwargs: Any) -> Outcome:
+        nonlocal failures
+        if failures < 5:
+            failures += 1
+            raise ConnectionResetError("connection to the database lost")
+        return await real(*args, **kwargs)
+
+    inbox.service.handle = flaky  # type: ignore[method-assign]
+    await inbox.receive("telegram", [entry(1, "970")])
+    for _ in range(300):
+        inbox._retry_at.clear()
+        await inbox.sweep()
+        await asyncio.sleep(0.01)
+        if await waiting(database) == 0 and inbox.busy == 0:
+            break
+    assert (await stored_texts(database)) == {"970": ["1"]}, "handled once the database was back, not set aside"
+    assert channel.reassured == ["970"]
+
+
+async def test_an_update_that_cannot_be_stored_as_it_is_does_not_hold_up_the_others(database: Database, backend: str) -> None:
+    """PostgreSQL refuses U+0000 in JSON text: such an update is stored without it; the
+    batch is confirmed and every update handled."""
+    inbox, _ = make_inbox(database)
+    await inbox.receive("telegram", [entry(1, "980", "快递\x00没到"), entry(2, "981", "包裹丢了")])
+    await settle(inbox)
+    assert (await stored_texts(database)) == {"980": ["1"], "981": ["2"]}
+
+
+async def test_a_poller_that_cannot_prepare_tries_again(database: Database) -> None:
+    inbox, _ = make_inbox(database)
+    source = Source([entry(1, "990")])
+    fails = 2
+
+    async def prepare() -> None:
+        nonlocal fails
+        if fails:
+            fails -= 1
+            raise ConnectionError("deleteWebhook: Bad Gateway")
+
+    source.prepare = prepare  # type: ignore[method-assign]
+    poller = Poller(inbox, "telegram", source, "poller:telegram:prep", poll_timeout=0.01, retry_delay=0.01)
+    stop = asyncio.Event()
+    task = asyncio.create_task(poller.run(stop))
+    for _ in range(300):
+        await asyncio.sleep(0.01)
+        if poller.offset == 2:
+            break
+    stop.set()
+    await task
+    assert fails == 0 and poller.offset == 2
+    async with database.unit_of_work() as uow:
+        assert await uow.leases.holder("poller:telegram:prep", datetime.now(UTC)) is None, "given back at stop"
+
+
+async def test_closing_finishes_the_update_in_hand_and_gives_the_chat_back(database: Database) -> None:
+    inbox, channel = make_inbox(database)
+    gate = asyncio.Event()
+    real = inbox.service.handle
+
+    async def gated(*args: Any, **kwargs: Any) -> Outcome:
+        await gate.wait()
+        return await real(*args, **kwargs)
+
+    inbox.service.handle = gated  # type: ignore[method-assign]
+    await inbox.receive("telegram", [entry(i, "995") for i in range(1, 6)])
+    await asyncio.sleep(0.02)
+    closing = asyncio.create_task(inbox.close())
+    await asyncio.sleep(0.02)
+    gate.set()
+    await closing
+    assert (await stored_texts(database)) == {"995": ["1"]}, "only the update in hand"
+    assert await waiting(database) == 4
+    async with database.unit_of_work() as uow:
+        assert await uow.leases.holder("chat:telegram:995", datetime.now(UTC)) is None
+    with pytest.raises(DatabaseUnavailable):
+        await inbox.receive("telegram", [entry(6, "995")])
