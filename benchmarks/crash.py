@@ -57,6 +57,7 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 sys.path.insert(0, str(ROOT))
 
 from tests.fakes.bot_process import (  # noqa: E402
+    KILL_GRACE,
     BotProcess,
     DatabaseLock,
     Ledger,
@@ -318,7 +319,7 @@ def report(ledger: Ledger, run: Run, total: int, burst: float, args: argparse.Na
     for outbox_id, sent in duplicates:  # caused by the first stop after the first delivery
         chat = next(c for c in ledger.chats.values() if outbox_id in c.delivered)
         first = chat.delivered[outbox_id].at
-        stop = next((s for s in run.stops if first < s.at <= sent.at), None)
+        stop = next((s for s in run.stops if first - KILL_GRACE < s.at <= sent.at), None)
         if stop is not None:
             stop.duplicates += 1
             stop.ages.append(stop.at - first)
@@ -338,7 +339,7 @@ def report(ledger: Ledger, run: Run, total: int, burst: float, args: argparse.Na
         print(f"  stop #{stop.number} ({stop.signal} {stop.process} after message {stop.after_messages}"
               f"{', database ' + stop.fault if stop.fault else ''}): {stop.duplicates} answered twice"
               + (f" in {len(stop.chats)} chats (at most {max(stop.chats.values())} per chat), first requested"
-                 f" {min(stop.ages) * 1000:.0f}-{max(stop.ages) * 1000:.0f} ms before the stop" if stop.ages else ""))
+                 f" {min(stop.ages) * 1000:.0f} to {max(stop.ages) * 1000:.0f} ms before the stop" if stop.ages else ""))
     if unattributed:
         print(f"  answered twice with no stop in between: {unattributed}")
     if waits:

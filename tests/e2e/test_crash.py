@@ -307,11 +307,11 @@ async def test_two_webhook_processes_one_killed_mid_burst_survivor_takes_over(
         assert {f.backend for f in balancer.forwarded if f.status == 200} == {0, 1}, "both processes took updates"
         assert await b.terminate() == 0
         if len(ledger.duplicates) > 1:
-            # Known, reported with issue 8: every reply that went out in the moments before
-            # the kill and was not marked yet is sent again after the lease: a chat's replies
-            # are marked together after the last of them went out, in batches of 20 ms
-            # (handlers.telegram.MARK_DELAY), and several chats are answered at once. Nothing
-            # is lost; the issue's target of one repetition per kill is not met.
+            # Known, reported with issue 8: replies that reached the Bot API in the last
+            # moments before the kill (requests in flight, and a chat's replies are marked
+            # sent together after the last of them went out, in batches) are sent again by
+            # the process that takes the chat over. Several chats are answered at once, so
+            # one kill repeats several replies (one turn per chat at most). Nothing is lost.
             chats = {chat for chat, entry in ledger.chats.items() if entry.duplicates}
             pytest.xfail(f"{len(ledger.duplicates)} replies in {len(chats)} chats delivered twice after one kill "
                          f"(target: at most 1)")

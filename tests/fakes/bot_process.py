@@ -66,6 +66,9 @@ if TYPE_CHECKING:
 
 ROOT = Path(os.environ.get("BOT_PROCESS_ROOT") or Path(__file__).resolve().parents[2])
 READY_LINE = "complaint-bot is running"
+#: A request the fake reads up to this long after a kill may have been sent by the killed
+#: process (the fake and the kill share the caller's event loop, which may be busy).
+KILL_GRACE = 0.3
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 #: Environment variables of the caller that must not reach the bot (it gets its own).
 _OWN_ENV = ("DATABASE_URL", "TELEGRAM_BOT_TOKEN", "TELEGRAM_API_BASE_URL", "TELEGRAM_WEBHOOK_SECRET",
@@ -710,13 +713,16 @@ def _match(entry: ChatLedger, sends: list[Sent], stops: Sequence[float] = ()) ->
     reading chosen is the one with the fewest unexpected deliveries and undelivered
     replies, then the fewest repetitions, taking a delivery as the next reply when both
     fit. With ``stops`` (``time.time()`` of kills) a delivery is a repetition only if a
-    stop came between an earlier delivery of the same text and it."""
+    stop came between an earlier delivery of the same text and it (allowing
+    :data:`KILL_GRACE` for a request of the killed process that the fake read after
+    the kill)."""
     texts = [text for _, (_, text) in entry.outbox.items()]
     ids = list(entry.outbox)
     actual = [s.text for s in sends]
     n, m = len(actual), len(texts)
     repeatable = [
-        any(actual[j] == actual[i] and (not stops or any(sends[j].at < t <= sends[i].at for t in stops)) for j in range(i))
+        any(actual[j] == actual[i] and (not stops or any(sends[j].at - KILL_GRACE < t <= sends[i].at for t in stops))
+            for j in range(i))
         for i in range(n)
     ]
     MISS = 1000  # an unexpected delivery or an undelivered reply costs more than any number of repetitions
@@ -740,7 +746,7 @@ def _match(entry: ChatLedger, sends: list[Sent], stops: Sequence[float] = ()) ->
         elif repeatable[i] and actual[i] in texts[:p] and best[i][p] == 1 + best[i + 1][p]:
             # the latest such reply not repeated yet: a dead relay's unmarked replies are its last ones
             candidates = [k for k in range(p) if texts[k] == actual[i] and (
-                not stops or any(entry.delivered[ids[k]].at < t <= sent.at for t in stops))] or \
+                not stops or any(entry.delivered[ids[k]].at - KILL_GRACE < t <= sent.at for t in stops))] or \
                 [k for k in range(p) if texts[k] == actual[i]]
             fresh = [k for k in candidates if ids[k] not in repeated] or candidates
             repeated.add(ids[fresh[-1]])
@@ -791,6 +797,7 @@ __all__ = [
     "BotExited",
     "BotProcess",
     "ChatLedger",
+    "KILL_GRACE",
     "DatabaseLock",
     "Ledger",
     "Sent",
