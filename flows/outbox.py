@@ -89,6 +89,7 @@ class OutboxRelay:
         self._held: set[int] = set()  # the items whose lease the heartbeat renews
         self._abandoned: set[int] = set()  # held, left unsent by a stopped send: given back by the next flush
         self._sending: set[int] = set()  # in the sender's hands right now
+        self._marks_failing = False  # the last batch of sent marks could not be written
         self._renewal = asyncio.Lock()  # one renewal at a time; give-backs wait for the one under way
         self._active = 0  # drains and deliveries under way
         self._idle = asyncio.Event()
@@ -160,7 +161,9 @@ class OutboxRelay:
             self._unmarked[:0] = ids  # tried again with the next batch
             self._abandoned.update(give_back)
             self._held.update(give_back)
+            self._marks_failing = bool(self._unmarked)
             raise
+        self._marks_failing = False
         self._held.difference_update(ids)
 
     async def _stop_renewing(self, ids: Sequence[int]) -> None:
@@ -255,6 +258,8 @@ class OutboxRelay:
                 assert item.id is not None
                 if self._closing:  # the rest is given back below, to be sent at once by whoever is next
                     break
+                if self._marks_failing:  # what went out cannot be marked: sending more would
+                    break  # only widen what a crash now repeats
                 self._sending.add(item.id)
                 try:
                     await self.sender.send(item)
@@ -273,11 +278,12 @@ class OutboxRelay:
                 finally:
                     self._sending.discard(item.id)
                 sent.append(item.id)
+                if self.mark_delay > 0:  # marked with the next batch, not after the chat's last reply
+                    self._mark_later([item.id])
+                    pending.discard(item.id)
             unsent = [i.id for i in items[len(sent) + (failure is not None) :] if i.id is not None]
             if failure is None and not unsent and self.mark_delay > 0:
-                self._mark_later(sent)
-                pending.difference_update(sent)
-                return len(sent)
+                return len(sent)  # each was handed to the batched marks as it went out
             rescheduled = unsent + ([failure[0].id] if failure is not None and failure[0].id is not None else [])
             if rescheduled:
                 await self._stop_renewing(rescheduled)
@@ -293,7 +299,7 @@ class OutboxRelay:
         except BaseException:
             # cancelled, or the database failed: what went out is marked by the next flush,
             # the rest is given back (see _holding)
-            if sent:
+            if sent and self.mark_delay <= 0:
                 self._mark_later(sent)
                 pending.difference_update(sent)
             raise

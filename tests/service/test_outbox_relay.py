@@ -164,3 +164,45 @@ async def test_batched_marks_are_written_before_the_next_claim(
     async with database() as uow:
         assert await uow.outbox.pending("telegram", "100") == []
     assert len(sender.delivered) == first + len(customer.replies), "nothing was sent twice"
+
+
+async def test_a_relay_that_cannot_mark_what_it_sent_stops_sending(
+    database: Database, sender: FlakySender, clock: Clock, customer: Customer
+) -> None:
+    """Each reply is handed to the batched marks as it goes out; while those marks cannot
+    be written (the database is gone) nothing more is sent, so a crash then repeats at
+    most what went out before the failure."""
+    from sqlalchemy import select
+
+    from storage.models import OutboxRow
+
+    await customer.say("快递丢了，三天了还没到")
+    await customer.press("是的")
+    await customer.say("SF1234567")
+    state = {"down": False}
+
+    def uow():  # type: ignore[no-untyped-def]
+        if state["down"]:
+            raise ConnectionError("database unavailable")
+        return database.unit_of_work()
+
+    relay = OutboxRelay(uow, "telegram", sender, clock, mark_delay=0.01)
+    items = await relay._claim("100", 100, set())
+    assert len(items) >= 3
+    state["down"] = True
+
+    original = sender.send
+
+    async def send_then_wait(item: OutboxItem) -> None:
+        await asyncio.sleep(0.05)  # meanwhile the batched mark of the one before is tried, and fails
+        await original(item)
+
+    sender.send = send_then_wait  # type: ignore[method-assign]
+    with pytest.raises(ConnectionError):  # giving the rest back needs the database too
+        await relay._send_in_order(items, {i.id for i in items if i.id is not None})
+    assert len(sender.delivered) == 2, "once the first mark failed, the reply after the one in hand waits"
+    state["down"] = False
+    await relay.flush_marks()
+    async with database.engine.connect() as conn:
+        statuses = dict((await conn.execute(select(OutboxRow.id, OutboxRow.status))).all())
+    assert statuses[items[0].id] == "sent"
