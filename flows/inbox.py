@@ -112,6 +112,7 @@ class Inbox:
         is_outage: Callable[[BaseException], bool] = connection_trouble,
         fence: bool = True,
         batch: int = 50,
+        concurrency: int = 8,
     ) -> None:
         self.uow_factory = uow_factory
         self.service = service
@@ -125,6 +126,7 @@ class Inbox:
         self.is_outage = is_outage  # the database is down or busy (not this update's fault)
         self.fence = fence  # check the chat's lease in each handling transaction (several processes)
         self.batch = batch  # entries of one chat read at a time
+        self._slots = asyncio.Semaphore(concurrency)  # chats handled at the same moment
         self.channels: dict[str, InboundChannel] = {}
         self._queues: dict[ChatKey, deque[InboxEntry]] = {}
         self._complete: dict[ChatKey, bool] = {}  # the queue holds every waiting entry (not cut at ``batch``)
@@ -229,17 +231,16 @@ class Inbox:
                         continue
                     return
                 entry = queue[0]
-                released = await self._handle(key, entry, queue)
+                async with self._slots:  # no more handling transactions at once than the pool can serve
+                    released = await self._handle(key, entry, queue)
                 if released is None:
                     return  # failed, or the chat is another process's now
                 if queue and queue[0] is entry:
                     queue.popleft()
-                if released:  # the lease was given up with that entry
-                    if not queue:
-                        return
-                    if not await self._retake(key):
-                        queue.clear()  # another process holds the chat now: it handles them
-                        return
+                if released and not queue:  # the lease was given up with that entry
+                    return
+                # (released with more in the queue: those came from a receive or a sweep,
+                # which took the lease again before handing them over)
         except Exception:
             logger.exception("inbox worker for %s %s failed", *key)
         finally:
@@ -356,17 +357,6 @@ class Inbox:
             self._database_down(exc)
             return []
         return more
-
-    async def _retake(self, key: ChatKey) -> bool:
-        try:
-            async with self.uow_factory() as uow:
-                now = self.clock()
-                held = await uow.inbox.take_chats(key[0], [key[1]], self.owner, now, now + self.lease)
-                await uow.commit()
-        except Exception as exc:
-            self._database_down(exc)
-            return False
-        return bool(held)
 
     # ------------------------------------------------------------------ the background round
     async def sweep(self) -> int:

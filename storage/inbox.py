@@ -46,6 +46,47 @@ def _without_nul(value: Any) -> Any:
 
 
 _COLUMNS = (inbox.c.id, inbox.c.channel, inbox.c.update_id, inbox.c.chat, inbox.c.seq, inbox.c.payload, inbox.c.attempts)
+_WAITING_ONE = (
+    select(*_COLUMNS)
+    .where(
+        inbox.c.channel == bindparam("b_channel"),
+        inbox.c.chat == bindparam("b_chat"),
+        inbox.c.processed_at.is_(None),
+    )
+    .order_by(inbox.c.seq, inbox.c.id)
+    .limit(bindparam("b_limit"))
+)
+
+
+def _insert_one(dialect: str) -> Any:
+    return (
+        _INSERTS[dialect](inbox)
+        .values(
+            channel=bindparam("b_channel"), update_id=bindparam("b_update_id"), chat=bindparam("b_chat"),
+            seq=bindparam("b_seq"), payload=bindparam("b_payload", type_=inbox.c.payload.type),
+            received_at=bindparam("b_now", type_=inbox.c.received_at.type), attempts=0,
+        )  # fmt: skip
+        .on_conflict_do_nothing(index_elements=["channel", "update_id"])
+        .returning(inbox.c.id)
+    )
+
+
+def _take_one(dialect: str) -> Any:
+    statement = _INSERTS[dialect](leases).values(
+        name=bindparam("b_name"), owner=bindparam("b_owner"), expires_at=bindparam("b_until", type_=leases.c.expires_at.type)
+    )
+    return statement.on_conflict_do_update(
+        index_elements=["name"],
+        set_=dict(owner=statement.excluded.owner, expires_at=statement.excluded.expires_at),
+        where=or_(
+            leases.c.expires_at < bindparam("b_now", type_=leases.c.expires_at.type),
+            leases.c.owner == statement.excluded.owner,
+        ),
+    ).returning(leases.c.name)
+
+
+_INSERT_ONE = {dialect: _insert_one(dialect) for dialect in _INSERTS}
+_TAKE_ONE = {dialect: _take_one(dialect) for dialect in _INSERTS}
 _MARK_PROCESSED = (
     update(inbox)
     .where(inbox.c.id == bindparam("b_id"), inbox.c.processed_at.is_(None))
@@ -66,6 +107,14 @@ class SqlInboxRepository:
             return []
         dialect = self.connection.dialect.name
         clean = _without_nul if dialect == "postgresql" else (lambda v: v)
+        if len(entries) == 1:  # a webhook's update: one prebuilt statement
+            e = entries[0]
+            params = dict(
+                b_channel=e.channel, b_update_id=e.update_id, b_chat=clean(e.chat), b_seq=e.seq,
+                b_payload=clean(e.payload), b_now=now,
+            )  # fmt: skip
+            new_id = (await self.connection.execute(_INSERT_ONE[dialect], params)).scalar_one_or_none()
+            return [] if new_id is None else [InboxEntry(e.channel, e.update_id, e.chat, e.seq, e.payload, new_id)]
         statement = (
             _INSERTS[dialect](inbox)
             .values(
@@ -105,6 +154,10 @@ class SqlInboxRepository:
         """Each chat's entries not handled yet, oldest first, at most ``limit`` a chat."""
         if not chats:
             return {}
+        if len(chats) == 1:
+            rows = await self.connection.execute(_WAITING_ONE, {"b_channel": channel, "b_chat": chats[0], "b_limit": limit})
+            found = [_entry(row) for row in rows]
+            return {chats[0]: found} if found else {}
         ranked = (
             select(*_COLUMNS, func.row_number().over(partition_by=inbox.c.chat, order_by=(inbox.c.seq, inbox.c.id)).label("n"))
             .where(inbox.c.channel == channel, inbox.c.chat.in_(list(chats)), inbox.c.processed_at.is_(None))
@@ -206,6 +259,10 @@ class SqlLeaseRepository:
         returns the names now held by ``owner``."""
         if not names:
             return set()
+        if len(set(names)) == 1:
+            params = {"b_name": names[0], "b_owner": owner, "b_until": until, "b_now": now}
+            row = (await self.connection.execute(_TAKE_ONE[self.connection.dialect.name], params)).first()
+            return {row.name} if row else set()
         insert_ = _INSERTS[self.connection.dialect.name]
         statement = insert_(leases).values([dict(name=n, owner=owner, expires_at=until) for n in sorted(set(names))])
         statement = statement.on_conflict_do_update(

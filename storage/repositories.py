@@ -125,6 +125,9 @@ _MARK_SENT = (
     .where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
     .values(status="sent", sent_at=bindparam("b_at"), last_error=None)
 )
+_LOCK_IN_ORDER = (
+    select(outbox.c.id).where(outbox.c.id.in_(bindparam("b_ids", expanding=True))).order_by(outbox.c.id).with_for_update()
+)
 _ANY_PENDING = (
     select(outbox.c.id)
     .where(
@@ -552,14 +555,22 @@ class SqlOutboxRepository(_Repository):
             )
         return taken
 
+    async def _lock_in_order(self, item_ids: Sequence[int]) -> None:
+        """PostgreSQL: lock the rows by id first, as a claim does, so that an UPDATE of
+        many items (which locks them in storage order) cannot deadlock with a claim."""
+        if self._postgres and len(item_ids) > 1:
+            await self.connection.execute(_LOCK_IN_ORDER, {"b_ids": list(item_ids)})
+
     async def release(self, item_ids: Sequence[int], now: datetime) -> None:
         if item_ids:
+            await self._lock_in_order(item_ids)
             await self.connection.execute(
                 update(outbox).where(outbox.c.id.in_(list(item_ids))).values(next_attempt_at=now)
             )
 
     async def renew(self, item_ids: Sequence[int], until: datetime) -> None:
         if item_ids:
+            await self._lock_in_order(item_ids)
             await self.connection.execute(
                 update(outbox)
                 .where(outbox.c.id.in_(sorted(item_ids)), outbox.c.status == "pending")
@@ -568,6 +579,7 @@ class SqlOutboxRepository(_Repository):
 
     async def mark_sent(self, item_ids: Sequence[int], at: datetime) -> None:
         if item_ids:
+            await self._lock_in_order(item_ids)
             await self.connection.execute(_MARK_SENT, {"b_ids": list(item_ids), "b_at": at})
 
     async def has_pending(self, channel: str, target: str) -> bool:
