@@ -69,16 +69,8 @@ from tests.fakes.bot_process import (  # noqa: E402
     reassurance_texts,
 )
 from tests.fakes.telegram_api import FakeTelegram, FakeUser  # noqa: E402
+from benchmarks.engine import DESCRIPTIONS  # noqa: E402  (one list of complaints for every benchmark)
 
-DESCRIPTIONS = [
-    "我买的耳机快递一个星期了还没收到，物流信息也不更新",
-    "外卖送到的时候汤全洒了，饭也是凉的",
-    "收到的衣服质量很差，洗一次就掉色，线头很多",
-    "客服态度很差，问了三遍都不回复",
-    "同一个订单被扣了两次钱，要求退还多收的费用",
-    "申请退货两周了退款还没到账",
-    "The parcel never arrived and tracking has not moved for a week",
-]
 FOLLOW_UPS = ["订单号 20261130001", "已经等了很久了", "是昨天下午发生的", "请尽快处理", "谢谢", "我的电话是13800138000"]
 SECRET = "crash-benchmark-webhook-secret"
 

@@ -92,13 +92,12 @@ async def start_telegram(
     """Initialise the Telegram bot, its outbox relay, and polling (standing by while
     another process polls the same token) or the webhook route on ``server``."""
     assert settings.telegram_token
-    channel = tg.TelegramChannel(app.service.texts)
     application = tg.build_application(
         settings.telegram_token,
-        channel,
         base_url=settings.telegram_api_base_url,
         max_messages_per_second=settings.telegram_max_messages_per_second,
     )
+    channel = tg.TelegramChannel(application.bot, app.service.texts)
     try:
         await application.initialize()
     except InvalidToken as exc:
@@ -107,7 +106,7 @@ async def start_telegram(
         where = settings.telegram_api_base_url or "api.telegram.org"
         raise ConfigError("TELEGRAM_API_BASE_URL", f"cannot reach the Bot API at {where} ({redact(str(exc))})", "Check the network, or the URL if you set one.") from exc
     stack.push_async_callback(application.shutdown)
-    await tg.set_command_menu(application, settings.language)
+    await tg.set_command_menu(application.bot, app.service.texts, settings.language)
     channel.relay = customers.add(
         tg.CHANNEL,
         OutboxRelay(app.database.unit_of_work, tg.CHANNEL, tg.TelegramSender(application.bot), app.clock, mark_delay=tg.MARK_DELAY, lease=OUTBOX_LEASE),

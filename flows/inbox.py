@@ -162,10 +162,10 @@ class Inbox:
                 for entry in entries:
                     taken.update(await self._store_alone(channel, entry))
         except Exception as exc:
-            self._database_down(exc)
+            self.note_outage(exc)
             await self._reassure(entries)
             raise DatabaseUnavailable(redact(f"{exc.__class__.__name__}: {exc}")) from exc
-        self._database_up()
+        self.note_recovery()
         self._told.clear()  # the outage is over for receiving: a new one tells again
         for chat, waiting in taken.items():
             self._merge((channel, chat), waiting)
@@ -302,7 +302,7 @@ class Inbox:
         except Exception as exc:
             return await self._failed(key, entry, exc)
         self._retry_at.pop(key, None)
-        self._database_up()
+        self.note_recovery()
         if not outcome.duplicate:
             try:  # shielded: a stop does not cut a delivery off between sending and marking it
                 await asyncio.shield(channel.handled(entry, inbound, outcome))
@@ -320,7 +320,7 @@ class Inbox:
         error = redact(f"{exc.__class__.__name__}: {exc}")
         now = self.clock()
         if self.is_outage(exc):
-            self._database_down(exc)
+            self.note_outage(exc)
             await self._reassure([entry])
             self._retry_at[key] = now + timedelta(seconds=self.sweep_interval)
             return None
@@ -331,7 +331,7 @@ class Inbox:
                 attempts = await uow.inbox.mark_failed(entry.id, error, now, give_up=give_up)
                 await uow.commit()
         except Exception as db_exc:  # the database is what fails: nothing counted
-            self._database_down(db_exc)
+            self.note_outage(db_exc)
             self._retry_at[key] = now + timedelta(seconds=self.sweep_interval)
             return None
         if give_up:
@@ -354,7 +354,7 @@ class Inbox:
                 more = await uow.inbox.release_chat(key[0], key[1], self.owner, now, now + self.lease, self.batch)
                 await uow.commit()
         except Exception as exc:  # the lease runs out by itself
-            self._database_down(exc)
+            self.note_outage(exc)
             return []
         return more
 
@@ -385,7 +385,7 @@ class Inbox:
             if waiting:
                 self._merge(key, waiting)
                 taken += 1
-        self._database_up()
+        self.note_recovery()
         return taken
 
     async def _prune(self, now: datetime) -> None:
@@ -411,7 +411,7 @@ class Inbox:
                 try:
                     await self.sweep()
                 except Exception as exc:
-                    self._database_down(exc)
+                    self.note_outage(exc)
                 await pause(stop, self.sweep_interval)
         finally:
             await self.close()
@@ -437,7 +437,8 @@ class Inbox:
             logger.warning("leases not given back at stop: they run out within %s", self.lease)
 
     # ------------------------------------------------------------------ outages
-    def _database_down(self, exc: BaseException) -> None:
+    def note_outage(self, exc: BaseException) -> None:
+        """The database failed: said once per outage (the poller reports here too)."""
         if not self._down:
             self._down = True
             logger.error("the database does not answer (%s): updates are not confirmed until it does",
@@ -445,7 +446,7 @@ class Inbox:
         else:
             logger.debug("database still down: %s", exc)
 
-    def _database_up(self) -> None:
+    def note_recovery(self) -> None:
         if self._down:
             self._down = False
             logger.warning("the database answers again: catching up")
@@ -525,7 +526,7 @@ class Poller:
                 held = await uow.leases.take([self.lease_name], self.inbox.owner, now, now + self.inbox.lease)
                 await uow.commit()
         except Exception as exc:
-            self.inbox._database_down(exc)
+            self.inbox.note_outage(exc)
             return self.polling  # nobody can take it from us while the database is down
         was, self.polling = self.polling, bool(held)
         if self.polling and not was:

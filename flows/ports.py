@@ -232,8 +232,6 @@ class InboxRepository(Protocol):
     async def prune(self, before: datetime) -> int:
         """Forget a batch of handled entries older than ``before`` (set-aside ones stay)."""
 
-    async def count_waiting(self) -> int: ...
-
 
 class LeaseRepository(Protocol):
     """Named leases of seconds (a chat's inbound work, the Telegram poller)."""

@@ -250,28 +250,21 @@ class TelegramChannel:
 
     name = CHANNEL
 
-    def __init__(self, texts: Catalogue) -> None:
+    def __init__(self, bot: ExtBot[Any], texts: Catalogue) -> None:
+        self.bot = bot
         self.texts = texts
-        self.bot: ExtBot[Any] | None = None  # set by build_application
         self.relay: OutboxRelay | None = None  # set by the composition root (bot/)
-
-    def _bot(self) -> ExtBot[Any]:
-        if self.bot is None:
-            raise RuntimeError("TelegramChannel used before build_application gave it a bot")
-        return self.bot
 
     def entry(self, update: Update) -> InboxEntry | None:
         """What to store for an update (None: nothing to answer, e.g. a channel post)."""
-        bot = self._bot()
-        inbound = inbound_from(update, bot.username, bot.id)
+        inbound = inbound_from(update, self.bot.username, self.bot.id)
         if inbound is None:
             return None
         return InboxEntry(CHANNEL, str(update.update_id), inbound.chat_id, update.update_id, update.to_dict())
 
     def decode(self, entry: InboxEntry) -> Inbound | None:
-        bot = self._bot()
-        update = Update.de_json(entry.payload, bot)
-        return inbound_from(update, bot.username, bot.id) if update is not None else None
+        update = Update.de_json(entry.payload, self.bot)
+        return inbound_from(update, self.bot.username, self.bot.id) if update is not None else None
 
     async def handled(self, entry: InboxEntry, inbound: Inbound, outcome: Outcome) -> None:
         """Stop a pressed button's spinner, then send the replies (in order for the chat)."""
@@ -279,7 +272,7 @@ class TelegramChannel:
             query_id = (entry.payload.get("callback_query") or {}).get("id")
             if query_id:
                 try:
-                    await self._bot().answer_callback_query(str(query_id))
+                    await self.bot.answer_callback_query(str(query_id))
                 except TelegramError:
                     logger.debug("callback query %s could not be answered (too old?)", query_id)
         if self.relay is None:
@@ -291,9 +284,9 @@ class TelegramChannel:
 
     async def reassure(self, entry: InboxEntry) -> None:
         """The database is down: say once that the message is safe (outside the outbox)."""
-        user = (entry.payload.get("message") or entry.payload.get("edited_message") or entry.payload.get("callback_query") or {}).get("from") or {}
-        language = self.texts.language_for(user.get("language_code"))
-        await self._bot().send_message(int(entry.chat), self.texts.text(language, "error.saved_for_later"))
+        inbound = self.decode(entry)
+        language = self.texts.language_for(inbound.user.language_code if inbound else None)
+        await self.bot.send_message(int(entry.chat), self.texts.text(language, "error.saved_for_later"))
 
 
 class TelegramUpdates:
@@ -304,10 +297,10 @@ class TelegramUpdates:
         self.allowed_updates = list(allowed_updates)
 
     async def prepare(self) -> None:
-        await self.channel._bot().delete_webhook(drop_pending_updates=False)
+        await self.channel.bot.delete_webhook(drop_pending_updates=False)
 
     async def fetch(self, offset: int | None, timeout: float) -> list[tuple[int, InboxEntry | None]]:
-        updates = await self.channel._bot().get_updates(
+        updates = await self.channel.bot.get_updates(
             offset=offset, timeout=int(timeout), allowed_updates=self.allowed_updates
         )
         return [(update.update_id, self._entry(update)) for update in updates]
@@ -320,7 +313,7 @@ class TelegramUpdates:
             return InboxEntry(CHANNEL, str(update.update_id), "unreadable", update.update_id, update.to_dict())
 
     async def confirm(self, offset: int) -> None:
-        await self.channel._bot().get_updates(offset=offset, timeout=0, limit=1, allowed_updates=self.allowed_updates)
+        await self.channel.bot.get_updates(offset=offset, timeout=0, limit=1, allowed_updates=self.allowed_updates)
 
 
 # ---------------------------------------------------------------------- wiring
@@ -331,7 +324,6 @@ def command_menu(texts: Catalogue, language: str) -> list[BotCommand]:
 
 def build_application(
     token: str,
-    channel: TelegramChannel,
     *,
     base_url: str | None = None,
     base_file_url: str | None = None,
@@ -355,19 +347,14 @@ def build_application(
     if base_file_url or base_url:
         file_url = base_file_url or base_url.rstrip("/").removesuffix("/bot") + "/file/bot"  # type: ignore[union-attr]
         builder = builder.base_file_url(file_url)
-    application = builder.build()
-    channel.bot = application.bot
-    application.bot_data["channel"] = channel
-    return application
+    return builder.build()
 
 
-async def set_command_menu(application: Application[Any, Any, Any, Any, Any, Any], default_language: str) -> None:
+async def set_command_menu(bot: ExtBot[Any], texts: Catalogue, default_language: str) -> None:
     """The "/" menu in every catalogue language (Telegram picks by the user's language)."""
-    channel: TelegramChannel = application.bot_data["channel"]
-    bot = application.bot
-    await bot.set_my_commands(command_menu(channel.texts, default_language))
-    for language in channel.texts.languages:
-        await bot.set_my_commands(command_menu(channel.texts, language), language_code=language)
+    await bot.set_my_commands(command_menu(texts, default_language))
+    for language in texts.languages:
+        await bot.set_my_commands(command_menu(texts, language), language_code=language)
 
 
 def webhook_handler(
@@ -386,7 +373,7 @@ def webhook_handler(
             data = await request.json()
             if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
                 raise ValueError("not an update object with a numeric update_id")
-            update = Update.de_json(data, channel._bot())
+            update = Update.de_json(data, channel.bot)
             entry = channel.entry(update) if update is not None else None
         except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
             logger.warning("malformed webhook update: %s", exc)

@@ -152,23 +152,11 @@ class SqlInboxRepository:
 
     async def waiting(self, channel: str, chats: Sequence[str], limit: int = 50) -> dict[str, list[InboxEntry]]:
         """Each chat's entries not handled yet, oldest first, at most ``limit`` a chat."""
-        if not chats:
-            return {}
-        if len(chats) == 1:
-            rows = await self.connection.execute(_WAITING_ONE, {"b_channel": channel, "b_chat": chats[0], "b_limit": limit})
-            found = [_entry(row) for row in rows]
-            return {chats[0]: found} if found else {}
-        ranked = (
-            select(*_COLUMNS, func.row_number().over(partition_by=inbox.c.chat, order_by=(inbox.c.seq, inbox.c.id)).label("n"))
-            .where(inbox.c.channel == channel, inbox.c.chat.in_(list(chats)), inbox.c.processed_at.is_(None))
-            .subquery()
-        )
-        rows = await self.connection.execute(
-            select(ranked).where(ranked.c.n <= limit).order_by(ranked.c.chat, ranked.c.seq, ranked.c.id)
-        )
         out: dict[str, list[InboxEntry]] = {}
-        for row in rows:
-            out.setdefault(row.chat, []).append(_entry(row))
+        for chat in chats:
+            rows = await self.connection.execute(_WAITING_ONE, {"b_channel": channel, "b_chat": chat, "b_limit": limit})
+            if found := [_entry(row) for row in rows]:
+                out[chat] = found
         return out
 
     async def mark_processed(self, entry_id: int, at: datetime) -> bool:
@@ -234,11 +222,6 @@ class SqlInboxRepository:
         result = await self.connection.execute(delete(inbox).where(inbox.c.id.in_(doomed)))
         return int(result.rowcount or 0)
 
-    async def count_waiting(self) -> int:
-        return int(
-            (await self.connection.execute(select(func.count()).select_from(inbox).where(inbox.c.processed_at.is_(None)))).scalar_one()
-        )
-
 
 class SqlLeaseRepository:
     """Rows of the ``leases`` table (implements flows.ports.LeaseRepository).
@@ -256,24 +239,14 @@ class SqlLeaseRepository:
 
     async def take(self, names: Sequence[str], owner: str, now: datetime, until: datetime) -> set[str]:
         """Take (or keep) the leases that are free, expired or already ``owner``'s;
-        returns the names now held by ``owner``."""
-        if not names:
-            return set()
-        if len(set(names)) == 1:
-            params = {"b_name": names[0], "b_owner": owner, "b_until": until, "b_now": now}
-            row = (await self.connection.execute(_TAKE_ONE[self.connection.dialect.name], params)).first()
-            return {row.name} if row else set()
-        insert_ = _INSERTS[self.connection.dialect.name]
-        statement = insert_(leases).values([dict(name=n, owner=owner, expires_at=until) for n in sorted(set(names))])
-        statement = statement.on_conflict_do_update(
-            index_elements=["name"],
-            set_=dict(owner=statement.excluded.owner, expires_at=statement.excluded.expires_at),
-            where=or_(
-                leases.c.expires_at < bindparam("lease_now", now, type_=leases.c.expires_at.type),
-                leases.c.owner == statement.excluded.owner,
-            ),
-        ).returning(leases.c.name)
-        return {row.name for row in await self.connection.execute(statement)}
+        returns the names now held by ``owner``. One prebuilt upsert a name, in name order."""
+        statement = _TAKE_ONE[self.connection.dialect.name]
+        taken: set[str] = set()
+        for name in sorted(set(names)):
+            params = {"b_name": name, "b_owner": owner, "b_until": until, "b_now": now}
+            if (await self.connection.execute(statement, params)).first() is not None:
+                taken.add(name)
+        return taken
 
     async def renew(self, owner: str, now: datetime, until: datetime, prefix: str = "") -> set[str]:
         """Extend ``owner``'s unexpired leases whose names start with ``prefix``;

@@ -64,6 +64,20 @@ def make_inbox(database: Database, *, lease: float = 10.0, owner: str | None = N
     return inbox, channel
 
 
+def hold_handling(inbox: Inbox) -> asyncio.Event:
+    """Handling waits until the returned event is set (never set: a process that hangs,
+    then dies)."""
+    gate = asyncio.Event()
+    real = inbox.service.handle
+
+    async def held(*args: Any, **kwargs: Any) -> Outcome:
+        await gate.wait()
+        return await real(*args, **kwargs)
+
+    inbox.service.handle = held  # type: ignore[method-assign]
+    return gate
+
+
 async def settle(*inboxes: Inbox, rounds: int = 400) -> None:
     """Until no inbox has work in hand (the sweeps pick up what is left)."""
     for _ in range(rounds):
@@ -176,13 +190,7 @@ async def test_a_killed_process_work_is_taken_over_after_its_lease(
         pytest.skip("several processes share PostgreSQL, not a SQLite file")
     a, channel_a = make_inbox(database, owner="dead", lease=0.3)
     b, channel_b = make_inbox(second_process, owner="alive", lease=0.3)
-    stuck = asyncio.Event()
-
-    async def never(*_: Any, **__: Any) -> Outcome:
-        await stuck.wait()
-        raise AssertionError("unreachable")
-
-    a.service.handle = never  # type: ignore[method-assign]
+    hold_handling(a)
     await a.receive("telegram", [entry(1, "900"), entry(2, "900"), entry(3, "901")])
     await asyncio.sleep(0.05)
     for worker in list(a._workers.values()):  # kill -9: no close, no release, no renewal
@@ -335,13 +343,7 @@ async def test_after_a_takeover_the_chat_s_older_updates_go_first(
     a, _ = make_inbox(database, owner="dead", lease=0.2)
     b, _ = make_inbox(second_process, owner="alive", lease=0.2)
     b.sweep_interval = 60  # no sweep comes to the rescue: the receive itself must see 1-3
-    stuck = asyncio.Event()
-
-    async def never(*_: Any, **__: Any) -> Outcome:
-        await stuck.wait()
-        raise AssertionError("unreachable")
-
-    a.service.handle = never  # type: ignore[method-assign]
+    hold_handling(a)
     await a.receive("telegram", [entry(1, "950"), entry(2, "950"), entry(3, "950")])
     await asyncio.sleep(0.05)
     for worker in list(a._workers.values()):
@@ -355,14 +357,7 @@ async def test_after_a_takeover_the_chat_s_older_updates_go_first(
 async def test_a_long_backlog_is_read_in_batches_and_kept_in_order(database: Database) -> None:
     inbox, _ = make_inbox(database)
     inbox.batch = 4
-    stuck = asyncio.Event()
-    real = inbox.service.handle
-
-    async def slow(*args: Any, **kwargs: Any) -> Outcome:
-        await stuck.wait()
-        return await real(*args, **kwargs)
-
-    inbox.service.handle = slow  # type: ignore[method-assign]
+    stuck = hold_handling(inbox)
     await inbox.receive("telegram", [entry(i, "960") for i in range(1, 11)])
     await inbox.receive("telegram", [entry(11, "960")])  # arrives while 1-10 wait
     stuck.set()
@@ -432,14 +427,7 @@ async def test_a_poller_that_cannot_prepare_tries_again(database: Database) -> N
 
 async def test_closing_finishes_the_update_in_hand_and_gives_the_chat_back(database: Database) -> None:
     inbox, channel = make_inbox(database)
-    gate = asyncio.Event()
-    real = inbox.service.handle
-
-    async def gated(*args: Any, **kwargs: Any) -> Outcome:
-        await gate.wait()
-        return await real(*args, **kwargs)
-
-    inbox.service.handle = gated  # type: ignore[method-assign]
+    gate = hold_handling(inbox)
     await inbox.receive("telegram", [entry(i, "995") for i in range(1, 6)])
     await asyncio.sleep(0.02)
     closing = asyncio.create_task(inbox.close())
