@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
 from urllib.parse import quote, unquote, urlsplit
 
 from flows.redaction import redact
-
-if TYPE_CHECKING:
-    from bot.config import Settings
 
 # the environment variables whose values must never be written anywhere
 SECRET_VARIABLES = (
@@ -60,22 +56,6 @@ def environment_secrets(environ: Mapping[str, str]) -> list[str]:
     if password:
         found |= _variants(password)
     return sorted(found, key=len, reverse=True)  # longest first: no half-replaced secret
-
-
-def settings_secrets(settings: Settings) -> list[str]:
-    """The same, from loaded settings (for entry points that build Settings themselves)."""
-    found: set[str] = set()
-    for value in (
-        settings.telegram_token,
-        settings.telegram_webhook_secret,
-        settings.slack_bot_token,
-        settings.slack_app_token,
-        settings.slack_signing_secret,
-        url_password(settings.database_url),
-    ):
-        if value:
-            found |= _variants(value)
-    return sorted(found, key=len, reverse=True)
 
 
 class Redactor:

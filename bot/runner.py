@@ -28,7 +28,8 @@ from telegram.error import InvalidToken, NetworkError
 from bot.bootstrap import App, StoppedWaitingForDatabase, build
 from bot.config import ConfigError, Settings
 from flows.domain import DESK_CHANNEL, OutboxItem
-from flows.inbox import Inbox, Poller
+from flows.inbox import Inbox
+from flows.polling import Poller
 from flows.loops import every
 from flows.outbox import OutboxRelay
 from flows.redaction import redact

@@ -3,7 +3,7 @@
 Every update becomes a neutral :class:`flows.domain.Inbound` (``inbound_from``) and every
 outbox reply a Bot API call (:class:`TelegramSender`, plain text, split at Telegram's
 limit). Updates arrive by long polling (:class:`TelegramUpdates`, driven by
-:class:`flows.inbox.Poller`) or by webhook (:func:`webhook_handler`); either way they are
+:class:`flows.polling.Poller`) or by webhook (:func:`webhook_handler`); either way they are
 committed to the inbox (:mod:`flows.inbox`) before Telegram is told they arrived, and
 handled afterwards in order per chat. :class:`TelegramChannel` is what the inbox calls
 back: decode a stored update, deliver what handling it produced, and — while the
@@ -290,7 +290,7 @@ class TelegramChannel:
 
 
 class TelegramUpdates:
-    """Long polling with the Bot API (:class:`flows.inbox.UpdateSource`)."""
+    """Long polling with the Bot API (:class:`flows.polling.UpdateSource`)."""
 
     def __init__(self, channel: TelegramChannel, allowed_updates: Sequence[str] = Update.ALL_TYPES) -> None:
         self.channel = channel

@@ -353,7 +353,8 @@ async def test_database_outage_confirms_nothing_and_answers_in_order_later(
     """Long polling while the database refuses: Telegram keeps the updates (no offset
     moves past them), the customer is told once that the message is safe, and both
     messages are answered in order once the database is back."""
-    from flows.inbox import Inbox, Poller
+    from flows.inbox import Inbox
+    from flows.polling import Poller
     from flows.outbox import OutboxRelay
     from flows.service import ComplaintService, utcnow
     from handlers import telegram as tg

@@ -10,8 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.config import Settings
-from bot.logs import environment_secrets, install_redaction, settings_secrets
+from bot.logs import environment_secrets, install_redaction
 
 TELEGRAM_TOKEN = "7301234567:AAF-fake_token_for_the_tests_only_x9"
 SLACK_BOT_TOKEN = "xoxb-111-222-FakeBotTokenForTests"
@@ -102,15 +101,3 @@ def test_installing_again_adds_secrets_without_stacking_filters() -> None:
     assert first is second
     assert len(handler.filters) == 1
     assert {"first-secret", "second-secret"} <= set(first.secrets)
-
-
-def test_secrets_from_settings_match_those_from_the_environment() -> None:
-    settings = Settings(
-        database_url=DATABASE_URL,
-        telegram_token=TELEGRAM_TOKEN,
-        slack_bot_token=SLACK_BOT_TOKEN,
-        slack_app_token=SLACK_APP_TOKEN,
-        slack_signing_secret=SIGNING_SECRET,
-    )
-    assert set(settings_secrets(settings)) == set(environment_secrets(ENVIRONMENT))
-    assert DB_PASSWORD in settings_secrets(settings)

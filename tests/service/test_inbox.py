@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import select
 
 from flows.domain import Inbound, InboundKind, InboxEntry, UserRef
-from flows.inbox import DatabaseUnavailable, Inbox, Poller
+from flows.inbox import DatabaseUnavailable, Inbox
+from flows.polling import Poller
 from flows.service import ComplaintService, Outcome
 from nlp import default_classifier
 from storage.database import Database
