@@ -12,7 +12,7 @@ import logging
 from dataclasses import dataclass, replace
 
 from flows import conversation as conversation_machine, lifecycle, promises as sla
-from flows.domain import Actor, Severity, Ticket, Timer, TimerKind
+from flows.domain import Actor, Correction, Severity, Ticket, Timer, TimerKind
 from flows.intake import Intake
 from flows.machine import IllegalEvent
 from flows.ticket import (
@@ -41,6 +41,37 @@ class DeskResult:
     @property
     def ok(self) -> bool:
         return self.refusal is None and self.ticket is not None
+
+
+async def _keep_correction(
+    turn: Turn, ticket: Ticket, actor: Actor, previous_category: str, previous_severity: Severity
+) -> None:
+    """Keep a person's change of the ticket's labels for the classifier to learn from.
+
+    Nothing is kept when the labels did not change, or when the classifier judged
+    nothing (a ticket opened with "/human" before any description carries a placeholder text)."""
+    suggestion = ticket.classification or {}
+    suggested_category, suggested_severity = suggestion.get("category"), suggestion.get("severity")
+    if ticket.id is None or not suggested_category or not suggested_severity:
+        return
+    if (previous_category, previous_severity) == (ticket.category, ticket.severity):
+        return
+    await turn.uow.tickets.add_correction(
+        Correction(
+            ticket_id=ticket.id,
+            text=ticket.description,
+            suggested_category=suggested_category,
+            suggested_severity=Severity(suggested_severity),
+            previous_category=previous_category,
+            previous_severity=previous_severity,
+            category=ticket.category,
+            severity=ticket.severity,
+            actor_id=actor.id,
+            actor_name=actor.display,
+            actor_role="supervisor" if actor.is_supervisor else "agent",
+            created_at=turn.now,
+        )
+    )
 
 
 class Desk:
@@ -143,6 +174,7 @@ class Desk:
         except IllegalEvent:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
         await turn.uow.tickets.save(ticket)
+        await _keep_correction(turn, ticket, actor, previous, ticket.severity)
         turn.to_desk("agents", "ticket_update", {"event": "category", "from": previous, "to": category}, ticket.id)
         return DeskResult(ticket)
 
@@ -158,6 +190,7 @@ class Desk:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
         await sla.reschedule(turn, ticket, self.intake.promises)
         await turn.uow.tickets.save(ticket)
+        await _keep_correction(turn, ticket, actor, ticket.category, previous)
         if severity.rank >= Severity.HOT.rank and severity.rank > previous.rank:
             turn.to_desk("supervisors", "ping", {"reason": f"severity_{severity.value}", "by": actor.display}, ticket.id)
         turn.to_desk("agents", "ticket_update", {"event": "severity", "from": previous.value, "to": severity.value}, ticket.id)

@@ -20,6 +20,7 @@ __all__ = [
     "Button",
     "Conversation",
     "ConversationState",
+    "Correction",
     "Customer",
     "DESK_CHANNEL",
     "Draft",
@@ -381,6 +382,31 @@ class TicketEvent:
     to_state: str | None = None
     data: dict[str, Any] | None = None
     created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Correction:
+    """A person on the desk changed a ticket's category or severity.
+
+    Kept so the classifier can learn from it: ``text`` is the description it judged,
+    ``suggested_*`` what it suggested at intake, ``category``/``severity`` the labels
+    after the change (the one not changed is the ticket's current value) and
+    ``previous_*`` the labels just before it.
+    """
+
+    ticket_id: int
+    text: str
+    suggested_category: str
+    suggested_severity: Severity
+    previous_category: str
+    previous_severity: Severity
+    category: str
+    severity: Severity
+    actor_id: str
+    actor_name: str
+    actor_role: str  # "agent" | "supervisor"
+    created_at: datetime
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

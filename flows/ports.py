@@ -14,6 +14,7 @@ from typing import Protocol, Self
 
 from flows.domain import (
     Conversation,
+    Correction,
     Customer,
     HotIssue,
     InboxEntry,
@@ -80,6 +81,12 @@ class TicketRepository(Protocol):
         """The ticket the desk shows at ``ref``."""
 
     async def count_by_state(self) -> dict[TicketState, int]: ...
+
+    async def add_correction(self, correction: Correction) -> Correction:
+        """Keep a person's change of the ticket's labels (written in this transaction); sets ``id``."""
+
+    async def corrections(self, ticket_id: int) -> Sequence[Correction]:
+        """The ticket's corrections, oldest first."""
 
 
 class MessageRepository(Protocol):

@@ -187,6 +187,28 @@ class TicketEventRow(Base):
     created_at: Mapped[Timestamp] = mapped_column(UTCDateTime(), index=True)
 
 
+class CorrectionRow(Base):
+    """A person's change of a ticket's category or severity on the desk, kept with the
+    text the classifier judged and what it suggested, so it can learn from the desk.
+    One row per change; timers, hot issues and repeat complaints write none."""
+
+    __tablename__ = "corrections"
+
+    id: Mapped[IntPK]
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    suggested_category: Mapped[str] = mapped_column(String(64))
+    suggested_severity: Mapped[Severity] = mapped_column(_enum(Severity))
+    previous_category: Mapped[str] = mapped_column(String(64))
+    previous_severity: Mapped[Severity] = mapped_column(_enum(Severity))
+    category: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[Severity] = mapped_column(_enum(Severity))
+    actor_id: Mapped[str] = mapped_column(String(64))
+    actor_name: Mapped[str] = mapped_column(String(256))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[Timestamp] = mapped_column(UTCDateTime(), index=True)
+
+
 class OutboxRow(Base):
     __tablename__ = "outbox"
     __table_args__ = (Index("ix_outbox_pending", "channel", "status", "target", "id"),)

@@ -22,6 +22,7 @@ from flows.domain import (
     Attachment,
     Conversation,
     ConversationState,
+    Correction,
     Customer,
     Draft,
     MessageRecord,
@@ -37,6 +38,7 @@ from flows.domain import (
 from flows.formatting import ticket_number
 from storage.models import (
     ConversationRow,
+    CorrectionRow,
     CustomerRow,
     HotIssueRow,
     MessageRow,
@@ -58,6 +60,7 @@ processed_updates = ProcessedUpdateRow.__table__
 timers = TimerRow.__table__
 ticket_terms = TicketTermRow.__table__
 hot_issues = HotIssueRow.__table__
+corrections = CorrectionRow.__table__
 
 _TERMINAL = (ConversationState.CLOSED, ConversationState.CANCELLED)
 
@@ -355,6 +358,51 @@ class SqlTicketRepository(_Repository):
     async def count_by_state(self) -> dict[TicketState, int]:
         rows = await self.connection.execute(select(tickets.c.state, func.count()).group_by(tickets.c.state))
         return {state: count for state, count in rows}
+
+    async def add_correction(self, correction: Correction) -> Correction:
+        values = _correction_values(correction)
+        correction_id = (await self.connection.execute(insert(corrections).returning(corrections.c.id), values)).scalar_one()
+        return replace(correction, id=correction_id)
+
+    async def corrections(self, ticket_id: int) -> Sequence[Correction]:
+        rows = await self.connection.execute(
+            select(corrections).where(corrections.c.ticket_id == ticket_id).order_by(corrections.c.id)
+        )
+        return [_correction(r) for r in rows]
+
+
+# ---------------------------------------------------------------------- corrections
+_CORRECTION_FIELDS = (
+    "ticket_id",
+    "text",
+    "suggested_category",
+    "suggested_severity",
+    "previous_category",
+    "previous_severity",
+    "category",
+    "severity",
+    "actor_id",
+    "actor_name",
+    "actor_role",
+    "created_at",
+)
+
+
+def _correction(row: Row[Any]) -> Correction:
+    return Correction(id=row.id, **{name: getattr(row, name) for name in _CORRECTION_FIELDS})
+
+
+def _correction_values(correction: Correction) -> dict[str, Any]:
+    return {name: getattr(correction, name) for name in _CORRECTION_FIELDS}
+
+
+async def latest_corrections(connection: AsyncConnection) -> list[Correction]:
+    """The newest correction of each corrected ticket (its final labels), oldest first.
+
+    Every correction stays in the table; this reads only the last one per ticket."""
+    newest = select(func.max(corrections.c.id)).group_by(corrections.c.ticket_id)
+    rows = await connection.execute(select(corrections).where(corrections.c.id.in_(newest)).order_by(corrections.c.id))
+    return [_correction(r) for r in rows]
 
 
 # ---------------------------------------------------------------------- messages

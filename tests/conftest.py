@@ -41,7 +41,7 @@ def run_in_thread(coro_fn) -> None:  # type: ignore[no-untyped-def]
         pool.submit(asyncio.run, coro_fn()).result()
 
 
-TABLES = ("inbox", "leases", "processed_updates", "outbox", "ticket_events", "messages", "timers", "ticket_terms", "tickets", "hot_issues", "conversations", "customers")
+TABLES = ("inbox", "leases", "processed_updates", "outbox", "corrections", "ticket_events", "messages", "timers", "ticket_terms", "tickets", "hot_issues", "conversations", "customers")
 
 
 def pytest_report_header(config: pytest.Config) -> str:
