@@ -89,10 +89,16 @@ class Classifier:
         self._cutter: DagCutter | None = None
         self._tokenizer: Any = None  # the private jieba.Tokenizer behind the cutter
         self._lock = threading.Lock()
-        # words that say what kind of complaint it is, not what it is about
-        self._generic = frozenset(
-            part for parts, _ in phrases for part in parts
-        ) | lexicon.stopwords | lexicon.negation.negators | lexicon.negation.fillers | lexicon.negation.praise
+        # words that say what kind of complaint it is, not what it is about (key terms):
+        # the lexicons' phrases, stop words, negation words and people ("业主", "guests")
+        self._generic = (
+            frozenset(part for parts, _ in phrases for part in parts)
+            | lexicon.stopwords
+            | lexicon.negation.negators
+            | lexicon.negation.fillers
+            | lexicon.negation.praise
+            | frozenset(lexicon.severity.people.nouns)
+        )
 
     @classmethod
     def load(
@@ -122,30 +128,21 @@ class Classifier:
         return self._categories
 
     def key_terms(self, text: str, limit: int = 8) -> tuple[str, ...]:
-        """What a complaint is *about*: the product, shop, place... (for grouping hot issues).
+        """What a complaint is *about*: the product, brand, shop, dish, place... (for
+        grouping hot issues and the report's top terms).
 
         jieba tokens of the folded text, in order of first appearance, without the
         complaint vocabulary of the lexicons (words shared by every complaint of a
-        category, such as "快递" or "过期"), stop words, numbers and one-character words.
+        category, such as "快递" or "过期") and without generic words: verbs, times,
+        numbers, pronouns, ids with digits, and words common to complaints of every
+        kind by the review corpus (see :mod:`nlp.keyterms`).
         """
+        from nlp.keyterms import key_terms
+
         if not text or text.isspace():
             return ()
-        folded = fold(text)
         self._get_cutter()
-        seen: dict[str, None] = {}
-        for block in _TERM_BLOCK.findall(folded):
-            # with HMM, unlike classification: names jieba does not know ("顺丰", "美团")
-            # stay whole instead of falling apart into single characters
-            tokens = [block] if block.isascii() else self._tokenizer.cut(block, HMM=True)
-            for token in tokens:
-                if token in seen or token in self._generic or token.isdigit():
-                    continue
-                if (token.isascii() and len(token) < 3) or (not token.isascii() and len(token) < 2):
-                    continue
-                seen[token] = None
-                if len(seen) >= limit:
-                    return tuple(seen)
-        return tuple(seen)
+        return key_terms(text, self._tokenizer, self._generic, limit)
 
     def warm_up(self) -> None:
         """Initialise jieba now instead of on the first message."""
