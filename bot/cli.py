@@ -6,6 +6,7 @@
     complaint-bot diagram             write the state machine diagrams (mermaid)
     complaint-bot db upgrade          apply database migrations
     complaint-bot report              the supervisors' report for a period (text, CSV, chart)
+    complaint-bot lexicon fit         learn keyword weights from labelled messages and desk corrections
 """
 
 from __future__ import annotations
@@ -65,6 +66,25 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--lang", choices=("zh", "en"), default=None, help="language (default: bot.desk_language)")
     report.add_argument("--top", type=_count, default=10, metavar="N", help="key terms to list (default: 10)")
 
+    lexicon = sub.add_parser("lexicon", help="the classifier's lexicon")
+    lexicon_sub = lexicon.add_subparsers(dest="lexicon_command", metavar="ACTION")
+    fit = lexicon_sub.add_parser(
+        "fit",
+        help="learn keyword weights from labelled messages and desk corrections",
+        description="Learn the keyword weights of a lexicon from labelled messages (JSON "
+        "arrays or JSON lines with text, category, severity) and, with --from-desk, from "
+        "the corrections agents made on the desk; write the new lexicon files to --out and "
+        "print what would change. The running bot is not touched.",
+    )
+    fit.add_argument("--labelled", type=Path, nargs="+", default=[], metavar="FILE", help="labelled messages")
+    fit.add_argument("--from-desk", action="store_true", help="also learn from the desk's corrections (configured database)")
+    fit.add_argument("--base", type=Path, metavar="DIR", help="base lexicon folder (default: the packaged lexicon)")
+    fit.add_argument("--unlabelled", type=Path, metavar="FILE", help="unlabelled texts (JSON lines, .gz ok) for self-training")
+    fit.add_argument("--accept-severity-cues", action="store_true", help="add the proposed severity cues to their rules")
+    fit.add_argument("--cv", type=int, default=0, metavar="K", help="also print K-fold cross-validated figures")
+    fit.add_argument("--out", type=Path, required=True, metavar="DIR", help="folder for the new lexicon files")
+    fit.add_argument("--force", action="store_true", help="overwrite a lexicon already in --out")
+
     db = sub.add_parser("db", help="database schema")
     db_sub = db.add_subparsers(dest="db_command", metavar="ACTION")
     db_sub.add_parser("upgrade", help="apply all migrations")
@@ -91,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _classify(args)
         if args.command == "diagram":
             return _diagram(args)
+        if args.command == "lexicon":
+            return _lexicon(args, parser, argv)
         settings = load_settings(args.config)
         if args.command == "db":
             return asyncio.run(_db(settings, args.db_command, parser))
@@ -126,6 +148,47 @@ def _classify(args: argparse.Namespace) -> int:
         return 2
     except OSError as exc:
         print(f"complaint-bot: {exc}", file=sys.stderr)
+        return 2
+
+
+def _lexicon(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    from bot import lexicon_command
+
+    if args.lexicon_command != "fit":
+        parser.error("lexicon needs an action: fit")
+    if args.cv == 1 or args.cv < 0:
+        parser.error("--cv needs at least 2 folds")
+    desk: list[dict[str, object]] = []
+    if args.from_desk:
+        from storage.corrections import export_corrections
+
+        from bot.bootstrap import database_url
+
+        settings = load_settings(args.config)
+        try:
+            desk = export_corrections(database_url(settings))
+        except Exception as exc:  # noqa: BLE001 - any database failure: say it and stop
+            print(
+                f"complaint-bot lexicon fit: cannot read the desk's corrections: "
+                f"{redact_for_output(str(exc).splitlines()[0], os.environ)} "
+                "(is the database reachable and migrated? run: complaint-bot db upgrade)",
+                file=sys.stderr,
+            )
+            return 2
+    request = lexicon_command.FitRequest(
+        labelled=tuple(args.labelled),
+        out=args.out,
+        base=args.base,
+        desk=tuple(desk),
+        unlabelled=args.unlabelled,
+        accept_severity=args.accept_severity_cues,
+        folds=args.cv,
+        force=args.force,
+    )
+    try:
+        return lexicon_command.run(request, sys.stdout, list(sys.argv[1:] if argv is None else argv))
+    except lexicon_command.FitCommandError as exc:
+        print(f"complaint-bot lexicon fit: {exc}", file=sys.stderr)
         return 2
 
 

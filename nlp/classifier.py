@@ -180,6 +180,25 @@ class Classifier:
             negated=tuple(negated),
         )
 
+    def matched_keywords(self, text: str) -> list[tuple[Keyword, float]]:
+        """The keywords that count in ``text`` with their factor (1, or 0.5 when put
+        aside), found exactly as :meth:`classify` finds them (negation, praise,
+        leftmost-longest); each once per category. For :mod:`nlp.fit`."""
+        matched: list[tuple[Keyword, float]] = []
+        if not text or text.isspace():
+            return matched
+        folded = FoldedText.of(text)
+        doc = Document(folded.folded, self._get_cutter())
+        scores = {c.id: 0.0 for c in self._categories}
+        self._category_cues(self._index.find(doc), doc, folded, scores, matched)
+        return matched
+
+    def tokens(self, text: str) -> list[list[str]]:
+        """jieba tokens (no HMM, as matching uses) of each Han/letter/digit block of
+        the folded text: the candidate vocabulary of :mod:`nlp.fit`."""
+        cutter = self._get_cutter()
+        return [cutter(block) for block in _TERM_BLOCK.findall(fold(text))]
+
     def _is_negated(self, doc: Document, start: int) -> bool:
         """A negator right before ``start``, maybe behind fillers ("并不怎么脏"), unless
         it asks a rhetorical question ("这不是欺骗消费者吗")."""
@@ -222,8 +241,13 @@ class Classifier:
         doc: Document,
         folded: FoldedText,
         scores: dict[str, float],
+        matched: list[tuple[Keyword, float]] | None = None,
     ) -> tuple[list[Cue], list[Cue], dict[str, int]]:
-        """Counted and cancelled keyword cues; adds weights to ``scores``."""
+        """Counted and cancelled keyword cues; adds weights to ``scores``.
+
+        ``matched`` (when given) receives each counted keyword with the factor it
+        counted at (1, or 0.5 in a clause put aside): what :mod:`nlp.fit` learns from.
+        """
         chosen = self._leftmost_longest(hits)
         negated_at = {
             hit.start: hit.payload.keyword.category != FALLBACK
@@ -266,6 +290,8 @@ class Classifier:
                     counted[index] = Cue(counted[index].word, keyword.category, weight)
                 continue
             seen[key] = len(counted)
+            if matched is not None:
+                matched.append((keyword, weight / keyword.weight))
             scores[keyword.category] += weight
             first_seen.setdefault(keyword.category, hit.start)
             counted.append(Cue(word, keyword.category, weight))
