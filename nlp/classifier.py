@@ -4,8 +4,8 @@ How one message is classified:
 
 1. fold it (HTML character references decoded, NFKC, casefold) for matching,
    remembering where each character came from;
-2. find lexicon phrases on jieba token boundaries, segmenting only the blocks where a
-   phrase could match (see :mod:`nlp.segment`, :mod:`nlp.matcher`);
+2. find lexicon phrases on jieba token boundaries (see :mod:`nlp.segment`,
+   :mod:`nlp.matcher`);
 3. move phrases preceded by a negator ("没有坏", "not broken") or by a marker of a
    harm that did not happen ("怕拉肚子", "差点烫伤") to ``negated`` — except in a
    rhetorical question ("这不是欺骗消费者吗"), which affirms — and topic words
@@ -82,6 +82,9 @@ class Classifier:
         self._people = PeopleCounter(lexicon.severity.people) if self._count_rules else None
         self._negators = lexicon.negation.negators
         self._fillers = lexicon.negation.fillers
+        # the last characters of negators and fillers: a word after any other
+        # character cannot be negated
+        self._negation_ends = frozenset(w[-1] for w in self._negators | self._fillers if w)
         self._praise = lexicon.negation.praise
         self._rhetorical = lexicon.negation.rhetorical
         self._question_particles = tuple(lexicon.negation.question_particles)
@@ -202,9 +205,14 @@ class Classifier:
     def _is_negated(self, doc: Document, start: int) -> bool:
         """A negator right before ``start``, maybe behind fillers ("并不怎么脏"), unless
         it asks a rhetorical question ("这不是欺骗消费者吗")."""
+        if start == 0:
+            return False
+        char = doc.text[start - 1]
+        if char not in self._negation_ends and not char.isspace():
+            return False  # the usual case, decided by one character, no segmentation
         before = doc.tokens_before(start, 1)
         if not before or (before[0] not in self._negators and before[0] not in self._fillers):
-            return False  # the usual case, decided by one token
+            return False
         before = doc.tokens_before(start, _NEGATION_LOOKBACK)
         for token in before:
             if token in self._negators:

@@ -75,7 +75,7 @@ class FitOptions:
     l2: float = 0.5  # pull of a new word's weights towards 0, per epoch
     prior: float = 1.0  # pull of a base keyword's weight towards its base weight
     balance: float = 0.5  # class weight = (largest class / class size) ** balance
-    min_weight: float = 0.3  # learnt weights below this are dropped (fewer, clearer cues)
+    min_weight: float = 0.5  # learnt weights below this are dropped (fewer, clearer cues)
     seed: int = 7
     unlabelled_weight: float = 0.5  # weight of a self-labelled unlabelled message
     unlabelled_margin: float = 2.0  # score lead a self-label needs over the runner-up

@@ -49,48 +49,37 @@ class PhraseIndex(Generic[T]):
                 lengths.setdefault(word[:2], set()).add(len(word))
         self._lengths = {pair: tuple(sorted(ls, reverse=True)) for pair, ls in lengths.items()}
         self._single = {word: entries for word, entries in self._first.items() if len(word) == 1}
-        # Scanning for first characters runs in C; the few positions it yields are
-        # checked by dictionary look-ups of the phrase lengths that start with the two
-        # characters there (much faster than one big alternation regex tried everywhere).
-        chars = "".join(sorted({word[0] for word in self._first}))
-        self._scan = re.compile("[" + re.escape(chars) + "]" if chars else r"(?!)")
+        # Token starts whose character starts some phrase are checked by dictionary
+        # look-ups of the phrase lengths that start with the two characters there
+        # (much faster than one big alternation regex tried everywhere).
+        self._starters = frozenset(word[0] for word in self._first)
 
     def find(self, doc: Document) -> list[Hit[T]]:
-        """Every phrase occurrence that starts and ends on token boundaries."""
+        """Every phrase occurrence that starts and ends on token boundaries.
+
+        Visits token starts only: the text is segmented whole first, which a large
+        lexicon (one whose words start with most characters) needs anyway."""
         text = doc.text
-        size = len(text)
         hits: list[Hit[T]] = []
         first = self._first
         lengths = self._lengths
         single = self._single
-        is_boundary = doc.is_boundary
-        for match in self._scan.finditer(text):
-            start = match.start()
-            start_ok: bool | None = None  # checked only once some phrase starts here
-            candidates = lengths.get(text[start : start + 2], ())
-            for length in candidates:
+        starters = self._starters
+        bounds, is_bound = doc.boundaries()
+        size = len(text)
+        for start in bounds:
+            if start == size or text[start] not in starters:
+                continue
+            for length in lengths.get(text[start : start + 2], ()):
                 end = start + length
-                if end > size:
-                    continue
-                entries = first.get(text[start:end])
-                if entries is None:
-                    continue
-                if start_ok is None:
-                    start_ok = is_boundary(start)
-                if not start_ok:
-                    break
-                if not is_boundary(end):
-                    continue
-                _add_hits(hits, doc, start, end, entries)
-            if start_ok is False:
-                continue
-            entries = single.get(match.group())
-            if entries is None:
-                continue
-            if start_ok is None and not is_boundary(start):
-                continue
-            if is_boundary(start + 1):
-                _add_hits(hits, doc, start, start + 1, entries)
+                if end in is_bound:
+                    entries = first.get(text[start:end])
+                    if entries is not None:
+                        _add_hits(hits, doc, start, end, entries)
+            if start + 1 in is_bound:
+                entries = single.get(text[start])
+                if entries is not None:
+                    _add_hits(hits, doc, start, start + 1, entries)
         return hits
 
 

@@ -1,4 +1,4 @@
-"""The fast block cutter gives exactly jieba's tokens; documents segment lazily."""
+"""The fast block cutter gives exactly jieba's tokens; documents know every token boundary."""
 
 from __future__ import annotations
 
@@ -56,6 +56,17 @@ def test_document_segments_only_what_it_needs() -> None:
     assert cut_calls == ["送错了"]
     assert doc.tokens_before(8, 3) == ["错", "送"]  # stops at the comma
     assert doc.tokens_after(6, 5) == ["送", "错", "了"]
+
+
+@pytest.mark.parametrize("text", [*SAMPLES, "送错了，  not broken!! 😡3.5小时", ""])
+def test_boundaries_are_jiebas_token_boundaries(tokenizer, text: str) -> None:  # type: ignore[no-untyped-def]
+    doc = Document(text, DagCutter(tokenizer))
+    expected = [0]
+    for token in tokenizer.cut(text, HMM=False):
+        expected.append(expected[-1] + len(token))
+    bounds, as_set = doc.boundaries()
+    assert bounds == expected
+    assert as_set == set(expected)
 
 
 def test_tokens_before_skips_spaces_only() -> None:
