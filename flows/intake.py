@@ -32,6 +32,7 @@ from flows.domain import (
     TicketState,
     TimerKind,
 )
+from flows.explain import explaining_words
 from flows.formatting import mask_contact, shorten
 from flows.machine import IllegalEvent
 from flows.policy import HandoffPolicy
@@ -806,10 +807,10 @@ class Intake:
     def _suggestion_text(self, turn: Turn, draft: Draft) -> str:
         suggestion = draft.suggestion or {}
         cues = suggestion.get("cues", {})
-        words = [c["word"] for c in cues.get("category", []) if c.get("category") == draft.suggested_category]
+        words = explaining_words(cues, draft.suggested_category)
         name = self.category_name(turn, draft.suggested_category)
         if words:
-            text = self.t(turn, "category.suggest_because", category=name, cues="、".join(dict.fromkeys(words[:4])))
+            text = self.t(turn, "category.suggest_because", category=name, cues="、".join(words))
         else:
             text = self.t(turn, "category.suggest", category=name)
         severity = Severity(draft.severity)

@@ -36,6 +36,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from flows.domain import Actor, Attachment, OutboxItem, Severity, Ticket, TicketState
+from flows.explain import explaining_words
 from flows.formatting import mask_contact, shorten
 from flows.intake import severity_reason
 from flows.outbox import DeliveryError
@@ -240,10 +241,10 @@ class CardRenderer:
 
     def _why(self, ticket: Ticket) -> tuple[str, str]:
         cues = (ticket.classification or {}).get("cues", {})
-        words = [c["word"] for c in cues.get("category", []) if c.get("category") == ticket.category]
+        words = explaining_words(cues, ticket.category)
         reasons = [severity_reason(c, self.language) for c in cues.get("severity", [])]
         none = self.t("card.none")
-        return escape("、".join(dict.fromkeys(words)) or none), escape("；".join(dict.fromkeys(reasons)) or none)
+        return escape("、".join(words) or none), escape("；".join(dict.fromkeys(reasons)) or none)
 
     def blocks(self, view: DeskView) -> list[dict[str, Any]]:
         ticket, customer = view.ticket, view.customer

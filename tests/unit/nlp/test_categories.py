@@ -1,10 +1,16 @@
-"""Category suggestions on the kinds of text customers really send."""
+"""Category suggestions on the kinds of text customers really send.
+
+What realistic messages get is tested on the packaged lexicon (``nlp.classify``);
+the matcher's mechanics (ties, repeated words, folding, ``@ignore``, "no cue at all",
+the ``to_dict`` shape) on the hand-written seed (the ``seed_classifier`` fixture, see
+conftest.py), whose weights do not change with every ``complaint-bot lexicon fit``.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from nlp import Severity, classify, default_classifier
+from nlp import Classifier, Severity, classify, default_classifier
 
 DEFAULT_IDS = (
     "product_quality",
@@ -72,15 +78,15 @@ def test_typical_complaints(text: str, category: str) -> None:
     assert classify(text).category == category
 
 
-def test_scores_cover_every_category() -> None:
-    suggestion = classify("送餐太慢")
+def test_scores_cover_every_category(seed_classifier: Classifier) -> None:
+    suggestion = seed_classifier.classify("送餐太慢")
     assert tuple(suggestion.scores) == DEFAULT_IDS
     assert suggestion.scores["delivery"] > 0
     assert all(v == 0.0 for k, v in suggestion.scores.items() if k != "delivery")
 
 
-def test_no_cue_means_other() -> None:
-    suggestion = classify("你好，请问明天几点开门？")
+def test_no_cue_means_other(seed_classifier: Classifier) -> None:
+    suggestion = seed_classifier.classify("你好，请问明天几点开门？")
     assert suggestion.category == "other"
     assert suggestion.category_cues == ()
     assert set(suggestion.scores.values()) == {0.0}
@@ -96,17 +102,17 @@ def test_several_problems_in_one_message() -> None:
     assert {"delivery", "product_quality", "billing"} <= cue_categories
 
 
-def test_tie_goes_to_the_problem_mentioned_first() -> None:
-    a = classify("质量差，态度差")
-    b = classify("态度差，质量差")
+def test_tie_goes_to_the_problem_mentioned_first(seed_classifier: Classifier) -> None:
+    a = seed_classifier.classify("质量差，态度差")
+    b = seed_classifier.classify("态度差，质量差")
     assert a.scores == b.scores
     assert a.scores["product_quality"] == a.scores["service"]
     assert (a.category, b.category) == ("product_quality", "service")
 
 
-def test_repeated_word_counts_once() -> None:
-    once = classify("差评")
-    thrice = classify("差评！差评！差评！")
+def test_repeated_word_counts_once(seed_classifier: Classifier) -> None:
+    once = seed_classifier.classify("差评")
+    thrice = seed_classifier.classify("差评！差评！差评！")
     assert once.scores == thrice.scores
     assert len(thrice.category_cues) == 1
 
@@ -135,17 +141,17 @@ def test_emoji_do_not_disturb() -> None:
     assert with_emoji.scores == plain.scores
 
 
-def test_full_width_text_matches_and_reports_original_words() -> None:
-    suggestion = classify("ＴＨＥ ＣＵＰ ＷＡＳ ＢＲＯＫＥＮ！！")
+def test_full_width_text_matches_and_reports_original_words(seed_classifier: Classifier) -> None:
+    suggestion = seed_classifier.classify("ＴＨＥ ＣＵＰ ＷＡＳ ＢＲＯＫＥＮ！！")
     assert suggestion.category == "product_quality"
     assert [c.word for c in suggestion.category_cues] == ["ＢＲＯＫＥＮ"]
-    regulator = classify("我已经打１２３１５投诉了")
+    regulator = seed_classifier.classify("我已经打１２３１５投诉了")
     assert [c.word for c in regulator.severity_cues] == ["１２３１５"]
 
 
-def test_words_are_reported_as_written_when_folding_changes_length() -> None:
+def test_words_are_reported_as_written_when_folding_changes_length(seed_classifier: Classifier) -> None:
     # "…" folds to "..." and "①" to "1": offsets must still map back correctly.
-    suggestion = classify("①……②送餐太慢…③ ＢＲＯＫＥＮ")
+    suggestion = seed_classifier.classify("①……②送餐太慢…③ ＢＲＯＫＥＮ")
     words = [c.word for c in suggestion.category_cues]
     assert "太慢" in words
     assert "ＢＲＯＫＥＮ" in words
@@ -177,32 +183,32 @@ def test_long_text_without_punctuation() -> None:
     assert classify(text).category == "delivery"
 
 
-def test_to_dict_is_json_ready() -> None:
-    data = classify("送错了，还少了一瓶水").to_dict()
+def test_to_dict_is_json_ready(seed_classifier: Classifier) -> None:
+    data = seed_classifier.classify("送错了，还少了一瓶水").to_dict()
     assert data["category"] == "delivery"
     assert data["severity"] == "general"
     assert set(data["cues"]) == {"category", "severity", "negated"}
     assert {"word": "送错", "category": "delivery", "weight": 3.0} in data["cues"]["category"]
 
 
-def test_html_character_references_are_decoded() -> None:
+def test_html_character_references_are_decoded(seed_classifier: Classifier) -> None:
     # Web forms and e-mail clients leave "&#38388;" (间) and "&amp;" in the text.
-    suggestion = classify("房&#38388;很脏，&#x5e8a;单也没换 &amp; 隔音太差")
+    suggestion = seed_classifier.classify("房&#38388;很脏，&#x5e8a;单也没换 &amp; 隔音太差")
     assert suggestion.category == "product_quality"
     words = [c.word for c in suggestion.category_cues]
     assert "很脏" in words
     assert "&#x5e8a;单" in words  # reported as the customer's text shows it
-    assert classify("&#36865;&#38169;&#20102;").category == "delivery"  # 送错了
+    assert seed_classifier.classify("&#36865;&#38169;&#20102;").category == "delivery"  # 送错了
 
 
-def test_emotional_hurt_is_not_an_injury() -> None:
-    suggestion = classify("看完这个结局，我的心受伤了")
+def test_emotional_hurt_is_not_an_injury(seed_classifier: Classifier) -> None:
+    suggestion = seed_classifier.classify("看完这个结局，我的心受伤了")
     assert suggestion.scores["safety"] == 0.0
     assert suggestion.category == "other"
 
 
-def test_figurative_explosion_is_not_a_hazard() -> None:
-    suggestion = classify("电脑风扇响得像要爆炸了一样")
+def test_figurative_explosion_is_not_a_hazard(seed_classifier: Classifier) -> None:
+    suggestion = seed_classifier.classify("电脑风扇响得像要爆炸了一样")
     assert suggestion.scores["safety"] == 0.0
     assert suggestion.category == "product_quality"
 

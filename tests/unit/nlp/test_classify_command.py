@@ -57,8 +57,8 @@ def test_json_lines_keep_their_ids(monkeypatch: pytest.MonkeyPatch) -> None:
     assert run([], output) == 0
     result = records(output)
     assert [r["id"] for r in result] == ["t-17", 99, 3, 4]
-    assert [r["category"] for r in result] == ["after_sales", "other", "delivery", "misleading"]
-    assert result[1]["severity"] == "hot"
+    assert [result[i]["category"] for i in (0, 2, 3)] == ["after_sales", "delivery", "misleading"]
+    assert result[1]["severity"] == "hot"  # "我要起诉你们": a legal threat
 
 
 def test_malformed_lines_are_reported_and_skipped(
