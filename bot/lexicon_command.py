@@ -50,6 +50,8 @@ class FitRequest:
 
 def run(request: FitRequest, output: TextIO = sys.stdout, argv: Sequence[str] = ()) -> int:
     """Fit, write and report; raises :class:`FitCommandError` for bad input."""
+    if request.base is not None and not request.base.is_dir():
+        raise FitCommandError(f"--base {request.base}: no such folder")
     try:
         base = load_base(request.base)
     except LexiconError as exc:
@@ -69,6 +71,8 @@ def run(request: FitRequest, output: TextIO = sys.stdout, argv: Sequence[str] = 
             "nothing to learn from: give --labelled FILE... and/or --from-desk "
             "(the desk has no corrections yet)"
         )
+    if request.out.exists() and not request.out.is_dir():
+        raise FitCommandError(f"--out {request.out} is a file; give a folder for the lexicon files")
     if (request.out / "categories.txt").exists() and not request.force:
         raise FitCommandError(
             f"{request.out} already holds a lexicon; choose another --out or add --force "
@@ -96,7 +100,10 @@ def run(request: FitRequest, output: TextIO = sys.stdout, argv: Sequence[str] = 
     options = FitOptions(accept_severity=request.accept_severity)
     result = fit(examples, base, options, say, unlabelled)
     command = "complaint-bot " + " ".join(shlex.quote(a) for a in argv)
-    written = write_lexicon(result, request.base, request.out, command.strip())
+    try:
+        written = write_lexicon(result, request.base, request.out, command.strip())
+    except OSError as exc:
+        raise FitCommandError(f"cannot write the lexicon to {request.out}: {exc}") from exc
     print("wrote " + ", ".join(str(p) for p in written), file=output)
 
     _print_changes(base, result, output)
@@ -116,8 +123,8 @@ def run(request: FitRequest, output: TextIO = sys.stdout, argv: Sequence[str] = 
         print("  (figures on messages the fit learnt from flatter it; --cv K measures "
               "on held-out folds)", file=output)
     if request.folds:
-        print(f"\n{request.folds}-fold cross-validation (fit on {request.folds - 1} folds, "
-              "judge the held-out one):", file=output)
+        print(f"\n{request.folds}-fold cross-validation (fit on all folds but one, "
+              "judge that one; each in turn):", file=output)
         scores, _ = cross_validate(examples, base, request.folds, options, say, unlabelled)
         print(f"  {_line(scores)}", file=output)
     print(

@@ -197,7 +197,7 @@ def read_texts(path: Path) -> list[str]:
         line = line.strip()
         if not line:
             continue
-        if line.startswith("{"):
+        if line.startswith('{"'):  # a JSON object; "{笑}快递慢" is a plain line
             try:
                 text = json.loads(line).get("text")
             except (json.JSONDecodeError, AttributeError) as exc:

@@ -253,12 +253,6 @@ def test_unlabelled_texts_for_self_training(tmp_path: Path, base: Path, labelled
     assert f"complaint-bot lexicon fit: {broken}: line 2: no 'text' string" in bad.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG bot/lexicon_command.py run / nlp/fit.py write_lexicon: an --out that is an existing "
-    "file fails in out.mkdir() with FileExistsError, which only main()'s catch-all reports "
-    "(exit 1, 'stopped by an unexpected error' and a traceback), after the whole fit",
-)
 def test_out_that_is_a_file_is_bad_input(tmp_path: Path, base: Path, labelled: Path) -> None:
     (tmp_path / "taken").write_text("not a folder\n", encoding="utf-8")
     result = run_bot(["lexicon", "fit", "--labelled", str(labelled), "--base", str(base), "--out", "taken"], [], tmp_path)
@@ -266,11 +260,6 @@ def test_out_that_is_a_file_is_bad_input(tmp_path: Path, base: Path, labelled: P
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG nlp/fit.py load_base: a --base folder that does not exist (a typo) silently "
-    "fits the packaged lexicon instead (each missing file falls back to the package); exit 0",
-)
 def test_a_base_folder_that_does_not_exist_is_bad_input(tmp_path: Path, labelled: Path) -> None:
     result = run_bot(
         ["lexicon", "fit", "--labelled", str(labelled), "--base", str(tmp_path / "typo"), "--out", "new"], [], tmp_path

@@ -232,7 +232,7 @@ async def test_three_customers_about_the_same_thing_are_one_hot_issue_pinged_onc
     numbers = []
     for n, text in enumerate([
         "在万达店买的蒙牛酸奶已经过期了",
-        "蒙牛酸奶收到就是过期的，太不负责了",
+        "蒙牛酸奶收到就是过期的，太让人失望了",
         "买的蒙牛酸奶过期好几天了",
         "蒙牛酸奶又是过期的",
     ]):

@@ -145,6 +145,10 @@ def test_read_texts_plain_json_lines_and_gzip(tmp_path: Path) -> None:
     assert read_texts(packed) == ["物流慢", "坏了"]
 
 
+def test_a_plain_line_may_start_with_a_brace(tmp_path: Path) -> None:
+    assert read_texts(write(tmp_path / "braces.txt", "{笑}快递慢\n")) == ["{笑}快递慢"]
+
+
 def test_read_texts_errors_name_the_file_and_line(tmp_path: Path) -> None:
     broken = write(tmp_path / "broken.jsonl", lines({"text": "物流慢"}) + '{"text": \n')
     with pytest.raises(LabelledDataError, match=re.escape(f"{broken}: line 2: not a JSON object")):
