@@ -63,6 +63,7 @@ class Classifier:
         self._lexicon = lexicon
         self._categories = lexicon.taxonomy.categories
         self._order = {c.id: i for i, c in enumerate(self._categories)}
+        self._category_ids = tuple(c.id for c in self._categories)
         phrases: list[tuple[tuple[str, ...], _Phrase]] = []
         for keyword in lexicon.taxonomy.keywords:
             phrases.append((keyword.pattern.parts, _Phrase("keyword", keyword=keyword)))
@@ -163,7 +164,7 @@ class Classifier:
 
     def classify(self, text: str) -> Suggestion:
         """Suggest category and severity for ``text``, with the cues that explain them."""
-        scores = {c.id: 0.0 for c in self._categories}
+        scores = dict.fromkeys(self._category_ids, 0.0)
         if not text or text.isspace():
             return Suggestion(FALLBACK, scores, Severity.GENERAL)
         folded = FoldedText.of(text)
@@ -257,13 +258,20 @@ class Classifier:
         counted at (1, or 0.5 in a clause put aside): what :mod:`nlp.fit` learns from.
         """
         chosen = self._leftmost_longest(hits)
-        negated_at = {
-            hit.start: hit.payload.keyword.category != FALLBACK
-            for hit in chosen
-            if hit.payload.keyword is not None
-            and hit.payload.keyword.negatable
-            and self._hit_is_negated(doc, hit)
-        }
+        negated_at: dict[int, bool] = {}
+        checked: dict[int, bool] = {}  # start -> negated (a word listed in several categories)
+        for hit in chosen:
+            keyword = hit.payload.keyword
+            if keyword is None or not keyword.negatable:
+                continue
+            if hit.later_parts:
+                negated = self._hit_is_negated(doc, hit)
+            else:
+                negated = checked.get(hit.start)
+                if negated is None:
+                    negated = checked[hit.start] = self._is_negated(doc, hit.start)
+            if negated:
+                negated_at[hit.start] = negated_at.get(hit.start, False) or keyword.category != FALLBACK
         counted: list[Cue] = []
         cancelled: list[Cue] = []
         seen: dict[tuple[str, str], int] = {}  # -> index in ``counted``
@@ -342,20 +350,28 @@ class Classifier:
     def _hit_is_negated(self, doc: Document, hit: Hit[_Phrase]) -> bool:
         """A negator before the phrase, or before a later part of a gap pattern
         ("房间并不脏" for "房间...脏")."""
-        return any(self._is_negated(doc, at) for at in (hit.start, *hit.later_parts))
+        if self._is_negated(doc, hit.start):
+            return True
+        return any(self._is_negated(doc, at) for at in hit.later_parts) if hit.later_parts else False
 
     def _severity_cues(
         self, hits: list[Hit[_Phrase]], doc: Document, folded: FoldedText
     ) -> list[SeverityCue]:
         """One cue per fired rule, highest grade first, then in text order."""
         exceptions: dict[str, list[tuple[int, int]]] = {}
-        for hit in hits:
-            if hit.payload.kind == "except" and hit.payload.rule is not None:
-                exceptions.setdefault(hit.payload.rule.id, []).append((hit.start, hit.end))
-        fired: dict[str, tuple[int, SeverityCue]] = {}
+        rule_hits: list[Hit[_Phrase]] = []
         for hit in hits:
             rule = hit.payload.rule
-            if hit.payload.kind != "rule" or rule is None or rule.id in fired:
+            if rule is None:
+                continue  # a keyword or an ignored idiom: most hits
+            if hit.payload.kind == "except":
+                exceptions.setdefault(rule.id, []).append((hit.start, hit.end))
+            else:
+                rule_hits.append(hit)
+        fired: dict[str, tuple[int, SeverityCue]] = {}
+        for hit in rule_hits:
+            rule = hit.payload.rule
+            if rule is None or rule.id in fired:
                 continue
             if any(s < hit.end and hit.start < e for s, e in exceptions.get(rule.id, ())):
                 continue

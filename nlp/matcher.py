@@ -48,7 +48,17 @@ class PhraseIndex(Generic[T]):
             if len(word) > 1:
                 lengths.setdefault(word[:2], set()).add(len(word))
         self._lengths = {pair: tuple(sorted(ls, reverse=True)) for pair, ls in lengths.items()}
-        self._single = {word: entries for word, entries in self._first.items() if len(word) == 1}
+        # word -> (payloads of phrases that are just this word, gap patterns starting
+        # with it): plain hits are made without a call
+        split = {
+            word: (
+                tuple(payload for parts, payload in entries if len(parts) == 1),
+                tuple(entry for entry in entries if len(entry[0]) > 1),
+            )
+            for word, entries in self._first.items()
+        }
+        self._multi = {word: found for word, found in split.items() if len(word) > 1}
+        self._single = {word: found for word, found in split.items() if len(word) == 1}
         # Token starts whose character starts some phrase are checked by dictionary
         # look-ups of the phrase lengths that start with the two characters there
         # (much faster than one big alternation regex tried everywhere).
@@ -61,7 +71,8 @@ class PhraseIndex(Generic[T]):
         lexicon (one whose words start with most characters) needs anyway."""
         text = doc.text
         hits: list[Hit[T]] = []
-        first = self._first
+        append = hits.append
+        multi = self._multi
         lengths = self._lengths
         single = self._single
         starters = self._starters
@@ -73,28 +84,31 @@ class PhraseIndex(Generic[T]):
             for length in lengths.get(text[start : start + 2], ()):
                 end = start + length
                 if end in is_bound:
-                    entries = first.get(text[start:end])
-                    if entries is not None:
-                        _add_hits(hits, doc, start, end, entries)
+                    found = multi.get(text[start:end])
+                    if found is not None:
+                        for payload in found[0]:
+                            append(Hit(start, end, payload))
+                        if found[1]:
+                            _add_gapped(hits, doc, start, end, found[1])
             if start + 1 in is_bound:
-                entries = single.get(text[start])
-                if entries is not None:
-                    _add_hits(hits, doc, start, start + 1, entries)
+                found = single.get(text[start])
+                if found is not None:
+                    for payload in found[0]:
+                        append(Hit(start, start + 1, payload))
+                    if found[1]:
+                        _add_gapped(hits, doc, start, start + 1, found[1])
         return hits
 
 
-def _add_hits(
+def _add_gapped(
     hits: list[Hit[T]],
     doc: Document,
     start: int,
     end: int,
-    entries: list[tuple[tuple[str, ...], T]],
+    entries: tuple[tuple[tuple[str, ...], T], ...],
 ) -> None:
-    """Hits for the phrases whose first part spans ``start:end``."""
+    """Hits for the gap patterns whose first part spans ``start:end``."""
     for parts, payload in entries:
-        if len(parts) == 1:
-            hits.append(Hit(start, end, payload))
-            continue
         later = _match_rest(doc, end, parts[1:])
         if later:
             hits.append(Hit(start, later[-1] + len(parts[-1]), payload, later))

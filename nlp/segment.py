@@ -137,7 +137,7 @@ class DagCutter:
 class Document:
     """A folded text whose blocks are segmented on demand and cached."""
 
-    __slots__ = ("text", "_cut", "_cut_ends", "_starts", "_ends", "_bounds", "_bound_sets")
+    __slots__ = ("text", "_cut", "_cut_ends", "_starts", "_ends", "_bounds", "_bound_sets", "_all")
 
     def __init__(self, text: str, cut: Cut) -> None:
         self.text = text
@@ -149,6 +149,7 @@ class Document:
         self._ends = [end for _, end in spans]
         self._bounds: dict[int, list[int]] = {}
         self._bound_sets: dict[int, frozenset[int]] = {}
+        self._all: set[int] | None = None  # every boundary, once boundaries() ran
 
     def _block_containing(self, pos: int) -> int:
         """Index of the block with ``start <= pos < end``, or -1."""
@@ -173,11 +174,12 @@ class Document:
                     pos += len(token)
                     bounds.append(pos)
             self._bounds[index] = bounds
-            self._bound_sets[index] = frozenset(bounds)
         return bounds
 
     def is_boundary(self, pos: int) -> bool:
         """True when a jieba token starts or ends at ``pos``."""
+        if self._all is not None:
+            return pos in self._all
         # _block_containing inlined: this runs for every candidate phrase
         starts = self._starts
         index = bisect_right(starts, pos) - 1
@@ -185,8 +187,7 @@ class Document:
             return True
         bound_set = self._bound_sets.get(index)
         if bound_set is None:
-            self._block_bounds(index)
-            bound_set = self._bound_sets[index]
+            bound_set = self._bound_sets[index] = frozenset(self._block_bounds(index))
         return pos in bound_set
 
     def boundaries(self) -> tuple[list[int], frozenset[int] | set[int]]:
@@ -194,16 +195,25 @@ class Document:
         block; characters between blocks are one-character tokens)."""
         found: list[int] = []
         pos = 0
-        starts, ends = self._starts, self._ends
-        for index in range(len(starts)):
-            found.extend(range(pos, starts[index]))
-            bounds = self._bounds.get(index)
+        text = self.text
+        known = self._bounds
+        cut_ends = self._cut_ends
+        for index, start in enumerate(self._starts):
+            if start > pos:
+                found.extend(range(pos, start))
+            bounds = known.get(index)
             if bounds is None:
-                bounds = self._block_bounds(index)
-            found.extend(bounds[:-1])
-            pos = ends[index]
-        found.extend(range(pos, len(self.text) + 1))
-        return found, set(found)
+                end = self._ends[index]
+                block = text[start:end]
+                if cut_ends is None or (block.isascii() and block.isalnum()):
+                    bounds = self._block_bounds(index)
+                else:
+                    bounds = known[index] = [start, *cut_ends(block, start)]
+            found.extend(bounds)
+            pos = found.pop()  # the block's end starts what follows
+        found.extend(range(pos, len(text) + 1))
+        self._all = all_bounds = set(found)
+        return found, all_bounds
 
     def tokens_before(self, pos: int, limit: int) -> list[str]:
         """Up to ``limit`` tokens before boundary ``pos``, nearest first.

@@ -9,6 +9,7 @@ e-mail clients leave in text ("房&#38388;" for "房间", "&amp;"), are decoded 
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from dataclasses import dataclass
 
@@ -27,6 +28,8 @@ class _FoldTable(dict[int, str]):
     def __init__(self) -> None:
         super().__init__()
         self.irregular: set[str] = set()  # characters that fold to != 1 character
+        self.irregular_pattern: re.Pattern[str] | None = None  # finds any of them
+        self._lock = threading.Lock()
 
     def __missing__(self, code: int) -> str:
         char = chr(code)
@@ -35,7 +38,10 @@ class _FoldTable(dict[int, str]):
             folded = unicodedata.normalize("NFKC", char).casefold()
             folded = "".join(_EXTRA_FOLDS.get(c, c) for c in folded)
         if len(folded) != 1:
-            self.irregular.add(char)
+            with self._lock:  # classify() may run in several threads
+                self.irregular.add(char)
+                chars = "".join(sorted(self.irregular))
+                self.irregular_pattern = re.compile("[" + re.escape(chars) + "]")
         self[code] = folded
         return folded
 
@@ -107,7 +113,10 @@ class FoldedText:
         or an HTML character reference was decoded."""
         decoded, spans = decode_references(text)
         folded = _rewrite_contractions(decoded.translate(_TABLE))
-        if spans is None and len(folded) == len(text) and _TABLE.irregular.isdisjoint(text):
+        irregular = _TABLE.irregular_pattern
+        if spans is None and len(folded) == len(text) and (
+            irregular is None or irregular.search(text) is None
+        ):
             return cls(text, folded, None)
         origin: list[tuple[int, int]] = []
         for index, char in enumerate(decoded):
