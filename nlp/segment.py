@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from math import log
 from typing import Protocol
 
@@ -69,6 +69,20 @@ class DagCutter:
 
     def ends(self, sentence: str, offset: int) -> list[int]:
         """``offset`` plus the end of each token of ``sentence``, in order."""
+        return self.block_ends(sentence, (0,), (len(sentence),), offset)[0][1:]
+
+    def block_ends(
+        self,
+        text: str,
+        starts: Sequence[int],
+        stops: Sequence[int],
+        offset: int = 0,
+        ascii_whole: bool = False,
+    ) -> list[list[int]]:
+        """For each block ``text[start:stop]``, ``offset`` plus the start and the end of
+        each token of the block, in order (``[start, end1, end2, ...]``). One call
+        for all blocks of a message: the hot loop's set-up is paid once.
+        ``ascii_whole``: a block of ASCII letters and digits is one token."""
         logp = self._logp
         if len(logp) > _MEMO_LIMIT:
             logp.clear()
@@ -79,59 +93,67 @@ class DagCutter:
         prefix = _PREFIX  # module constants as locals: this loop is the hot path
         absent = _ABSENT
         no_route = _NO_ROUTE
-        size = len(sentence)
-        route_p = [0.0] * (size + 1)
-        route_x = [0] * size
-        for k in range(size - 1, -1, -1):
-            best_p = no_route
-            best_x = k
-            i = k
-            frag = sentence[k]
-            while True:
-                p = get(frag)
-                if p is None:
-                    count = freq(frag)
-                    if count is None:
-                        p = absent
-                    elif count:
-                        p = log(count) - logtotal
-                    else:
-                        p = prefix
-                    logp[frag] = p
-                if p is absent:
-                    break  # no dictionary word starts with this fragment
-                if p is not prefix:
-                    p += route_p[i + 1]
-                    if p >= best_p:  # ties: the longer word, as jieba
-                        best_p = p
-                        best_x = i
-                i += 1
-                if i == size:
-                    break
-                frag = sentence[k : i + 1]
-            if best_p is no_route:
-                best_p = unknown + route_p[k + 1]
-            route_p[k] = best_p
-            route_x[k] = best_x
-        # Walk the best route; runs of single ASCII letters and digits merge into one
-        # token, as in jieba ("abc123" cut into single characters stays whole).
-        ends: list[int] = []
         ascii_alnum = _ASCII_ALNUM
-        in_run = False
-        x = 0
-        while x < size:
-            y = route_x[x] + 1
-            if y - x == 1 and sentence[x] in ascii_alnum:
-                in_run = True
-            else:
-                if in_run:
-                    ends.append(offset + x)
-                    in_run = False
-                ends.append(offset + y)
-            x = y
-        if in_run:
-            ends.append(offset + size)
-        return ends
+        result: list[list[int]] = []
+        for block_start, block_stop in zip(starts, stops):
+            sentence = text[block_start:block_stop]
+            base = offset + block_start
+            ends: list[int] = [base]
+            result.append(ends)
+            if ascii_whole and sentence.isascii() and sentence.isalnum():
+                ends.append(offset + block_stop)
+                continue
+            size = len(sentence)
+            route_p = [0.0] * (size + 1)
+            route_x = [0] * size
+            for k in range(size - 1, -1, -1):
+                best_p = no_route
+                best_x = k
+                i = k
+                frag = sentence[k]
+                while True:
+                    p = get(frag)
+                    if p is None:
+                        count = freq(frag)
+                        if count is None:
+                            p = absent
+                        elif count:
+                            p = log(count) - logtotal
+                        else:
+                            p = prefix
+                        logp[frag] = p
+                    if p is absent:
+                        break  # no dictionary word starts with this fragment
+                    if p is not prefix:
+                        p += route_p[i + 1]
+                        if p >= best_p:  # ties: the longer word, as jieba
+                            best_p = p
+                            best_x = i
+                    i += 1
+                    if i == size:
+                        break
+                    frag = sentence[k : i + 1]
+                if best_p is no_route:
+                    best_p = unknown + route_p[k + 1]
+                route_p[k] = best_p
+                route_x[k] = best_x
+            # Walk the best route; runs of single ASCII letters and digits merge into
+            # one token, as in jieba ("abc123" cut into single characters stays whole).
+            in_run = False
+            x = 0
+            while x < size:
+                y = route_x[x] + 1
+                if y - x == 1 and sentence[x] in ascii_alnum:
+                    in_run = True
+                else:
+                    if in_run:
+                        ends.append(base + x)
+                        in_run = False
+                    ends.append(base + y)
+                x = y
+            if in_run:
+                ends.append(base + size)
+        return result
 
 
 class Document:
@@ -196,20 +218,14 @@ class Document:
         found: list[int] = []
         pos = 0
         text = self.text
-        known = self._bounds
-        cut_ends = self._cut_ends
-        for index, start in enumerate(self._starts):
+        starts, stops = self._starts, self._ends
+        if isinstance(self._cut, DagCutter) and not self._bounds:
+            # every block in one call (jieba keeps an ASCII word or number whole)
+            self._bounds = dict(enumerate(self._cut.block_ends(text, starts, stops, ascii_whole=True)))
+        for index, start in enumerate(starts):
             if start > pos:
                 found.extend(range(pos, start))
-            bounds = known.get(index)
-            if bounds is None:
-                end = self._ends[index]
-                block = text[start:end]
-                if cut_ends is None or (block.isascii() and block.isalnum()):
-                    bounds = self._block_bounds(index)
-                else:
-                    bounds = known[index] = [start, *cut_ends(block, start)]
-            found.extend(bounds)
+            found.extend(self._block_bounds(index))
             pos = found.pop()  # the block's end starts what follows
         found.extend(range(pos, len(text) + 1))
         self._all = all_bounds = set(found)
