@@ -49,7 +49,10 @@ async def _keep_correction(
     """Keep a person's change of the ticket's labels for the classifier to learn from.
 
     Nothing is kept when the labels did not change, or when the classifier judged
-    nothing (a ticket opened with "/human" before any description carries a placeholder text)."""
+    nothing (a ticket opened with "/human" before any description carries a placeholder text).
+    The row holds both labels as the ticket now has them; the one this person did not
+    change may come from automatic upgrades, so the export takes from each row only the
+    label it changed (``previous_*`` differs; see :func:`storage.repositories.desk_labels`)."""
     suggestion = ticket.classification or {}
     suggested_category, suggested_severity = suggestion.get("category"), suggestion.get("severity")
     if ticket.id is None or not suggested_category or not suggested_severity:

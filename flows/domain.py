@@ -390,8 +390,10 @@ class Correction:
 
     Kept so the classifier can learn from it: ``text`` is the description it judged,
     ``suggested_*`` what it suggested at intake, ``category``/``severity`` the labels
-    after the change (the one not changed is the ticket's current value) and
-    ``previous_*`` the labels just before it.
+    after the change and ``previous_*`` the labels just before it. The label the person
+    did not change is the ticket's current value, which automatic upgrades (hot issue,
+    repeat complaint, overdue) may have set: :attr:`changes_category` and
+    :attr:`changes_severity` tell which labels the person set.
     """
 
     ticket_id: int
@@ -407,6 +409,16 @@ class Correction:
     actor_role: str  # "agent" | "supervisor"
     created_at: datetime
     id: int | None = None
+
+    @property
+    def changes_category(self) -> bool:
+        """The person set the category (``category`` is their label)."""
+        return self.category != self.previous_category
+
+    @property
+    def changes_severity(self) -> bool:
+        """The person set the severity (``severity`` is their label)."""
+        return self.severity is not self.previous_severity
 
 
 @dataclass(frozen=True, slots=True)

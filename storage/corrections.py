@@ -1,7 +1,8 @@
 """The desk's corrections of the classifier, read back as labelled data.
 
 Agents and supervisors who change a ticket's category or severity leave a row in
-``corrections`` (see :mod:`flows.desk`). The fitting tool (``complaint-bot lexicon fit
+``corrections`` (see :mod:`flows.desk`); each ticket's labels combine all its rows, taking
+only the labels people set (see :func:`export_corrections`). The fitting tool (``complaint-bot lexicon fit
 --from-desk``) reads them here in the format of ``complaints_train.json``.
 """
 
@@ -17,7 +18,7 @@ from sqlalchemy.engine import make_url
 from flows.domain import Correction
 from flows.formatting import ticket_number
 from storage.database import Database, DatabaseURLError, normalise_url
-from storage.repositories import latest_corrections
+from storage.repositories import desk_labels
 
 __all__ = ["export_corrections", "labelled", "load_corrections"]
 
@@ -39,10 +40,10 @@ def labelled(correction: Correction) -> dict[str, Any]:
 
 
 async def load_corrections(database: Database) -> list[dict[str, Any]]:
-    """The final labels of every ticket the desk corrected (its newest correction), as
-    :func:`labelled` dicts, oldest first."""
+    """The labels the desk gave every corrected ticket (see :func:`storage.repositories.desk_labels`),
+    as :func:`labelled` dicts, oldest first."""
     async with database.engine.connect() as connection:
-        found = await latest_corrections(connection)
+        found = await desk_labels(connection)
     return [labelled(c) for c in found]
 
 
@@ -53,14 +54,21 @@ def export_corrections(database_url: str, *, search_path: str | None = None) -> 
     ``postgresql://user@host/db``; the async drivers are chosen as for the bot);
     ``search_path`` is a PostgreSQL schema, if the tables live in one.
 
-    Returns one dict per corrected ticket, with its newest correction (the final labels),
-    oldest first::
+    Returns one dict per corrected ticket, oldest first::
 
-        {"id": "desk-<correction id>", "text": <the ticket's description>,
-         "category": <corrected category>, "also_ok": [], "severity": <corrected severity>,
+        {"id": "desk-<newest correction id>", "text": <the ticket's description>,
+         "category": <the category a person set most recently, else the suggested one>,
+         "also_ok": [],
+         "severity": <the severity a person set most recently, else the suggested one>,
          "suggested_category": ..., "suggested_severity": ...  (the classifier's, at intake),
-         "by": <the agent's or supervisor's name>, "at": <ISO 8601 time, UTC>,
+         "by": <who made the newest correction>, "at": <its ISO 8601 time, UTC>,
          "ticket": <ticket number, "T000042">}
+
+    The labels are what people decided about the text, or what the classifier suggested
+    where nobody changed it; all of a ticket's corrections count, so the category and the
+    severity may come from different ones. A severity that only automatic upgrades gave
+    the ticket (hot issue, repeat complaint, overdue) is never a label: the text does not
+    show it. A ticket whose category alone was corrected keeps the suggested severity.
 
     A synchronous call (it runs its own event loop, in a thread of its own when the caller
     already runs one). Raises :class:`storage.database.DatabaseURLError` for a URL that is

@@ -396,13 +396,53 @@ def _correction_values(correction: Correction) -> dict[str, Any]:
     return {name: getattr(correction, name) for name in _CORRECTION_FIELDS}
 
 
-async def latest_corrections(connection: AsyncConnection) -> list[Correction]:
-    """The newest correction of each corrected ticket (its final labels), oldest first.
+async def desk_labels(connection: AsyncConnection) -> list[Correction]:
+    """The labels people on the desk gave each corrected ticket, one per ticket, oldest first.
 
-    Every correction stays in the table; this reads only the last one per ticket."""
-    newest = select(func.max(corrections.c.id)).group_by(corrections.c.ticket_id)
-    rows = await connection.execute(select(corrections).where(corrections.c.id.in_(newest)).order_by(corrections.c.id))
-    return [_correction(r) for r in rows]
+    Each is the ticket's newest correction (its text, suggestion, who and when) with
+    ``category`` the category a person set most recently on the ticket and ``severity``
+    the severity a person set most recently, each falling back to the classifier's
+    suggestion where no person changed that label. A row keeps the ticket's current value
+    of the label its person did not change, which may come from automatic upgrades (hot
+    issue, repeat complaint, overdue): that value is never a label here. The latest
+    category change and the latest severity change may be different rows; which label a
+    row changed is told by its ``previous_*`` columns (:attr:`Correction.changes_category`,
+    :attr:`Correction.changes_severity`). Every correction stays in the table."""
+    c = corrections.c
+    per_ticket = (
+        select(
+            c.ticket_id,
+            func.max(c.id).label("newest"),
+            func.max(case((c.previous_category != c.category, c.id))).label("category_from"),
+            func.max(case((c.previous_severity != c.severity, c.id))).label("severity_from"),
+        )
+        .group_by(c.ticket_id)
+        .subquery("per_ticket")
+    )
+    newest = corrections.alias("newest")
+    category_set = corrections.alias("category_set")
+    severity_set = corrections.alias("severity_set")
+    query = (
+        select(
+            newest,
+            category_set.c.category.label("set_category"),
+            severity_set.c.severity.label("set_severity"),
+        )
+        .select_from(
+            per_ticket.join(newest, newest.c.id == per_ticket.c.newest)
+            .outerjoin(category_set, category_set.c.id == per_ticket.c.category_from)
+            .outerjoin(severity_set, severity_set.c.id == per_ticket.c.severity_from)
+        )
+        .order_by(newest.c.id)
+    )
+    return [
+        replace(
+            _correction(row),
+            category=row.set_category if row.set_category is not None else row.suggested_category,
+            severity=row.set_severity if row.set_severity is not None else row.suggested_severity,
+        )
+        for row in await connection.execute(query)
+    ]
 
 
 # ---------------------------------------------------------------------- messages

@@ -19,6 +19,24 @@ SUE = Actor("U9", "Sue", is_supervisor=True)
 TEXT = "衣服洗了一次就掉色了"
 
 
+async def submitted(customer: Customer, text: str) -> Ticket:
+    """A complaint described and submitted without details (as in test_promises)."""
+    await customer.say(text)
+    await customer.press("是的")
+    for _ in range(3):
+        await customer.press("跳过")
+    await customer.press("没有照片")
+    await customer.press("提交")
+    assert customer.last and customer.last.ticket and customer.last.ticket.number
+    return customer.last.ticket
+
+
+async def current(service: ComplaintService, ticket: Ticket) -> Ticket:
+    found = await service.find_ticket(ticket.number or "")
+    assert found is not None
+    return found
+
+
 async def handed_off(customer: Customer, text: str = TEXT) -> Ticket:
     await customer.say(text)
     await customer.command("human")
@@ -176,7 +194,89 @@ async def test_export_gives_the_final_labels_of_each_ticket_and_keeps_every_row(
         "ticket": first.number,
     }
     assert exported[1]["text"] == "退款一直没到账"
-    assert (exported[1]["category"], exported[1]["severity"], exported[1]["by"]) == (second.category, "hot", "Alice")
+    assert (exported[1]["category"], exported[1]["severity"], exported[1]["by"]) == (suggested(second)[0], "hot", "Alice")
+
+
+KETTLE = "美的电水壶用了两天就坏了"
+
+
+@both_backends
+async def test_a_category_change_on_a_hot_issue_exports_the_suggested_severity(
+    service: ComplaintService, database: Database, clock: Clock
+) -> None:
+    """Three customers with the same complaint make a hot issue: every ticket is raised to
+    hot, which the text does not show. Re-filing one keeps that row (the ticket's current
+    severity, hot), but the export's severity is the classifier's, not the upgrade's."""
+    tickets = []
+    for n in range(3):
+        clock.advance(hours=1)
+        tickets.append(await submitted(Customer(service, chat_id=f"20{n}"), KETTLE))
+    first = await current(service, tickets[0])
+    category, severity = suggested(first)
+    assert severity is not Severity.HOT, "the text alone is not hot"
+    assert first.severity is Severity.HOT and first.hot_issue_id is not None, "raised by the hot issue"
+
+    target = another_category(category)
+    clock.advance(minutes=5)
+    assert (await service.change_category(first.number or "", ALICE, target)).ok
+    [kept] = await corrections(database, first)
+    assert (kept.category, kept.severity) == (target, Severity.HOT), "every row stored as the ticket was"
+    assert kept.changes_category and not kept.changes_severity
+
+    [exported] = export(database)
+    assert exported["ticket"] == first.number and exported["text"] == KETTLE
+    assert (exported["category"], exported["severity"]) == (target, severity.value)
+    assert (exported["suggested_category"], exported["suggested_severity"]) == (category, severity.value)
+
+
+@both_backends
+async def test_a_category_change_after_an_overdue_upgrade_exports_the_suggested_severity(
+    customer: Customer, service: ComplaintService, database: Database, clock: Clock
+) -> None:
+    ticket = await handed_off(customer)
+    category, severity = suggested(ticket)
+    clock.advance(days=7, minutes=1)
+    await service.run_due_timers()  # unresolved 7 days: hot
+    assert (await current(service, ticket)).severity is Severity.HOT
+    assert (await service.change_category(ticket.number or "", ALICE, another_category(category))).ok
+    [exported] = export(database)
+    assert (exported["category"], exported["severity"]) == (another_category(category), severity.value)
+
+
+@both_backends
+async def test_a_severity_change_then_a_category_change_exports_both_labels_people_set(
+    customer: Customer, service: ComplaintService, database: Database, clock: Clock
+) -> None:
+    """The latest severity change and the latest category change are different rows, and an
+    automatic upgrade in between leaves the person's severity the label."""
+    ticket = await handed_off(customer)
+    category, severity = suggested(ticket)
+    number = ticket.number or ""
+    chosen = Severity.IMPORTANT if severity is not Severity.IMPORTANT else Severity.GENERAL
+    clock.advance(minutes=1)
+    assert (await service.change_severity(number, SUE, chosen)).ok
+    clock.advance(days=7, minutes=1)
+    await service.run_due_timers()  # unresolved 7 days: hot, automatically
+    assert (await current(service, ticket)).severity is Severity.HOT
+    clock.advance(minutes=1)
+    target = another_category(category)
+    assert (await service.change_category(number, ALICE, target)).ok
+    last_at = clock.now
+
+    first, last = await corrections(database, ticket)
+    assert first.changes_severity and not first.changes_category
+    assert last.changes_category and not last.changes_severity
+    assert (last.category, last.severity) == (target, Severity.HOT), "the row keeps the ticket's severity"
+
+    [exported] = export(database)
+    assert (exported["category"], exported["severity"]) == (target, chosen.value)
+    assert (exported["id"], exported["by"], exported["at"]) == (f"desk-{last.id}", "Alice", last_at.isoformat())
+
+    # a later severity change by a person is the label again, whatever the ticket was raised to
+    clock.advance(minutes=1)
+    assert (await service.change_severity(number, SUE, Severity.MAJOR)).ok
+    [exported] = export(database)
+    assert (exported["category"], exported["severity"], exported["by"]) == (target, "major", "Sue")
 
 
 def test_export_refuses_a_missing_sqlite_file(tmp_path: Path) -> None:
