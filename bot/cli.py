@@ -78,7 +78,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     fit.add_argument("--labelled", type=Path, nargs="+", default=[], metavar="FILE", help="labelled messages")
     fit.add_argument("--from-desk", action="store_true", help="also learn from the desk's corrections (configured database)")
-    fit.add_argument("--base", type=Path, metavar="DIR", help="base lexicon folder (default: the packaged lexicon)")
+    fit.add_argument(
+        "--base",
+        type=Path,
+        metavar="DIR",
+        help="base lexicon folder (default: with --from-desk the configured [classifier] files, else the seed nlp/seed)",
+    )
     fit.add_argument("--unlabelled", type=Path, metavar="FILE", help="unlabelled texts (JSON lines, .gz ok) for self-training")
     fit.add_argument("--accept-severity-cues", action="store_true", help="add the proposed severity cues to their rules")
     fit.add_argument("--cv", type=int, default=0, metavar="K", help="also print K-fold cross-validated figures")
@@ -153,33 +158,34 @@ def _classify(args: argparse.Namespace) -> int:
 
 def _lexicon(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     from bot import lexicon_command
+    from nlp import LexiconError
+    from nlp.fit import BaseFiles
 
     if args.lexicon_command != "fit":
         parser.error("lexicon needs an action: fit")
     if args.cv == 1 or args.cv < 0:
         parser.error("--cv needs at least 2 folds")
+    try:
+        base = BaseFiles.folder(args.base) if args.base is not None else BaseFiles()
+    except LexiconError as exc:
+        print(f"complaint-bot lexicon fit: --base {exc.file}: {exc.problem}", file=sys.stderr)
+        return 2
     desk: list[dict[str, object]] = []
     if args.from_desk:
-        from storage.corrections import export_corrections
-
-        from bot.bootstrap import database_url
-
         settings = load_settings(args.config)
-        try:
-            desk = export_corrections(database_url(settings))
-        except Exception as exc:  # noqa: BLE001 - any database failure: say it and stop
-            print(
-                f"complaint-bot lexicon fit: cannot read the desk's corrections: "
-                f"{redact_for_output(str(exc).splitlines()[0], os.environ)} "
-                "(is the database reachable and migrated? run: complaint-bot db upgrade)",
-                file=sys.stderr,
-            )
+        if args.base is None and (settings.categories_file or settings.severity_file or settings.userdict_file):
+            # the taxonomy the desk's corrections were made in
+            base = BaseFiles(settings.categories_file, settings.severity_file, settings.userdict_file)
+        problem = _read_corrections(settings, desk)
+        if problem:
+            print(f"complaint-bot lexicon fit: cannot read the desk's corrections: {problem}", file=sys.stderr)
             return 2
     request = lexicon_command.FitRequest(
         labelled=tuple(args.labelled),
         out=args.out,
-        base=args.base,
+        base=base,
         desk=tuple(desk),
+        from_desk=args.from_desk,
         unlabelled=args.unlabelled,
         accept_severity=args.accept_severity_cues,
         folds=args.cv,
@@ -190,6 +196,23 @@ def _lexicon(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: Se
     except lexicon_command.FitCommandError as exc:
         print(f"complaint-bot lexicon fit: {exc}", file=sys.stderr)
         return 2
+
+
+def _read_corrections(settings: Settings, into: list[dict[str, object]]) -> str | None:
+    """Append the desk's corrections to ``into``; a problem as text, else ``None``."""
+    from storage.corrections import export_corrections
+    from storage.database import DatabaseURLError
+
+    from bot.bootstrap import database_url
+
+    try:
+        into.extend(export_corrections(database_url(settings)))
+    except DatabaseURLError as exc:
+        return redact_for_output(str(exc), os.environ)
+    except Exception as exc:  # noqa: BLE001 - any database failure: say it and stop
+        first = redact_for_output(str(exc).splitlines()[0], os.environ)
+        return f"{first} (is the database reachable and migrated? complaint-bot db upgrade)"
+    return None
 
 
 def _diagram(args: argparse.Namespace) -> int:

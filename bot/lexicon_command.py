@@ -11,6 +11,10 @@ keyword weights to them (see :mod:`nlp.fit`), writes the new lexicon files to
 ``--out`` and prints what would change: words added, re-weighted and dropped, and
 accuracy before and after on the labelled files and on the desk's corrections.
 
+The base lexicon: ``--base DIR``; else, with ``--from-desk``, the lexicon files the
+config names in ``[classifier]`` (the taxonomy the desk's corrections use); else the
+hand-written seed ``nlp/seed``.
+
 Nothing changes in a running bot: a person points the ``[classifier]`` settings at the
 new files (or copies them over the configured ones) and restarts the bot.
 
@@ -28,8 +32,18 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from nlp import Classifier, LexiconError
-from nlp.evaluation import Example, LabelledDataError, Scores, read_examples, read_texts, score
-from nlp.fit import FitOptions, cross_validate, fit, load_base, write_lexicon
+from nlp.evaluation import (
+    SERIOUS,
+    SEVERITIES,
+    Example,
+    LabelledDataError,
+    Scores,
+    read_examples,
+    read_texts,
+    score,
+)
+from nlp.fit import OUTPUT_FILES, BaseFiles, Fit, FitOptions, cross_validate, fit, write_lexicon
+from nlp.lexicon import Lexicon
 
 
 class FitCommandError(Exception):
@@ -40,8 +54,9 @@ class FitCommandError(Exception):
 class FitRequest:
     labelled: tuple[Path, ...]
     out: Path
-    base: Path | None = None
+    base: BaseFiles = BaseFiles()  # default: the hand-written seed
     desk: tuple[dict[str, Any], ...] = ()  # corrections, already exported
+    from_desk: bool = False
     unlabelled: Path | None = None
     accept_severity: bool = False
     folds: int = 0
@@ -50,10 +65,8 @@ class FitRequest:
 
 def run(request: FitRequest, output: TextIO = sys.stdout, argv: Sequence[str] = ()) -> int:
     """Fit, write and report; raises :class:`FitCommandError` for bad input."""
-    if request.base is not None and not request.base.is_dir():
-        raise FitCommandError(f"--base {request.base}: no such folder")
     try:
-        base = load_base(request.base)
+        base = request.base.load()
     except LexiconError as exc:
         raise FitCommandError(f"base lexicon: {exc}") from exc
     categories = [c.id for c in base.taxonomy.categories]
@@ -63,20 +76,39 @@ def run(request: FitRequest, output: TextIO = sys.stdout, argv: Sequence[str] = 
             files.append((str(path), read_examples(path, categories)))
         except LabelledDataError as exc:
             raise FitCommandError(str(exc)) from exc
-    desk = _desk_examples(request.desk, categories)
+    desk, skipped = _desk_examples(request.desk, categories)
+    if skipped:
+        print(
+            f"skipped {len(skipped)} desk corrections to categories the base lexicon does not "
+            f"have ({', '.join(sorted(set(skipped)))}); give --base the lexicon the bot runs with",
+            file=output,
+        )
     labelled = [e for _, found in files for e in found]
     examples = labelled + desk
     if not examples:
+        if request.from_desk and not request.desk:
+            why = "the desk has no corrections yet"
+        elif request.labelled:
+            why = "the labelled files hold no messages"
+        else:
+            why = "give --labelled FILE... and/or --from-desk"
+        raise FitCommandError(f"nothing to learn from: {why}")
+    if request.folds > len(examples):
         raise FitCommandError(
-            "nothing to learn from: give --labelled FILE... and/or --from-desk "
-            "(the desk has no corrections yet)"
+            f"--cv {request.folds} needs at least {request.folds} messages; there are {len(examples)}"
         )
-    if request.out.exists() and not request.out.is_dir():
-        raise FitCommandError(f"--out {request.out} is a file; give a folder for the lexicon files")
-    if (request.out / "categories.txt").exists() and not request.force:
+    out = request.out
+    if out.exists() and not out.is_dir():
+        raise FitCommandError(f"--out {out} is a file; give a folder for the lexicon files")
+    if out.resolve() in request.base.folders():
         raise FitCommandError(
-            f"{request.out} already holds a lexicon; choose another --out or add --force "
-            "to overwrite it"
+            f"--out {out} is where the base lexicon is; write the new lexicon elsewhere"
+        )
+    present = [name for name in OUTPUT_FILES if (out / name).exists()]
+    if present and not request.force:
+        raise FitCommandError(
+            f"{out} already holds {', '.join(present)}; choose another --out or add --force "
+            "to overwrite them"
         )
     unlabelled: list[str] = []
     if request.unlabelled is not None:
@@ -101,16 +133,19 @@ def run(request: FitRequest, output: TextIO = sys.stdout, argv: Sequence[str] = 
     result = fit(examples, base, options, say, unlabelled)
     command = "complaint-bot " + " ".join(shlex.quote(a) for a in argv)
     try:
-        written = write_lexicon(result, request.base, request.out, command.strip())
+        written = write_lexicon(result, request.base, out, command.strip())
     except OSError as exc:
-        raise FitCommandError(f"cannot write the lexicon to {request.out}: {exc}") from exc
+        raise FitCommandError(f"cannot write the lexicon to {out} (nothing written): {exc}") from exc
     print("wrote " + ", ".join(str(p) for p in written), file=output)
 
     _print_changes(base, result, output)
     fitted = result.classifier()
     before = Classifier(base)
-    print("\naccuracy before -> after (category accuracy, macro-F1, hot+major recall, "
-          "important recall):", file=output)
+    print(
+        "\nbefore -> after: category accuracy, macro-F1, hot+major recall / precision, "
+        "important recall / precision (n/a: no such message):",
+        file=output,
+    )
     for name, found in [*files, ("desk corrections", desk)]:
         if not found:
             continue
@@ -127,27 +162,34 @@ def run(request: FitRequest, output: TextIO = sys.stdout, argv: Sequence[str] = 
               "judge that one; each in turn):", file=output)
         scores, _ = cross_validate(examples, base, request.folds, options, say, unlabelled)
         print(f"  {_line(scores)}", file=output)
+    where = out.resolve()
     print(
         f"\nNothing changed in the running bot. To use the new lexicon, set in the "
         f"[classifier] section of the config:\n"
-        f'  categories_file = "{request.out / "categories.txt"}"\n'
-        f'  severity_file = "{request.out / "severity.txt"}"\n'
-        f'  userdict_file = "{request.out / "userdict.txt"}"\n'
+        f'  categories_file = "{where / "categories.txt"}"\n'
+        f'  severity_file = "{where / "severity.txt"}"\n'
+        f'  userdict_file = "{where / "userdict.txt"}"\n'
         "and restart the bot. Review proposals.txt for the new words and severity cues.",
         file=output,
     )
     return 0
 
 
-def _desk_examples(rows: Sequence[dict[str, Any]], categories: list[str]) -> list[Example]:
+def _desk_examples(
+    rows: Sequence[dict[str, Any]], categories: list[str]
+) -> tuple[list[Example], list[str]]:
+    """The corrections as labelled examples, and the categories of those skipped
+    because the base taxonomy lacks them."""
     examples = []
+    skipped = []
     for row in rows:
         if row.get("category") not in categories:
-            continue  # a category the base taxonomy no longer has
+            skipped.append(str(row.get("category")))
+            continue
         examples.append(
             Example(row["text"], row["category"], row["severity"], (), str(row.get("id", "")))
         )
-    return examples
+    return examples, skipped
 
 
 def _figures(classifier: Classifier, examples: list[Example], categories: list[str]) -> str:
@@ -157,9 +199,19 @@ def _figures(classifier: Classifier, examples: list[Example], categories: list[s
 
 def _line(scores: Scores, short: bool = False) -> str:
     if short:
+        serious = sum(scores.confusion[g][s] for g in SERIOUS for s in SEVERITIES)
+        said_serious = sum(scores.confusion[t][s] for t in SEVERITIES for s in SERIOUS)
+        important = sum(scores.confusion["important"].values())
+        said_important = sum(scores.confusion[t]["important"] for t in SEVERITIES)
+        important_precision = scores.confusion["important"]["important"] / said_important if said_important else 0.0
+
+        def value(number: float, present: int) -> str:
+            return f"{number:.3f}" if present else "n/a"
+
         return (
-            f"{scores.accuracy:.3f} {scores.macro_f1:.3f} {scores.serious_recall:.3f} "
-            f"{scores.important_recall:.3f}"
+            f"{scores.accuracy:.3f} {scores.macro_f1:.3f} "
+            f"{value(scores.serious_recall, serious)}/{value(scores.serious_precision, said_serious)} "
+            f"{value(scores.important_recall, important)}/{value(important_precision, said_important)}"
         )
     return (
         f"category accuracy {scores.accuracy:.3f}, macro-F1 {scores.macro_f1:.3f}, "
@@ -168,7 +220,7 @@ def _line(scores: Scores, short: bool = False) -> str:
     )
 
 
-def _print_changes(base: Any, result: Any, output: TextIO, show: int = 12) -> None:
+def _print_changes(base: Lexicon, result: Fit, output: TextIO, show: int = 12) -> None:
     """Words added, re-weighted and dropped against the base lexicon."""
     old = {
         (k.pattern.text if k.negatable else "~" + k.pattern.text, k.category): k.weight
@@ -181,14 +233,14 @@ def _print_changes(base: Any, result: Any, output: TextIO, show: int = 12) -> No
         (w, old[key]) for key, w in new.items() if key in old and abs(w.weight - old[key]) >= 0.3
     ]
     print(
-        f"\nchanges against the base lexicon: {len(added)} keyword lines added, "
-        f"{len(changed)} re-weighted by 0.3 or more, {len(dropped)} dropped",
+        f"\nchanges against the base lexicon: {len(added)} keyword lines added (+), "
+        f"{len(changed)} re-weighted by 0.3 or more (*), {len(dropped)} dropped (-)",
         file=output,
     )
-    for w in sorted(added, key=lambda w: -w.support)[:show]:
+    for w in sorted(added, key=lambda w: (-w.agree, -w.weight))[:show]:
         print(f"  + {w.pattern} [{w.category}] {w.weight:g}  ({w.agree} of {w.support} messages)", file=output)
     for w, was in sorted(changed, key=lambda item: -abs(item[0].weight - item[1]))[:show]:
-        print(f"  ~ {w.pattern} [{w.category}] {was:g} -> {w.weight:g}  ({w.agree} of {w.support} messages)", file=output)
+        print(f"  * {w.pattern} [{w.category}] {was:g} -> {w.weight:g}  ({w.agree} of {w.support} messages)", file=output)
     for pattern, category in dropped[:show]:
         print(f"  - {pattern} [{category}] {old[(pattern, category)]:g}", file=output)
     proposals = result.severity_proposals
@@ -196,7 +248,8 @@ def _print_changes(base: Any, result: Any, output: TextIO, show: int = 12) -> No
     print(f"severity cues {verb}: {len(proposals)}", file=output)
     for p in proposals[:show]:
         print(
-            f"  {p.word} -> {p.rule} ({p.grade.value}): {p.agree} of {p.support} messages at "
-            f"{p.grade.value} or higher, {p.caught} not caught by the rules",
+            f"  {p.word} -> {p.rule} ({p.grade.value}): {p.agree} of {p.support} messages "
+            f"{'labelled important' if p.grade.value == 'important' else f'labelled {p.grade.value} or higher'}, "
+            f"{p.caught} not caught by the rules",
             file=output,
         )

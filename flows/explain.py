@@ -13,13 +13,17 @@ from collections.abc import Mapping
 from typing import Any
 
 STRENGTH_SHARE = 0.5  # a word is shown if its weight is at least this share of the strongest
+# A single character ("送", "用") says little on its own: shown only when it weighs this
+# much ("慢", "贵", "脏" do); otherwise the suggestion is given without reasons.
+ONE_CHARACTER_MIN = 1.5
 
 
 def explaining_words(cues: Mapping[str, Any], category: str | None, limit: int = 3) -> list[str]:
     """The distinct words counted for ``category``, strongest first, at most ``limit``.
 
     Only words weighing at least half as much as the strongest one are kept, so a
-    3.0 cue is not shown next to a 0.3 one. Equal weights keep text order; a word
+    3.0 cue is not shown next to a 0.3 one, and a single character only when it is a
+    strong cue by itself (``ONE_CHARACTER_MIN``). Equal weights keep text order; a word
     found twice counts with its larger weight; a cue without a numeric weight counts
     as 0.
     """
@@ -37,4 +41,8 @@ def explaining_words(cues: Mapping[str, Any], category: str | None, limit: int =
         return []
     floor = max(best.values()) * STRENGTH_SHARE
     ranked = sorted(best, key=lambda word: -best[word])  # stable: ties keep text order
-    return [word for word in ranked if best[word] >= floor][:limit]
+    return [
+        word
+        for word in ranked
+        if best[word] >= floor and (len(word) > 1 or best[word] >= ONE_CHARACTER_MIN)
+    ][:limit]

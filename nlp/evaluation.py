@@ -58,15 +58,19 @@ def read_examples(path: Path, categories: Iterable[str] | None = None) -> list[E
         raise LabelledDataError(f"{path}: not UTF-8 text") from exc
     stripped = raw.lstrip()
     objects: list[tuple[str, object]] = []
-    try:
-        if stripped.startswith("["):
+    if stripped.startswith("["):
+        try:
             objects = [(f"item {i}", obj) for i, obj in enumerate(json.loads(raw))]
-        else:
-            for number, line in enumerate(raw.splitlines(), 1):
-                if line.strip():
-                    objects.append((f"line {number}", json.loads(line)))
-    except json.JSONDecodeError as exc:
-        raise LabelledDataError(f"{path}: not JSON: {exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise LabelledDataError(f"{path}: not JSON: {exc}") from exc
+    else:
+        for number, line in enumerate(raw.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                objects.append((f"line {number}", json.loads(line)))
+            except json.JSONDecodeError as exc:
+                raise LabelledDataError(f"{path}: line {number}: not JSON: {exc.msg}") from exc
     known = frozenset(categories) if categories is not None else None
     examples = []
     for where, obj in objects:

@@ -7,8 +7,10 @@ much* each counts, from labelled messages:
 
 1. **Vocabulary.** The base lexicon's keywords (hand-written: topic words, gap
    patterns, English words), plus every jieba token and pair of adjacent tokens
-   found, un-negated, in at least ``min_support`` labelled messages (function words,
-   numbers and lone negators excluded).
+   found, un-negated, in at least ``min_support`` labelled messages; never function
+   or stop words, numbers and quantities, names, or (by default) plain nouns: what
+   a complaint is *about* is a hot issue's key term, not evidence of its kind
+   (:func:`_candidates`).
 2. **Features.** Each message's features are the vocabulary entries the classifier
    itself counts in it, with the same negation, praise, put-aside and
    leftmost-longest rules, so what is learnt is exactly what will be matched.
@@ -16,19 +18,26 @@ much* each counts, from labelled messages:
    intercept, with every weight kept >= 0 (a weight is "how much this word speaks
    for this category"), an L2 pull towards the base weight (towards 0 for new
    words), and classes weighted so that rare categories are not ignored. Weights
-   below ``min_weight`` are dropped; a word no labelled message contains keeps its
-   base weight (e.g. the English keywords, which the data does not cover).
+   below ``min_weight`` are dropped; a word no message contains keeps its base
+   weight (e.g. the English keywords, which the data does not cover). Optionally
+   self-training: a first fit labels the unlabelled texts it is sure about, which
+   join at ``unlabelled_weight``.
 
 Then the lexicon is written in the usual ``categories.txt`` format, every learnt
-line with its evidence as a comment ("in 25 messages, 23 of them delivery"). Severity
-stays rule-based (:mod:`nlp.data.severity.txt` is hand-written): the fit proposes new
-severity cues with their evidence and adds none unless asked to.
+line with its evidence as a comment (``# 23/25``: in 25 labelled messages, 23 of them
+of this category). Severity stays rule-based (the rules of ``nlp/seed/severity.txt``
+are hand-written): the fit proposes new severity cues with their evidence and adds
+none unless asked to (``accept_severity``).
 """
 
 from __future__ import annotations
 
 import math
+import os
 import random
+import re
+import shutil
+import tempfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -49,7 +58,8 @@ from nlp.lexicon import (
     Taxonomy,
     load_lexicon,
 )
-from nlp.types import Severity, Suggestion
+from nlp.text import fold
+from nlp.types import Category, Severity, Suggestion
 
 LEXICON_FILES = ("categories.txt", "severity.txt", "userdict.txt")
 
@@ -57,7 +67,7 @@ LEXICON_FILES = ("categories.txt", "severity.txt", "userdict.txt")
 # pronouns, copulas, measure words. Negators and degree adverbs may *start* a pair
 # ("不新鲜", "太慢") but are never keywords alone.
 _FUNCTION = frozenset(
-    "的 了 是 我 你 他 她 它 在 也 就 都 和 与 及 还 又 吧 啊 呢 吗 哦 呀 嘛 着 过 被 把 给 让 这 那 "
+    "的 了 是 我 你 他 她 它 在 也 就 都 和 与 还 又 吧 啊 呢 吗 哦 呀 嘛 着 过 被 把 给 让 这 那 "
     "有 个 一 之 而 或 但 且 则 其 及 等 里 上 下 中 后 前 再 才 从 到 对 向 往 为 以 于 跟 比 "
     "我们 你们 他们 她们 自己 这个 那个 这样 那样 这么 那么 就是 还是 但是 而且 因为 所以 "
     "如果 虽然 然后 可是 不过 已经 一个 一下 一次 什么 怎么 这次 这家 那家 一点 还有 的话 "
@@ -68,16 +78,20 @@ _STARTERS = frozenset("不 没 没有 太 很 好 真 超 非常 特别 极 最 
 
 @dataclass(frozen=True, slots=True)
 class FitOptions:
-    """The few knobs of the fit (defaults chosen by cross-validation, see README)."""
+    """The few knobs of the fit. The defaults were chosen by 5-fold cross-validation
+    over the 1,850 labelled messages (``benchmarks/classifier.py``); the comments say
+    what moved the figures."""
 
-    min_support: int = 3  # messages a new word must appear in to be considered
-    epochs: int = 10
+    min_support: int = 3  # messages a new word must appear in (2: -0.01 accuracy)
+    epochs: int = 10  # 40 at rate 0.5: -0.02 accuracy (drifts from the seed)
     learning_rate: float = 0.1
     l2: float = 0.5  # pull of a new word's weights towards 0, per epoch
     prior: float = 1.0  # pull of a base keyword's weight towards its base weight
     balance: float = 0.5  # class weight = (largest class / class size) ** balance
-    min_weight: float = 0.5  # learnt weights below this are dropped (fewer, clearer cues)
+    min_weight: float = 0.5  # learnt weights below this are dropped (0.8: -0.02 accuracy)
     seed: int = 7
+    nouns: bool = False  # may plain nouns ("苹果", "房间") become category words?
+    min_chars: int = 1  # new single characters ("送", "退") may: +0.02 accuracy
     unlabelled_weight: float = 0.5  # weight of a self-labelled unlabelled message
     unlabelled_margin: float = 2.0  # score lead a self-label needs over the runner-up
     unlabelled_limit: int = 8000  # at most this many unlabelled texts (a fixed sample)
@@ -99,6 +113,7 @@ class Weight:
     support: int  # labelled messages in which the word counts
     agree: int  # of those, labelled with this category
     new: bool  # not in the base lexicon
+    learnt: bool = True  # False: no message contains it, the base weight is kept
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,7 +149,7 @@ class Fit:
         keywords = []
         for number, w in enumerate(self.weights, 1):
             text = w.pattern.removeprefix(TOPIC)
-            parts = tuple(part for part in _folded_parts(text))
+            parts = _folded_parts(text)
             keywords.append(
                 Keyword(Pattern(text, parts, number), w.category, w.weight, not w.pattern.startswith(TOPIC))
             )
@@ -154,7 +169,7 @@ class Fit:
             f"# Weights learnt by `complaint-bot lexicon fit` from {self.examples} labelled "
             "messages; after each\n# learnt weight: in how many of them the word counts "
             "and how many of those carry this category.\n# Lines marked 'base' keep the "
-            "base lexicon's weight (no labelled message contains them)."
+            "base lexicon's weight (no message, labelled or not, contains them)."
         )
         out.append("")
         for pattern in self.base.taxonomy.ignored:
@@ -170,8 +185,10 @@ class Fit:
             for w in sorted(by_category[category.id], key=lambda w: (-w.weight, w.pattern)):
                 if w.support:
                     evidence = f"# {w.agree}/{w.support}" + (" new" if w.new else "")
+                elif w.learnt:
+                    evidence = "# unlabelled texts only" + (" new" if w.new else "")
                 else:
-                    evidence = "# self-labelled only" if w.new else "# base"
+                    evidence = "# base"
                 out.append(f"{w.pattern} {w.weight:g}  {evidence}")
         return "\n".join(out) + "\n"
 
@@ -186,8 +203,8 @@ class Fit:
             )
             lines.insert(
                 header + 1 + _label_lines(lines, header),
-                f"{proposal.word}  # learnt: {proposal.agree}/{proposal.support} at "
-                f"{proposal.grade.value} or higher",
+                f"{proposal.word}  # learnt: {proposal.agree}/{proposal.support} "
+                + _agreement(proposal.grade),
             )
         return "\n".join(lines) + "\n"
 
@@ -196,7 +213,8 @@ class Fit:
         out = [
             "# Proposals of `complaint-bot lexicon fit`: words the base lexicon lacks, with",
             "# their evidence in the labelled messages (support: messages in which the word",
-            "# counts; agree: of those, labelled with the category, or at the grade or higher).",
+            "# counts; agree: of those, labelled with the category; for a severity cue,",
+            "# labelled important (an important cue) or at its grade or higher).",
             "",
             "[new keywords]  # word category weight support agree",
         ]
@@ -211,16 +229,53 @@ class Fit:
         return "\n".join(out) + "\n"
 
 
+SEED = Path(__file__).resolve().parent / "seed"  # the hand-written lexicon
+
+
+@dataclass(frozen=True, slots=True)
+class BaseFiles:
+    """Where a fit's base lexicon is: its categories, severity and user-word files
+    (``None``: the default, the hand-written seed ``nlp/seed`` and the packaged user
+    words)."""
+
+    categories: Path | None = None
+    severity: Path | None = None
+    userdict: Path | None = None
+
+    @classmethod
+    def folder(cls, directory: Path) -> BaseFiles:
+        """The lexicon files of a folder; it must hold a ``categories.txt`` (the
+        others default)."""
+        if not directory.is_dir():
+            raise LexiconError(str(directory), 0, "not a folder (give the base lexicon's folder)")
+        if not (directory / "categories.txt").is_file():
+            raise LexiconError(str(directory), 0, "has no categories.txt (not a lexicon folder)")
+        paths = [directory / name for name in LEXICON_FILES]
+        return cls(*(p if p.is_file() else None for p in paths))
+
+    def path(self, name: str) -> Path:
+        chosen = dict(zip(LEXICON_FILES, (self.categories, self.severity, self.userdict)))[name]
+        if chosen is not None:
+            return chosen
+        if name == "userdict.txt":
+            return Path(__file__).resolve().parent / "data" / name
+        return SEED / name
+
+    def load(self) -> Lexicon:
+        return load_lexicon(*(self.path(name) for name in LEXICON_FILES))
+
+    def text(self, name: str) -> str:
+        return self.path(name).read_text(encoding="utf-8-sig")
+
+    def folders(self) -> set[Path]:
+        """Where the base's categories and severity rules are (a fit must not write
+        over them; the user words are copied unchanged)."""
+        return {self.path(name).resolve().parent for name in ("categories.txt", "severity.txt")}
+
+
 def load_base(directory: Path | None) -> Lexicon:
-    """The base lexicon in ``directory`` (its categories, severity and user words;
-    a file it lacks comes from the package), or the packaged lexicon."""
-    if directory is None:
-        return load_lexicon()
-    if not directory.is_dir():
-        raise LexiconError(str(directory), 0, "no such folder (the base lexicon's folder)")
-    paths = [directory / name for name in LEXICON_FILES]
-    existing = [p if p.exists() else None for p in paths]
-    return load_lexicon(*existing)
+    """The base lexicon in ``directory`` (see :meth:`BaseFiles.folder`), or the seed."""
+    return (BaseFiles.folder(directory) if directory is not None else BaseFiles()).load()
 
 
 def fit(
@@ -269,7 +324,7 @@ def _fit(
         raise ValueError(f"labels not in the taxonomy: {', '.join(unknown)}")
 
     base_weights = _base_weights(base)
-    vocabulary = _candidates(examples, base, options.min_support)
+    vocabulary = _candidates(examples, base, options.min_support, options.nouns, options.min_chars)
     say(f"vocabulary: {len(base_weights)} base keywords, {len(vocabulary)} candidate words")
     features, all_rows = _features([*examples, *extra], base, [*base_weights, *vocabulary])
     rows = all_rows[: len(examples)]
@@ -322,7 +377,7 @@ def _fit(
         if key in seen_features:
             continue
         for cid, weight in per_category.items():
-            learnt.append(Weight(_written(key, texts), cid, weight, 0, 0, False))
+            learnt.append(Weight(_written(key, texts), cid, weight, 0, 0, False, learnt=False))
     learnt = _one_form_per_category(learnt)
     learnt.sort(key=lambda w: (index[w.category], -w.weight, w.pattern))
     say(f"weights: {len(learnt)} keyword lines, {sum(w.new for w in learnt)} of them new words")
@@ -366,8 +421,6 @@ def _base_texts(base: Lexicon) -> dict[FeatureKey, str]:
 
 
 def _folded_parts(text: str) -> tuple[str, ...]:
-    from nlp.text import fold
-
     return tuple(fold(part.strip()) for part in text.split(GAP))
 
 
@@ -379,37 +432,50 @@ def _base_weights(base: Lexicon) -> dict[FeatureKey, dict[str, float]]:
     return result
 
 
-def _candidates(examples: Sequence[Example], base: Lexicon, min_support: int) -> list[FeatureKey]:
-    """Tokens and adjacent token pairs in at least ``min_support`` messages."""
+def _candidates(
+    examples: Sequence[Example],
+    base: Lexicon,
+    min_support: int,
+    nouns: bool = False,
+    min_chars: int = 1,
+) -> list[FeatureKey]:
+    """New words in at least ``min_support`` messages: single jieba tokens of at least
+    ``min_chars`` characters ("退款", "贵") and pairs of adjacent tokens ("送错", "太慢",
+    "不新鲜"). Never a candidate: function and stop words ("我们", "一样"), numbers
+    and quantities ("三个", "十天"), names ("蒙牛", "京东": jieba tags them nr, ns,
+    nt, nz), and (unless ``nouns``) plain nouns or pairs of them ("苹果", "手机屏幕"),
+    which say what a complaint is about, not which kind of problem it is — they are
+    the hot issues' key terms."""
     tokenizer = Classifier(base)
     negators = base.negation.negators
-    # function words and the stop words of key terms ("我们", "今天", "一样") say
-    # nothing about the kind of problem
     skip = _FUNCTION | negators | base.negation.fillers | _STARTERS | base.stopwords
-    names = keyterms.default_data()
     tags = _dictionary_tags()
 
-    def usable(token: str) -> bool:
-        # a word that could name a product, brand, shop or place is a key term for hot
-        # issues, never a complaint keyword: "苹果", "蒙牛" say what, not which kind of
-        # problem (jieba's dictionary tags names nr/ns/nt/nz)
-        if not _is_word(token) or tags.get(token) in _NAME_TAGS:
-            return False
-        return keyterms.shapeless(token) or names.is_generic(token) or token in base_words
+    def part_ok(token: str) -> bool:
+        """May stand in a new word (alone it also needs two characters)."""
+        return (
+            _is_word(token)
+            and token not in _FUNCTION
+            and token not in negators
+            and not keyterms.is_quantity(token)
+            and tags.get(token) not in _NAME_TAGS
+        )
 
-    base_words = frozenset(part for parts, _ in _base_weights(base) for part in parts)
+    def is_noun(token: str) -> bool:
+        return not nouns and tags.get(token) == "n"
+
     counts: Counter[str] = Counter()
     for example in examples:
         words: set[str] = set()
         for block in tokenizer.tokens(example.text):
             for i, token in enumerate(block):
-                if token not in skip and usable(token):
+                ok = part_ok(token)
+                if ok and len(token) >= min_chars and token not in skip and not is_noun(token):
                     words.add(token)
                 if i + 1 < len(block):
                     nxt = block[i + 1]
-                    if nxt in _FUNCTION or nxt in negators or not usable(nxt):
-                        continue
-                    if token in _STARTERS or (token not in skip and usable(token)):
+                    starts = token in _STARTERS or (ok and token not in skip)
+                    if starts and part_ok(nxt) and not (is_noun(token) and is_noun(nxt)):
                         words.add(token + nxt)
         counts.update(words)
     # a base keyword stays as the base wrote it ("~味道", a topic word, never also "味道")
@@ -421,6 +487,7 @@ def _candidates(examples: Sequence[Example], base: Lexicon, min_support: int) ->
     ]
 
 
+_COMMENT = re.compile(r"(?:^|\s)#.*\Z")
 _NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
 
 
@@ -452,9 +519,7 @@ def _features(
     for number, (parts, negatable) in enumerate(dict.fromkeys(vocabulary), 1):
         pattern = Pattern(GAP.join(parts), parts, number)
         keywords.append(Keyword(pattern, "feature", 1.0, negatable))
-    categories = (*[c for c in base.taxonomy.categories if c.id == FALLBACK],)
-    from nlp.types import Category
-
+    categories = tuple(c for c in base.taxonomy.categories if c.id == FALLBACK)
     taxonomy = Taxonomy((Category("feature", {}), *categories), tuple(keywords), base.taxonomy.ignored)
     matcher = Classifier(replace(base, taxonomy=taxonomy))
     index: dict[FeatureKey, int] = {}
@@ -557,6 +622,7 @@ def _severity_proposals(
     """Single words whose messages are mostly labelled at a grade the rules miss."""
     rules = Classifier(base)
     said = [rules.classify(e.text) for e in examples]
+    dictionary = _dictionary_tags()  # jieba's words (a learnt cue is one of them)
     existing = {
         parts: rule.severity
         for rule in base.severity.rules
@@ -564,17 +630,21 @@ def _severity_proposals(
     }
     proposals: list[SeverityProposal] = []
     proposed: set[str] = set()
+    by_feature: dict[int, list[int]] = defaultdict(list)
+    for i, row in enumerate(rows):
+        for f, _ in row:
+            by_feature[f].append(i)
     for grade in (Severity.MAJOR, Severity.HOT, Severity.IMPORTANT):
-        by_feature: dict[int, list[int]] = defaultdict(list)
-        for i, row in enumerate(rows):
-            for f, _ in row:
-                by_feature[f].append(i)
         for f, members in by_feature.items():
             parts, negatable = features[f]
             if len(parts) != 1 or not negatable or len(members) < options.severity_support:
                 continue
-            if len(parts[0]) < 2 or parts[0] in proposed:
-                continue  # one character says too little; a higher grade already has it
+            word = parts[0]
+            if len(word) < 2 or word in proposed or word not in dictionary:
+                continue  # one character says too little; a pair of words ("客服说") is no
+                # cue a person would write; a higher grade already has it
+            if keyterms.is_quantity(word) or dictionary.get(word) in _NAME_TAGS:
+                continue  # "十天", "京东"
             if parts in existing and existing[parts].rank >= grade.rank:
                 continue
             # an "important" cue must speak for important itself, not for worse: a word
@@ -632,9 +702,17 @@ def _with_cues(rules: SeverityRules, proposals: list[SeverityProposal]) -> Sever
     )
 
 
+def _agreement(grade: Severity) -> str:
+    """What a severity cue's evidence counts: messages labelled exactly important,
+    or hot (major) or higher."""
+    if grade is Severity.IMPORTANT:
+        return "labelled important"
+    return f"labelled {grade.value} or higher"
+
+
 def _rule_header_id(line: str) -> str | None:
     """The rule id of a ``[rule_id grade]`` header line (spaced as the loader allows)."""
-    line = line.strip()
+    line = _COMMENT.sub("", line).strip()  # "[rule grade]  # a note" is a header too
     if not (line.startswith("[") and line.endswith("]")):
         return None
     fields = line[1:-1].split()
@@ -704,16 +782,6 @@ def cross_validate(
 _GENERATED = "# GENERATED by:"
 
 
-def base_text(directory: Path | None, name: str) -> str:
-    """The text of one base lexicon file (the packaged one when ``directory`` lacks it)."""
-    from nlp.lexicon import packaged
-
-    path = directory / name if directory is not None else None
-    if path is not None and path.exists():
-        return path.read_text(encoding="utf-8-sig")
-    return packaged(name).read_text(encoding="utf-8")
-
-
 def _header(text: str) -> str:
     """The comment block a lexicon file opens with (its format description)."""
     lines = []
@@ -730,28 +798,36 @@ def _header(text: str) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def write_lexicon(result: Fit, base_dir: Path | None, out: Path, command: str) -> list[Path]:
+OUTPUT_FILES = ("categories.txt", "severity.txt", "userdict.txt", "proposals.txt")
+
+
+def write_lexicon(result: Fit, base: BaseFiles, out: Path, command: str) -> list[Path]:
     """Write ``categories.txt``, ``severity.txt``, ``userdict.txt`` and
     ``proposals.txt`` into ``out``; returns the paths written.
 
-    The categories file keeps the base file's format description, says which command
-    produced it and gives every learnt weight its evidence."""
-    out.mkdir(parents=True, exist_ok=True)
+    The files are written to a temporary folder beside ``out`` first and then moved
+    in, so a failure leaves ``out`` as it was. The categories file keeps the base
+    file's format description, says which command produced it and gives every learnt
+    weight its evidence."""
     generated = (
         f"#\n{_GENERATED} {command}\n# Edit the base lexicon (for the packaged one: "
         "nlp/seed/) and fit again rather than this file.\n"
     )
     texts = {
-        "categories.txt": result.categories_text(
-            _header(base_text(base_dir, "categories.txt")) + generated
-        ),
-        "severity.txt": result.severity_text(base_text(base_dir, "severity.txt")),
-        "userdict.txt": base_text(base_dir, "userdict.txt"),
+        "categories.txt": result.categories_text(_header(base.text("categories.txt")) + generated),
+        "severity.txt": result.severity_text(base.text("severity.txt")),
+        "userdict.txt": base.text("userdict.txt"),
         "proposals.txt": result.proposals_text(),
     }
-    written = []
-    for name, text in texts.items():
-        path = out / name
-        path.write_text(text, encoding="utf-8")
-        written.append(path)
-    return written
+    out.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        for name, text in texts.items():
+            (staging / name).write_text(text, encoding="utf-8")
+        written = []
+        for name in texts:
+            os.replace(staging / name, out / name)
+            written.append(out / name)
+        return written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -84,6 +84,11 @@ def shapeless(token: str) -> bool:
     return _QUANTITY.fullmatch(token) is not None
 
 
+def is_quantity(token: str) -> bool:
+    """True for numbers and quantities: "12", "三天", "好几次", "一个多小时", "第二次"."""
+    return any(ch.isdigit() for ch in token) or _QUANTITY.fullmatch(token) is not None
+
+
 class KeyTermData:
     """The generic words of ``termfreq.txt`` (from the corpus) and ``generic.txt`` (by hand)."""
 

@@ -22,8 +22,8 @@ def test_weak_words_next_to_a_strong_one_are_left_out() -> None:
 
 
 def test_half_of_the_strongest_is_kept() -> None:
-    cues = {"category": [cue("慢", "delivery", 1.0), cue("超时", "delivery", 2.0), cue("等", "delivery", 0.99)]}
-    assert explaining_words(cues, "delivery") == ["超时", "慢"]
+    cues = {"category": [cue("很慢", "delivery", 1.0), cue("超时", "delivery", 2.0), cue("等了", "delivery", 0.99)]}
+    assert explaining_words(cues, "delivery") == ["超时", "很慢"]
 
 
 def test_only_the_asked_category() -> None:
@@ -58,6 +58,19 @@ def test_missing_or_odd_cues() -> None:
     assert explaining_words({"category": None}, "delivery") == []
     assert explaining_words({"category": []}, None) == []
     # a cue without a usable weight counts as 0, so it shows only when nothing is stronger
-    odd = {"category": [{"word": "慢", "category": "delivery"}, cue("晚到", "delivery", "2"), cue("", "delivery", 1.0)]}
-    assert explaining_words(odd, "delivery") == ["慢", "晚到"]
+    odd = {"category": [{"word": "迟了", "category": "delivery"}, cue("晚到", "delivery", "2"), cue("", "delivery", 1.0)]}
+    assert explaining_words(odd, "delivery") == ["迟了", "晚到"]
     assert explaining_words({"category": [*odd["category"], cue("送错", "delivery", 3.0)]}, "delivery") == ["送错"]
+
+
+def test_a_weak_single_character_is_no_reason() -> None:
+    cues = {
+        "category": [
+            {"word": "送", "category": "delivery", "weight": 0.8},
+            {"word": "点", "category": "delivery", "weight": 0.6},
+            {"word": "慢", "category": "delivery", "weight": 2.0},
+        ]
+    }
+    assert explaining_words(cues, "delivery") == ["慢"]
+    weak_only = {"category": [{"word": "送", "category": "delivery", "weight": 0.8}]}
+    assert explaining_words(weak_only, "delivery") == []

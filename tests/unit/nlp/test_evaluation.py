@@ -218,3 +218,9 @@ def test_score_of_nothing_and_of_mismatched_lengths() -> None:
     assert (empty.size, empty.accuracy, empty.macro_f1, empty.serious_recall, empty.important_recall) == (0, 0.0, 0.0, 0.0, 0.0)
     with pytest.raises(ValueError):
         score([Example("a", "delivery")], [], CATEGORIES)
+
+
+def test_a_bad_json_line_is_reported_by_its_own_line_number(tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.jsonl", '{"text": "物流慢", "category": "delivery"}\n{"text": \n')
+    with pytest.raises(LabelledDataError, match=re.escape(f"{bad}: line 2: not JSON")):
+        read_examples(bad)
