@@ -88,6 +88,8 @@ def run(request: FitRequest, output: TextIO = sys.stdout, argv: Sequence[str] = 
     if not examples:
         if request.from_desk and not request.desk:
             why = "the desk has no corrections yet"
+        elif skipped:
+            why = "every desk correction was skipped (see above)"
         elif request.labelled:
             why = "the labelled files hold no messages"
         else:
