@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 
-from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, UserRef
+from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, Ticket, UserRef
 from flows.service import ComplaintService, Outcome
 
 
@@ -85,3 +85,14 @@ class Customer:
     @property
     def text(self) -> str:
         return "\n".join(r.text for r in self.replies)
+
+    async def submit(self, text: str) -> Ticket:
+        """Describe a complaint, accept the suggested category, skip every detail, submit."""
+        await self.say(text)
+        await self.press("是的")
+        for _ in range(3):
+            await self.press("跳过")
+        await self.press("没有照片")
+        await self.press("提交")
+        assert self.last and self.last.ticket and self.last.ticket.number
+        return self.last.ticket
