@@ -266,10 +266,10 @@ class Classifier:
                 continue
             if hit.later_parts:
                 negated = self._hit_is_negated(doc, hit)
+            elif hit.start in checked:
+                negated = checked[hit.start]
             else:
-                negated = checked.get(hit.start)
-                if negated is None:
-                    negated = checked[hit.start] = self._is_negated(doc, hit.start)
+                negated = checked[hit.start] = self._is_negated(doc, hit.start)
             if negated:
                 negated_at[hit.start] = negated_at.get(hit.start, False) or keyword.category != FALLBACK
         counted: list[Cue] = []
