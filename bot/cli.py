@@ -82,7 +82,8 @@ def _parser() -> argparse.ArgumentParser:
         "--base",
         type=Path,
         metavar="DIR",
-        help="base lexicon folder (default: with --from-desk the configured [classifier] files, else the seed nlp/seed)",
+        help="base lexicon folder (default: with --from-desk the lexicon the bot runs, "
+        "i.e. the configured [classifier] files or the packaged ones; else the seed nlp/seed)",
     )
     fit.add_argument("--unlabelled", type=Path, metavar="FILE", help="unlabelled texts (JSON lines, .gz ok) for self-training")
     fit.add_argument("--accept-severity-cues", action="store_true", help="add the proposed severity cues to their rules")
@@ -173,9 +174,9 @@ def _lexicon(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: Se
     desk: list[dict[str, object]] = []
     if args.from_desk:
         settings = load_settings(args.config)
-        if args.base is None and (settings.categories_file or settings.severity_file or settings.userdict_file):
-            # the taxonomy the desk's corrections were made in
-            base = BaseFiles(settings.categories_file, settings.severity_file, settings.userdict_file)
+        if args.base is None:
+            # the lexicon the bot runs: the taxonomy the desk's corrections were made in
+            base = BaseFiles(settings.categories_file, settings.severity_file, settings.userdict_file, packaged=True)
         problem = _read_corrections(settings, desk)
         if problem:
             print(f"complaint-bot lexicon fit: cannot read the desk's corrections: {problem}", file=sys.stderr)

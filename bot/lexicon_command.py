@@ -11,9 +11,9 @@ keyword weights to them (see :mod:`nlp.fit`), writes the new lexicon files to
 ``--out`` and prints what would change: words added, re-weighted and dropped, and
 accuracy before and after on the labelled files and on the desk's corrections.
 
-The base lexicon: ``--base DIR``; else, with ``--from-desk``, the lexicon files the
-config names in ``[classifier]`` (the taxonomy the desk's corrections use); else the
-hand-written seed ``nlp/seed``.
+The base lexicon: ``--base DIR``; else, with ``--from-desk``, the lexicon the bot runs
+(the files the config names in ``[classifier]``, else the packaged ones: the taxonomy
+the desk's corrections were made in); else the hand-written seed ``nlp/seed``.
 
 Nothing changes in a running bot: a person points the ``[classifier]`` settings at the
 new files (or copies them over the configured ones) and restarts the bot.

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -276,7 +277,7 @@ class Classifier:
         cancelled: list[Cue] = []
         seen: dict[tuple[str, str], int] = {}  # -> index in ``counted``
         first_seen: dict[str, int] = {}
-        aside_from = self._aside_clauses(doc.text) if self._aside else ()
+        aside_starts, aside_ends = self._aside_clauses(doc.text) if self._aside else ([], [])
         for hit in chosen:
             keyword = hit.payload.keyword
             if keyword is None:
@@ -295,7 +296,7 @@ class Classifier:
                 cancelled.append(Cue(word, keyword.category, keyword.weight))
                 continue
             weight = keyword.weight
-            if aside_from and any(s <= hit.start < e for s, e in aside_from):
+            if aside_starts and _in_spans(hit.start, aside_starts, aside_ends):
                 weight *= _ASIDE_FACTOR
             key = (keyword.category, doc.text[hit.start : hit.end])
             index = seen.get(key)
@@ -313,18 +314,27 @@ class Classifier:
             counted.append(Cue(word, keyword.category, weight))
         return counted, cancelled, first_seen
 
-    def _aside_clauses(self, text: str) -> list[tuple[int, int]]:
-        """Spans of clause text before an aside phrase ("物流慢|就不说了")."""
-        spans: list[tuple[int, int]] = []
-        for phrase in self._aside:
-            at = text.find(phrase)
-            while at >= 0:
-                start = at
-                while start > 0 and not CLAUSE_BREAK.match(text, start - 1):
-                    start -= 1
-                spans.append((start, at))
-                at = text.find(phrase, at + len(phrase))
-        return spans
+    def _aside_clauses(self, text: str) -> tuple[list[int], list[int]]:
+        """Spans of clause text before an aside phrase ("物流慢|就不说了"), merged and
+        sorted: their starts and their ends (for :func:`_in_spans`)."""
+        found = [
+            at
+            for phrase in self._aside
+            for at in _occurrences(text, phrase)
+        ]
+        if not found:
+            return [], []
+        breaks = [m.start() for m in CLAUSE_BREAK.finditer(text)]  # one pass, not one per phrase
+        spans = sorted((_clause_start(breaks, at), at) for at in found)
+        starts: list[int] = []
+        ends: list[int] = []
+        for start, end in spans:
+            if starts and start <= ends[-1]:
+                ends[-1] = max(ends[-1], end)
+            else:
+                starts.append(start)
+                ends.append(end)
+        return starts, ends
 
     @staticmethod
     def _leftmost_longest(hits: list[Hit[_Phrase]]) -> list[Hit[_Phrase]]:
@@ -404,6 +414,28 @@ class Classifier:
             tied,
             key=lambda cid: (cid == FALLBACK, first_seen.get(cid, 1 << 62), self._order[cid]),
         )
+
+
+def _occurrences(text: str, phrase: str) -> list[int]:
+    """Where ``phrase`` occurs in ``text`` (not overlapping)."""
+    found = []
+    at = text.find(phrase)
+    while at >= 0:
+        found.append(at)
+        at = text.find(phrase, at + len(phrase))
+    return found
+
+
+def _clause_start(breaks: list[int], at: int) -> int:
+    """The start of the clause holding position ``at``, given the clause breaks."""
+    index = bisect_left(breaks, at) - 1
+    return breaks[index] + 1 if index >= 0 else 0
+
+
+def _in_spans(pos: int, starts: list[int], ends: list[int]) -> bool:
+    """True when ``start <= pos < end`` for one of the sorted, disjoint spans."""
+    index = bisect_right(starts, pos) - 1
+    return index >= 0 and pos < ends[index]
 
 
 def _same_clause_soon(text: str, start: int, at: int) -> bool:

@@ -64,7 +64,8 @@ def read_examples(path: Path, categories: Iterable[str] | None = None) -> list[E
         except json.JSONDecodeError as exc:
             raise LabelledDataError(f"{path}: not JSON: {exc}") from exc
     else:
-        for number, line in enumerate(raw.splitlines(), 1):
+        # only line feeds end a line: JSON strings may hold U+2028 and U+0085 raw
+        for number, line in enumerate(raw.split("\n"), 1):
             if not line.strip():
                 continue
             try:
@@ -191,9 +192,9 @@ def read_texts(path: Path) -> list[str]:
     try:
         if path.suffix == ".gz":
             with gzip.open(path, "rt", encoding="utf-8") as stream:
-                lines = stream.read().splitlines()
+                lines = stream.read().split("\n")
         else:
-            lines = path.read_text(encoding="utf-8-sig").splitlines()
+            lines = path.read_text(encoding="utf-8-sig").split("\n")
     except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise LabelledDataError(f"{path}: cannot read: {exc}") from exc
     texts = []

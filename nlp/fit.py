@@ -230,6 +230,7 @@ class Fit:
 
 
 SEED = Path(__file__).resolve().parent / "seed"  # the hand-written lexicon
+PACKAGED = Path(__file__).resolve().parent / "data"  # the fitted lexicon the bot runs
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,6 +242,9 @@ class BaseFiles:
     categories: Path | None = None
     severity: Path | None = None
     userdict: Path | None = None
+    # where a file not given comes from: the seed (categories, severity rules) and the
+    # packaged user words, or ``packaged=True``: the lexicon the bot runs by default
+    packaged: bool = False
 
     @classmethod
     def folder(cls, directory: Path) -> BaseFiles:
@@ -257,8 +261,8 @@ class BaseFiles:
         chosen = dict(zip(LEXICON_FILES, (self.categories, self.severity, self.userdict)))[name]
         if chosen is not None:
             return chosen
-        if name == "userdict.txt":
-            return Path(__file__).resolve().parent / "data" / name
+        if name == "userdict.txt" or self.packaged:
+            return PACKAGED / name
         return SEED / name
 
     def load(self) -> Lexicon:
@@ -452,7 +456,7 @@ def _candidates(
     tags = _dictionary_tags()
 
     def part_ok(token: str) -> bool:
-        """May stand in a new word (alone it also needs two characters)."""
+        """May stand in a new word (alone it also needs ``min_chars`` characters)."""
         return (
             _is_word(token)
             and token not in _FUNCTION
@@ -805,8 +809,8 @@ def write_lexicon(result: Fit, base: BaseFiles, out: Path, command: str) -> list
     """Write ``categories.txt``, ``severity.txt``, ``userdict.txt`` and
     ``proposals.txt`` into ``out``; returns the paths written.
 
-    The files are written to a temporary folder beside ``out`` first and then moved
-    in, so a failure leaves ``out`` as it was. The categories file keeps the base
+    The files are written to a temporary folder inside ``out`` first and then moved
+    into place, so a failure while writing leaves ``out`` as it was. The categories file keeps the base
     file's format description, says which command produced it and gives every learnt
     weight its evidence."""
     generated = (
@@ -820,7 +824,11 @@ def write_lexicon(result: Fit, base: BaseFiles, out: Path, command: str) -> list
         "proposals.txt": result.proposals_text(),
     }
     out.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    blocked = [name for name in texts if (out / name).exists() and not (out / name).is_file()]
+    if blocked:
+        raise IsADirectoryError(f"{', '.join(blocked)} in {out} not a file")
+    # staged inside ``out``: same file system, same permissions as the files themselves
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=out))
     try:
         for name, text in texts.items():
             (staging / name).write_text(text, encoding="utf-8")

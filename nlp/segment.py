@@ -201,7 +201,7 @@ class Document:
     def is_boundary(self, pos: int) -> bool:
         """True when a jieba token starts or ends at ``pos``."""
         if self._all is not None:
-            return pos in self._all
+            return pos <= 0 or pos >= len(self.text) or pos in self._all
         # _block_containing inlined: this runs for every candidate phrase
         starts = self._starts
         index = bisect_right(starts, pos) - 1
@@ -214,7 +214,10 @@ class Document:
 
     def boundaries(self) -> tuple[list[int], frozenset[int] | set[int]]:
         """Every token boundary of the text, in order and as a set (segments every
-        block; characters between blocks are one-character tokens)."""
+        block; characters between blocks are one-character tokens). These are jieba's
+        boundaries, except that a block of ASCII letters and digits stays whole (jieba
+        would cut "123151" into the user word "12315" and "1"), and a line break of two
+        characters is two tokens (neither changes a match: a line break ends a clause)."""
         found: list[int] = []
         pos = 0
         text = self.text

@@ -29,7 +29,18 @@ class _FoldTable(dict[int, str]):
         super().__init__()
         self.irregular: set[str] = set()  # characters that fold to != 1 character
         self.irregular_pattern: re.Pattern[str] | None = None  # finds any of them
+        self.stale = False  # irregular has characters the pattern does not know yet
         self._lock = threading.Lock()
+
+    def pattern(self) -> re.Pattern[str] | None:
+        """A regex finding any irregular character (rebuilt after new ones were seen)."""
+        if self.stale:
+            with self._lock:
+                if self.stale:
+                    chars = "".join(sorted(self.irregular))
+                    self.irregular_pattern = re.compile("[" + re.escape(chars) + "]")
+                    self.stale = False
+        return self.irregular_pattern
 
     def __missing__(self, code: int) -> str:
         char = chr(code)
@@ -40,8 +51,7 @@ class _FoldTable(dict[int, str]):
         if len(folded) != 1:
             with self._lock:  # classify() may run in several threads
                 self.irregular.add(char)
-                chars = "".join(sorted(self.irregular))
-                self.irregular_pattern = re.compile("[" + re.escape(chars) + "]")
+                self.stale = True  # the pattern is rebuilt once per text, not per character
         self[code] = folded
         return folded
 
@@ -113,7 +123,7 @@ class FoldedText:
         or an HTML character reference was decoded."""
         decoded, spans = decode_references(text)
         folded = _rewrite_contractions(decoded.translate(_TABLE))
-        irregular = _TABLE.irregular_pattern
+        irregular = _TABLE.pattern()
         if spans is None and len(folded) == len(text) and (
             irregular is None or irregular.search(text) is None
         ):

@@ -224,3 +224,11 @@ def test_a_bad_json_line_is_reported_by_its_own_line_number(tmp_path: Path) -> N
     bad = write(tmp_path / "bad.jsonl", '{"text": "物流慢", "category": "delivery"}\n{"text": \n')
     with pytest.raises(LabelledDataError, match=re.escape(f"{bad}: line 2: not JSON")):
         read_examples(bad)
+
+
+def test_line_separators_inside_json_strings_do_not_split_a_line(tmp_path: Path) -> None:
+    # json.dumps(..., ensure_ascii=False) leaves U+2028 and U+0085 raw inside strings
+    text = "房间很脏\u2028床单有污渍\x85还有头发"
+    path = write(tmp_path / "odd.jsonl", json.dumps({"text": text, "category": "other"}, ensure_ascii=False) + "\n")
+    assert [e.text for e in read_examples(path)] == [text]
+    assert read_texts(path) == [text]

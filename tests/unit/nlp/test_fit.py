@@ -435,3 +435,30 @@ def test_cross_validate_judges_every_message_once(base: Lexicon) -> None:
     assert scores.size == len(suggestions) == len(EXAMPLES)
     assert said == ["fold 1/2: fitted on 5, judged 5", "fold 2/2: fitted on 5, judged 5"]
     assert 0.0 <= scores.accuracy <= 1.0
+
+
+def test_a_folder_in_the_way_stops_the_write_before_any_file_is_replaced(
+    base: Lexicon, base_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    (out / "severity.txt").mkdir(parents=True)
+    (out / "categories.txt").write_text("old\n", encoding="utf-8")
+    with pytest.raises(IsADirectoryError, match="severity.txt"):
+        write_lexicon(fit(EXAMPLES, base, OPTIONS), BaseFiles.folder(base_dir), out, "complaint-bot lexicon fit")
+    assert (out / "categories.txt").read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in out.iterdir()) == ["categories.txt", "severity.txt"], "no staging folder left"
+
+
+def test_written_files_are_staged_inside_out(base: Lexicon, base_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    write_lexicon(fit(EXAMPLES, base, OPTIONS), BaseFiles.folder(base_dir), out, "complaint-bot lexicon fit")
+    assert sorted(p.name for p in out.iterdir()) == ["categories.txt", "proposals.txt", "severity.txt", "userdict.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "out"], "nothing written beside out"
+
+
+def test_a_base_from_settings_fills_gaps_with_the_packaged_lexicon(tmp_path: Path) -> None:
+    mine = tmp_path / "mine.txt"
+    mine.write_text(CATEGORIES, encoding="utf-8")
+    running = BaseFiles(categories=mine, packaged=True)
+    assert running.path("severity.txt").parent.name == "data"
+    assert BaseFiles(categories=mine).path("severity.txt").parent.name == "seed"
