@@ -320,6 +320,7 @@ class Classifier:
         found = [
             at
             for phrase in self._aside
+            if phrase in text  # the usual case: no aside at all, no call
             for at in _occurrences(text, phrase)
         ]
         if not found:
