@@ -42,7 +42,16 @@ from nlp.evaluation import (
     read_texts,
     score,
 )
-from nlp.fit import OUTPUT_FILES, BaseFiles, Fit, FitOptions, cross_validate, fit, write_lexicon
+from nlp.fit import (
+    OUTPUT_FILES,
+    BaseFiles,
+    Fit,
+    FitOptions,
+    agreement,
+    cross_validate,
+    fit,
+    write_lexicon,
+)
 from nlp.lexicon import Lexicon
 
 
@@ -203,9 +212,8 @@ def _line(scores: Scores, short: bool = False) -> str:
     if short:
         serious = sum(scores.confusion[g][s] for g in SERIOUS for s in SEVERITIES)
         said_serious = sum(scores.confusion[t][s] for t in SEVERITIES for s in SERIOUS)
-        important = sum(scores.confusion["important"].values())
+        important_precision, _, important = scores.per_severity()["important"]
         said_important = sum(scores.confusion[t]["important"] for t in SEVERITIES)
-        important_precision = scores.confusion["important"]["important"] / said_important if said_important else 0.0
 
         def value(number: float, present: int) -> str:
             return f"{number:.3f}" if present else "n/a"
@@ -251,7 +259,7 @@ def _print_changes(base: Lexicon, result: Fit, output: TextIO, show: int = 12) -
     for p in proposals[:show]:
         print(
             f"  {p.word} -> {p.rule} ({p.grade.value}): {p.agree} of {p.support} messages "
-            f"{'labelled important' if p.grade.value == 'important' else f'labelled {p.grade.value} or higher'}, "
+            f"{agreement(p.grade)}, "
             f"{p.caught} not caught by the rules",
             file=output,
         )

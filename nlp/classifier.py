@@ -20,7 +20,6 @@ How one message is classified:
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
@@ -31,14 +30,13 @@ from nlp.lexicon import Keyword, Lexicon, SeverityRule, load_lexicon
 from nlp.matcher import CLAUSE_BREAK, Hit, PhraseIndex
 from nlp.people import PeopleCounter
 from nlp.segment import DagCutter, Document
-from nlp.text import FoldedText, fold
+from nlp.text import FoldedText
 from nlp.tokenizer import build_tokenizer
 from nlp.types import Category, Cue, Severity, SeverityCue, Suggestion
 
 logger = logging.getLogger(__name__)
 
 FALLBACK = "other"
-_TERM_BLOCK = re.compile("[\u4e00-\u9fd5a-z0-9]+")  # on folded text: Han runs and ASCII words
 _NEGATION_LOOKBACK = 3  # a negator, then at most two fillers ("并不怎么脏", "not too late")
 _PRAISE_LOOKAHEAD = 5  # tokens after a topic word searched for praise ("态度|非常|好")
 _TOPIC_REACH = 6  # characters between a topic and a negated complaint about it
@@ -199,10 +197,9 @@ class Classifier:
         return matched
 
     def tokens(self, text: str) -> list[list[str]]:
-        """jieba tokens (no HMM, as matching uses) of each Han/letter/digit block of
-        the folded text: the candidate vocabulary of :mod:`nlp.fit`."""
-        cutter = self._get_cutter()
-        return [cutter(block) for block in _TERM_BLOCK.findall(fold(text))]
+        """The tokens of each block of the folded text, exactly as matching cuts them:
+        the candidate vocabulary of :mod:`nlp.fit`."""
+        return Document(FoldedText.of(text).folded, self._get_cutter()).block_tokens()
 
     def _is_negated(self, doc: Document, start: int) -> bool:
         """A negator right before ``start``, maybe behind fillers ("并不怎么脏"), unless

@@ -62,26 +62,21 @@ class DagCutter:
         """The tokens of ``sentence`` (one block of Han characters, letters, digits)."""
         tokens: list[str] = []
         start = 0
-        for end in self.ends(sentence, 0):
+        for end in self.block_ends(sentence, (0,), (len(sentence),))[0][1:]:
             tokens.append(sentence[start:end])
             start = end
         return tokens
-
-    def ends(self, sentence: str, offset: int) -> list[int]:
-        """``offset`` plus the end of each token of ``sentence``, in order."""
-        return self.block_ends(sentence, (0,), (len(sentence),), offset)[0][1:]
 
     def block_ends(
         self,
         text: str,
         starts: Sequence[int],
         stops: Sequence[int],
-        offset: int = 0,
         ascii_whole: bool = False,
     ) -> list[list[int]]:
-        """For each block ``text[start:stop]``, ``offset`` plus the start and the end of
-        each token of the block, in order (``[start, end1, end2, ...]``). One call
-        for all blocks of a message: the hot loop's set-up is paid once.
+        """For each block ``text[start:stop]``, its start and the end of each of its
+        tokens, in order (``[start, end1, end2, ...]``). One call for all blocks of a
+        message: the hot loop's set-up is paid once.
         ``ascii_whole``: a block of ASCII letters and digits is one token."""
         logp = self._logp
         if len(logp) > _MEMO_LIMIT:
@@ -97,11 +92,11 @@ class DagCutter:
         result: list[list[int]] = []
         for block_start, block_stop in zip(starts, stops):
             sentence = text[block_start:block_stop]
-            base = offset + block_start
+            base = block_start
             ends: list[int] = [base]
             result.append(ends)
             if ascii_whole and sentence.isascii() and sentence.isalnum():
-                ends.append(offset + block_stop)
+                ends.append(block_stop)
                 continue
             size = len(sentence)
             route_p = [0.0] * (size + 1)
@@ -159,13 +154,11 @@ class DagCutter:
 class Document:
     """A folded text whose blocks are segmented on demand and cached."""
 
-    __slots__ = ("text", "_cut", "_cut_ends", "_starts", "_ends", "_bounds", "_bound_sets", "_all")
+    __slots__ = ("text", "_cut", "_starts", "_ends", "_bounds", "_bound_sets", "_all")
 
     def __init__(self, text: str, cut: Cut) -> None:
         self.text = text
         self._cut = cut
-        # DagCutter gives token ends directly, without building the tokens
-        self._cut_ends: Callable[[str, int], list[int]] | None = getattr(cut, "ends", None)
         spans = [match.span() for match in _BLOCK.finditer(text)]
         self._starts = [start for start, _ in spans]
         self._ends = [end for _, end in spans]
@@ -187,8 +180,8 @@ class Document:
             block = self.text[start:end]
             if block.isascii() and block.isalnum():
                 bounds = [start, end]  # jieba keeps an ASCII word or number whole
-            elif self._cut_ends is not None:
-                bounds = [start, *self._cut_ends(block, start)]
+            elif isinstance(self._cut, DagCutter):  # ends directly, without building tokens
+                bounds = self._cut.block_ends(self.text, (start,), (end,))[0]
             else:
                 bounds = [start]
                 pos = start
@@ -233,6 +226,15 @@ class Document:
         found.extend(range(pos, len(text) + 1))
         self._all = all_bounds = set(found)
         return found, all_bounds
+
+    def block_tokens(self) -> list[list[str]]:
+        """The tokens of every block, in order (segments every block)."""
+        text = self.text
+        result = []
+        for index in range(len(self._starts)):
+            bounds = self._block_bounds(index)
+            result.append([text[a:b] for a, b in zip(bounds, bounds[1:])])
+        return result
 
     def tokens_before(self, pos: int, limit: int) -> list[str]:
         """Up to ``limit`` tokens before boundary ``pos``, nearest first.
