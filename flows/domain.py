@@ -105,7 +105,7 @@ class Attachment:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Attachment:
-        return cls(**{k: data.get(k) for k in _ATTACHMENT_FIELDS if k in data})
+        return cls(**{k: data[k] for k in _ATTACHMENT_FIELDS if k in data})
 
 
 _ATTACHMENT_FIELDS = (

@@ -132,7 +132,7 @@ class SharedMachine(Generic[S]):
             show_conditions=True,
             title=title or self.name,
         )
-        graph = graph_machine.get_graph()  # type: ignore[attr-defined]
+        graph = graph_machine.get_graph()
         lines = [
             line.rstrip()
             for line in str(graph.source).splitlines()

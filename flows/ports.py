@@ -255,20 +255,46 @@ class LeaseRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    """One transaction over all repositories."""
+    """One transaction over all repositories.
 
-    customers: CustomerRepository
-    conversations: ConversationRepository
-    tickets: TicketRepository
-    messages: MessageRepository
-    events: TicketEventRepository
-    outbox: OutboxRepository
-    updates: ProcessedUpdateRepository
-    timers: TimerRepository
-    terms: TermRepository
-    hot_issues: HotIssueRepository
-    inbox: InboxRepository
-    leases: LeaseRepository
+    The repositories are read-only members, so an implementation may hold its own
+    repository classes (``SqlTicketRepository`` for ``tickets``...)."""
+
+    @property
+    def customers(self) -> CustomerRepository: ...
+
+    @property
+    def conversations(self) -> ConversationRepository: ...
+
+    @property
+    def tickets(self) -> TicketRepository: ...
+
+    @property
+    def messages(self) -> MessageRepository: ...
+
+    @property
+    def events(self) -> TicketEventRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def updates(self) -> ProcessedUpdateRepository: ...
+
+    @property
+    def timers(self) -> TimerRepository: ...
+
+    @property
+    def terms(self) -> TermRepository: ...
+
+    @property
+    def hot_issues(self) -> HotIssueRepository: ...
+
+    @property
+    def inbox(self) -> InboxRepository: ...
+
+    @property
+    def leases(self) -> LeaseRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypedDict
 
 from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, UserRef
 from flows.outbox import OutboxRelay
@@ -23,6 +23,15 @@ from flows.service import ComplaintService
 CHANNEL = "console"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".bmp"}
 DOCUMENT_SUFFIXES = {".pdf", ".txt", ".doc", ".docx", ".xlsx", ".csv", ".zip"}
+
+
+class _Origin(TypedDict):
+    """Where a typed line comes from: the fields every inbound of the terminal shares."""
+
+    channel: str
+    chat_id: str
+    user: UserRef
+    sent_at: datetime
 
 
 class ConsoleSender:
@@ -61,7 +70,7 @@ def parse_line(line: str, user: UserRef, chat_id: str, choices: list[str], now: 
     """Turn one typed line into the neutral inbound event the flow understands."""
     text = line.rstrip("\r\n")
     stripped = text.strip()
-    base = {"channel": CHANNEL, "chat_id": chat_id, "user": user, "sent_at": now}
+    base: _Origin = {"channel": CHANNEL, "chat_id": chat_id, "user": user, "sent_at": now}
     if stripped.isdigit() and 1 <= int(stripped) <= len(choices):
         return Inbound(kind=InboundKind.BUTTON, button=choices[int(stripped) - 1], **base)
     path = Path(stripped).expanduser()
@@ -78,7 +87,7 @@ def parse_line(line: str, user: UserRef, chat_id: str, choices: list[str], now: 
     return Inbound(kind=InboundKind.TEXT, text=text, **base)
 
 
-def _attachment(raw_path: str, caption: str, base: dict) -> Inbound:
+def _attachment(raw_path: str, caption: str, base: _Origin) -> Inbound:
     path = Path(raw_path).expanduser()
     if not path.is_file():
         return Inbound(kind=InboundKind.UNSUPPORTED, unsupported_type="other", text=f"missing file {raw_path}", **base)

@@ -332,7 +332,8 @@ def build_application(
     """python-telegram-bot's Application, used for its bot (requests, rate limits,
     files); updates reach the inbox through :class:`TelegramUpdates` or
     :func:`webhook_handler`, not through the Application's own queue."""
-    builder = (
+    # the rate limiter changes the bot's type (ExtBot[None] -> ExtBot[int])
+    builder: ApplicationBuilder[ExtBot[Any], Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
         .token(token)
         .updater(None)
@@ -344,9 +345,10 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(overall_max_rate=max_messages_per_second, max_retries=0))
     if base_url:
         builder = builder.base_url(base_url.rstrip("/") + ("" if base_url.rstrip("/").endswith("/bot") else "/bot"))
-    if base_file_url or base_url:
-        file_url = base_file_url or base_url.rstrip("/").removesuffix("/bot") + "/file/bot"  # type: ignore[union-attr]
-        builder = builder.base_file_url(file_url)
+    if base_file_url:
+        builder = builder.base_file_url(base_file_url)
+    elif base_url:
+        builder = builder.base_file_url(base_url.rstrip("/").removesuffix("/bot") + "/file/bot")
     return builder.build()
 
 

@@ -9,14 +9,19 @@ uploads, per-call timeouts, and python-telegram-bot's own error types.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import aiohttp
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+if TYPE_CHECKING:
+    # the type of BaseRequest.do_request's timeouts: seconds, None, or "not passed"
+    from telegram._utils.types import ODVInput
+
+    Timeout = ODVInput[float]
+
 _DEFAULT = type(BaseRequest.DEFAULT_NONE)  # "not passed": use this request's own default
-Timeout = float | None | Any
 _FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -56,7 +61,8 @@ class AiohttpRequest(BaseRequest):
 
     @staticmethod
     def _value(given: Timeout, default: float | None) -> float | None:
-        return default if isinstance(given, _DEFAULT) else given  # type: ignore[no-any-return]
+        # _DEFAULT is the class DefaultValue itself: anything else is seconds or None
+        return default if isinstance(given, _DEFAULT) else cast("float | None", given)
 
     async def do_request(
         self,

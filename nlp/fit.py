@@ -255,7 +255,8 @@ class BaseFiles:
         if not (directory / "categories.txt").is_file():
             raise LexiconError(str(directory), 0, "has no categories.txt (not a lexicon folder)")
         paths = [directory / name for name in LEXICON_FILES]
-        return cls(*(p if p.is_file() else None for p in paths))
+        categories, severity, userdict = (p if p.is_file() else None for p in paths)
+        return cls(categories, severity, userdict)
 
     def path(self, name: str) -> Path:
         chosen = dict(zip(LEXICON_FILES, (self.categories, self.severity, self.userdict)))[name]

@@ -150,7 +150,7 @@ def cutter(tokenizer: Any) -> Callable[[str], Iterable[str]]:
     """How key terms cut a Han run with a jieba tokenizer: with HMM, unlike
     classification, so that names jieba does not know ("顺丰", "张记") stay whole
     instead of falling apart into single characters."""
-    return lambda block: tokenizer.cut(block, HMM=True)  # type: ignore[no-any-return]
+    return lambda block: tokenizer.cut(block, HMM=True)
 
 
 # tokenizer -> (lexicon words, those words plus their pieces as the tokenizer cuts them)

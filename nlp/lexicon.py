@@ -179,8 +179,8 @@ def _lines(source: Source) -> Iterator[tuple[int, str]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        raise LexiconError(name, line, "not valid UTF-8 text") from exc
+        bad_line = data.count(b"\n", 0, exc.start) + 1
+        raise LexiconError(name, bad_line, "not valid UTF-8 text") from exc
     for number, raw in enumerate(text.splitlines(), 1):
         line = _COMMENT.sub("", raw).strip()
         if line:
