@@ -13,6 +13,18 @@ from dataclasses import dataclass, replace
 
 from flows import conversation as conversation_machine, lifecycle, promises as sla
 from flows.domain import Actor, Correction, Severity, Ticket, Timer, TimerKind
+from flows.events import (
+    CategoryChanged,
+    CrisisDeclared,
+    CrisisPing,
+    EscalatedPing,
+    SeverityChanged,
+    TicketClaimed,
+    TicketEscalated,
+    TicketResolved,
+    TicketTransferred,
+    UrgentTicketPing,
+)
 from flows.intake import Intake
 from flows.machine import IllegalEvent
 from flows.ticket import (
@@ -110,7 +122,7 @@ class Desk:
         await sla.met(turn, ticket, (TimerKind.FIRST_RESPONSE,))
         await turn.uow.tickets.save(ticket)
         self._notify(turn, "agent_joined", "agent.joined", agent=actor.display, number=ticket.number)
-        turn.to_desk("agents", "ticket_update", {"event": "claimed", "by": actor.display}, ticket.id)
+        turn.to_desk(TicketClaimed(ticket.id, by=actor.display))
         return DeskResult(ticket)
 
     async def reply(self, turn: Turn, ticket: Ticket, actor: Actor, text: str) -> DeskResult:
@@ -147,7 +159,7 @@ class Desk:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
         await turn.uow.tickets.save(ticket)
         self._notify(turn, "transferred", "agent.transferred", agent=to.display, number=ticket.number)
-        turn.to_desk("agents", "ticket_update", {"event": "transferred", "from": previous, "to": to.display}, ticket.id)
+        turn.to_desk(TicketTransferred(ticket.id, previous_owner=previous, new_owner=to.display))
         return DeskResult(ticket)
 
     async def escalate(self, turn: Turn, ticket: Ticket, actor: Actor, note: str = "") -> DeskResult:
@@ -160,8 +172,8 @@ class Desk:
         except IllegalEvent:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
         await turn.uow.tickets.save(ticket)
-        turn.to_desk("supervisors", "ping", {"reason": "agent_escalated", "by": actor.display, "note": note}, ticket.id)
-        turn.to_desk("agents", "ticket_update", {"event": "escalated", "by": actor.display}, ticket.id)
+        turn.to_desk(EscalatedPing(ticket.id, by=actor.display, note=note))
+        turn.to_desk(TicketEscalated(ticket.id, by=actor.display))
         return DeskResult(ticket)
 
     async def change_category(self, turn: Turn, ticket: Ticket, actor: Actor, category: str) -> DeskResult:
@@ -178,7 +190,7 @@ class Desk:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
         await turn.uow.tickets.save(ticket)
         await _keep_correction(turn, ticket, actor, previous, ticket.severity)
-        turn.to_desk("agents", "ticket_update", {"event": "category", "from": previous, "to": category}, ticket.id)
+        turn.to_desk(CategoryChanged(ticket.id, previous=previous, category=category))
         return DeskResult(ticket)
 
     async def change_severity(self, turn: Turn, ticket: Ticket, actor: Actor, severity: Severity) -> DeskResult:
@@ -195,8 +207,8 @@ class Desk:
         await turn.uow.tickets.save(ticket)
         await _keep_correction(turn, ticket, actor, ticket.category, previous)
         if severity.rank >= Severity.HOT.rank and severity.rank > previous.rank:
-            turn.to_desk("supervisors", "ping", {"reason": f"severity_{severity.value}", "by": actor.display}, ticket.id)
-        turn.to_desk("agents", "ticket_update", {"event": "severity", "from": previous.value, "to": severity.value}, ticket.id)
+            turn.to_desk(UrgentTicketPing(ticket.id, severity=severity, by=actor.display))
+        turn.to_desk(SeverityChanged(ticket.id, previous=previous, severity=severity))
         return DeskResult(ticket)
 
     async def regrade(
@@ -245,8 +257,8 @@ class Desk:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
         await sla.reschedule(turn, ticket, self.intake.promises)
         await turn.uow.tickets.save(ticket)
-        turn.to_desk("supervisors", "ping", {"reason": "crisis", "by": actor.display, "everyone": True}, ticket.id)
-        turn.to_desk("agents", "ticket_update", {"event": "crisis", "by": actor.display}, ticket.id)
+        turn.to_desk(CrisisPing(ticket.id, by=actor.display))
+        turn.to_desk(CrisisDeclared(ticket.id, by=actor.display))
         return DeskResult(ticket)
 
     async def resolve(self, turn: Turn, ticket: Ticket, actor: Actor, note: str = "") -> DeskResult:
@@ -264,5 +276,5 @@ class Desk:
         self._notify(turn, "agent_resolved", "agent.resolved", agent=actor.display, number=ticket.number, note=note or "-")
         if turn.conversation is not None:
             self.intake.prompt(turn)
-        turn.to_desk("agents", "ticket_update", {"event": "resolved", "by": actor.display}, ticket.id)
+        turn.to_desk(TicketResolved(ticket.id, by=actor.display))
         return DeskResult(ticket)

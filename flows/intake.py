@@ -32,6 +32,7 @@ from flows.domain import (
     TicketState,
     TimerKind,
 )
+from flows.events import CloseReason, CustomerAdded, HandoffReason, ReopenReason, TicketClosed
 from flows.explain import explaining_words
 from flows.formatting import mask_contact, shorten
 from flows.machine import IllegalEvent
@@ -255,7 +256,7 @@ class Intake:
 
     async def _hand_off_existing(self, turn: Turn, ticket: Ticket) -> None:
         """A customer with a queued (not handed-off) ticket asks for a person."""
-        await lifecycle.hand_off(turn, ticket, "customer_request", lifecycle.CUSTOMER)
+        await lifecycle.hand_off(turn, ticket, HandoffReason.CUSTOMER_REQUEST, lifecycle.CUSTOMER)
         await turn.uow.tickets.save(ticket)
         turn.reply(self.t(turn, "human.handed_off", number=ticket.number, due=self.due(turn, ticket.first_response_due)))
         if not self.desk_connected:
@@ -563,7 +564,7 @@ class Intake:
             "first_due": self.due(turn, ticket.first_response_due),
             "reply_due": self.due(turn, ticket.reply_due),
         }
-        if ticket.handoff_reason == "customer_request":
+        if ticket.handoff_reason == HandoffReason.CUSTOMER_REQUEST:
             turn.reply(self.t(turn, "submitted.human", **params))
         elif ticket.handoff_reason:
             turn.reply(self.t(turn, "submitted.urgent", **params))
@@ -590,14 +591,16 @@ class Intake:
         ticket = await self._ticket(turn)
         if ticket is None:
             return
-        payload: dict[str, object] = {"kind": inbound.kind.value, "text": inbound.text}
-        if inbound.attachment is not None:
-            payload["attachment"] = inbound.attachment.to_dict()
-        if inbound.unsupported_type:
-            payload["unsupported_type"] = inbound.unsupported_type
-        if inbound.message_id:
-            payload["message_id"] = inbound.message_id
-        turn.to_desk("agents", "relay", payload, ticket.id)
+        turn.to_desk(
+            CustomerAdded(
+                ticket.id,
+                message=inbound.kind,
+                text=inbound.text,
+                attachment=inbound.attachment,
+                unsupported_type=inbound.unsupported_type or None,
+                message_id=inbound.message_id or None,
+            )
+        )
         conv = turn.conversation
         if acknowledge and conv is not None and conv.state in WAITING_STATES:
             turn.reply(self.t(turn, "info.added", number=ticket.number))
@@ -613,7 +616,7 @@ class Intake:
             self.prompt(turn)
             return
         self._fire(turn, "not_solved")
-        await lifecycle.reopen(turn, ticket, "not_solved", self.promises)
+        await lifecycle.reopen(turn, ticket, ReopenReason.NOT_SOLVED, self.promises)
         await turn.uow.tickets.save(ticket)
         turn.reply(self.t(turn, "feedback.reopened", number=ticket.number, due=self.due(turn, ticket.first_response_due)))
 
@@ -627,7 +630,7 @@ class Intake:
         ticket.rating = rating
         self._fire(turn, "rate", rating=rating)
         if turn.conversation is not None and turn.conversation.state is S.REOPENED:
-            await lifecycle.reopen(turn, ticket, "low_rating", self.promises)
+            await lifecycle.reopen(turn, ticket, ReopenReason.LOW_RATING, self.promises)
             await turn.uow.tickets.save(ticket)
             turn.reply(self.t(turn, "feedback.low_rating", number=ticket.number, due=self.due(turn, ticket.first_response_due)))
             return
@@ -661,7 +664,7 @@ class Intake:
             await lifecycle.apply(turn, ticket, "close", lifecycle.CUSTOMER, data)
         await sla.met(turn, ticket, (TimerKind.FOLLOW_UP,))
         await turn.uow.tickets.save(ticket)
-        turn.to_desk("agents", "ticket_update", {"event": "closed", **data}, ticket.id)
+        turn.to_desk(TicketClosed(ticket.id, reason=CloseReason.CUSTOMER, rating=ticket.rating, comment=ticket.feedback))
         turn.reply(self.t(turn, "feedback.thanks", number=ticket.number))
 
     # ------------------------------------------------------------------ media and others

@@ -11,6 +11,19 @@ from typing import Any
 from flows import hot_issues
 from flows import ticket as ticket_machine
 from flows.domain import Conversation, Severity, Ticket, TicketEvent, TicketState
+from flows.events import (
+    HandoffReason,
+    HotIssuePing,
+    JoinedHotIssue,
+    ReopenedPing,
+    ReopenReason,
+    SeverityRaised,
+    TicketHandedOff,
+    TicketReopened,
+    UpgradedPing,
+    UpgradeReason,
+    UrgentTicketPing,
+)
 from flows.policy import HandoffPolicy
 from flows.promises import Promises, reschedule, restart, set_deadlines, start_timers
 from flows.ticket import OPEN_STATES
@@ -56,12 +69,12 @@ async def apply(
     await record(turn, ticket, event, actor, before, data)
 
 
-async def hand_off(turn: Turn, ticket: Ticket, reason: str, actor: str = SYSTEM) -> None:
+async def hand_off(turn: Turn, ticket: Ticket, reason: HandoffReason, actor: str = SYSTEM) -> None:
     """Send the ticket to the agents' desk (its card), with why; the caller saves the ticket."""
     ticket.handoff_reason = reason
     ticket.updated_at = turn.now
-    turn.to_desk("agents", "ticket_card", {"reason": reason}, ticket.id)
-    await record(turn, ticket, "handed_off", actor, ticket.state, {"reason": reason})
+    turn.to_desk(TicketHandedOff(ticket.id, reason=reason))
+    await record(turn, ticket, "handed_off", actor, ticket.state, {"reason": reason.value})
 
 
 async def open_ticket(
@@ -132,14 +145,14 @@ async def open_ticket(
     if repeat_of is not None:
         await record(turn, ticket, "repeat_complaint", SYSTEM, ticket.state, {"of": repeat_of.number})
     if ticket.severity is not before_issue:
-        upgrade = {"from": before_issue.value, "to": ticket.severity.value, "reason": "hot_issue"}
+        upgrade = {"from": before_issue.value, "to": ticket.severity.value, "reason": UpgradeReason.HOT_ISSUE.audit(None)}
         await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, upgrade)
     await turn.uow.terms.add(ticket, terms)
     await start_timers(turn, ticket, promises, turn.now)
     if handoff_reason:
         await hand_off(turn, ticket, handoff_reason)
     if ticket.severity.rank >= Severity.HOT.rank and (issue is None or suggested.rank >= Severity.HOT.rank):
-        turn.to_desk("supervisors", "ping", {"reason": f"severity_{ticket.severity.value}"}, ticket.id)
+        turn.to_desk(UrgentTicketPing(ticket.id, severity=ticket.severity))
     if issue is not None:
         await _join_hot_issue(turn, ticket, issue, promises, handoff)
     return ticket
@@ -175,14 +188,14 @@ async def _join_hot_issue(
         member.hot_issue_id = issue.id
         await record(turn, member, "hot_issue", SYSTEM, member.state, {"issue": issue.id, "term": issue.term})
         raised = member.state in OPEN_STATES and await raise_severity(
-            turn, member, Severity.HOT, "hot_issue", promises, handoff, ping=False
+            turn, member, Severity.HOT, UpgradeReason.HOT_ISSUE, promises, handoff, ping=False
         )
         if not raised:
             await turn.uow.tickets.save(member)
-            turn.to_desk("agents", "ticket_update", {"event": "hot_issue", "term": issue.term}, member.id)
+            turn.to_desk(JoinedHotIssue(member.id, term=issue.term))
     if match.new:
         numbers.append(ticket.number)
-        turn.to_desk("supervisors", "ping", {"reason": "hot_issue", "term": issue.term, "tickets": numbers}, ticket.id)
+        turn.to_desk(HotIssuePing(ticket.id, term=issue.term, tickets=tuple(n or "" for n in numbers)))
         await turn.uow.hot_issues.mark_pinged(issue.id, turn.now)
 
 
@@ -199,11 +212,12 @@ async def raise_severity(
     turn: Turn,
     ticket: Ticket,
     target: Severity,
-    reason: str,
+    reason: UpgradeReason,
     promises: Promises,
     handoff: HandoffPolicy,
     *,
     ping: bool = True,
+    days: int | None = None,
 ) -> bool:
     """At least ``target``: an automatic upgrade with its reason, on the card, new
     deadlines, a hand-off if the ticket now needs one, and a supervisor ping at hot or
@@ -213,26 +227,27 @@ async def raise_severity(
     previous = ticket.severity
     ticket.severity = target
     ticket.updated_at = turn.now
-    await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, {"from": previous.value, "to": target.value, "reason": reason})
+    audit = {"from": previous.value, "to": target.value, "reason": reason.audit(days)}
+    await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, audit)
     await reschedule(turn, ticket, promises)
     reason_to_hand_off = handoff.reason(target, human_requested=False)
     if not ticket.handoff_reason and ticket.state in OPEN_STATES and reason_to_hand_off:
         await hand_off(turn, ticket, reason_to_hand_off)
     await turn.uow.tickets.save(ticket)
-    turn.to_desk("agents", "ticket_update", {"event": "severity", "from": previous.value, "to": target.value, "reason": reason}, ticket.id)
+    turn.to_desk(SeverityRaised(ticket.id, previous=previous, severity=target, reason=reason, days=days))
     if ping and target.rank >= Severity.HOT.rank:
-        turn.to_desk("supervisors", "ping", {"reason": f"upgraded_{target.value}", "why": reason}, ticket.id)
+        turn.to_desk(UpgradedPing(ticket.id, severity=target, reason=reason, days=days))
     return True
 
 
-async def reopen(turn: Turn, ticket: Ticket, reason: str, promises: Promises) -> None:
+async def reopen(turn: Turn, ticket: Ticket, reason: ReopenReason, promises: Promises) -> None:
     """Reopen a resolved or closed ticket: a repeat complaint (二次投诉) is at least
     important, gets fresh deadlines from now, and its owner and the supervisors hear of it."""
     ticket.reopen_count += 1
     previous = ticket.severity
     ticket.severity = ticket.severity.at_least(Severity.IMPORTANT)
-    await apply(turn, ticket, "reopen", CUSTOMER, {"reason": reason, "severity_before": previous.value})
+    await apply(turn, ticket, "reopen", CUSTOMER, {"reason": reason.value, "severity_before": previous.value})
     ticket.resolved_at = None
     await restart(turn, ticket, promises)
-    turn.to_desk("agents", "ticket_update", {"event": "reopened", "reason": reason, "owner": ticket.owner_id}, ticket.id)
-    turn.to_desk("supervisors", "ping", {"reason": f"reopened_{reason}"}, ticket.id)
+    turn.to_desk(TicketReopened(ticket.id, reason=reason, owner=ticket.owner_id))
+    turn.to_desk(ReopenedPing(ticket.id, reason=reason))

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flows.domain import Severity
+from flows.events import HandoffReason
 
 
 def _hours(n: float) -> timedelta:
@@ -65,12 +66,12 @@ class HandoffPolicy:
     every_ticket: bool = False
     min_severity: Severity = Severity.IMPORTANT
 
-    def reason(self, severity: Severity, human_requested: bool) -> str | None:
-        """Why the ticket is handed off ("customer_request", "severity", "every_ticket"), or None."""
+    def reason(self, severity: Severity, human_requested: bool) -> HandoffReason | None:
+        """Why the ticket is handed off, or None."""
         if human_requested:
-            return "customer_request"
+            return HandoffReason.CUSTOMER_REQUEST
         if severity.rank >= self.min_severity.rank:
-            return "severity"
+            return HandoffReason.SEVERITY
         if self.every_ticket:
-            return "every_ticket"
+            return HandoffReason.EVERY_TICKET
         return None

@@ -15,6 +15,14 @@ from __future__ import annotations
 from flows import conversation as conversation_machine, lifecycle
 from flows.conversation import FEEDBACK_STATES
 from flows.domain import Severity, Ticket, TicketState, Timer, TimerKind
+from flows.events import (
+    CloseReason,
+    DeadlineMissedPing,
+    DeadlineReminder,
+    HandoffReason,
+    TicketClosed,
+    UpgradeReason,
+)
 from flows.machine import IllegalEvent
 from flows.policy import HandoffPolicy
 from flows.promises import SLA_KINDS, Promises, sla_start
@@ -44,7 +52,7 @@ class TimerActions:
 
     async def _hand_off_if_unseen(self, turn: Turn, ticket: Ticket) -> None:
         if ticket.handoff_reason is None and ticket.state in OPEN_STATES:
-            await lifecycle.hand_off(turn, ticket, "due_soon")
+            await lifecycle.hand_off(turn, ticket, HandoffReason.DUE_SOON)
             await turn.uow.tickets.save(ticket)
 
     async def _sla(self, turn: Turn, timer: Timer, ticket: Ticket) -> None:
@@ -55,13 +63,13 @@ class TimerActions:
             timer.reminded_at = timer.reminded_at or now  # a reminder after the deadline says nothing new
             await self._hand_off_if_unseen(turn, ticket)
             await lifecycle.record(turn, ticket, "sla_breached", lifecycle.SYSTEM, ticket.state, {"timer": timer.kind.value, "due": due})
-            turn.to_desk("agents", "reminder", {"timer": timer.kind.value, "due": due, "breached": True, "owner": ticket.owner_id}, ticket.id)
-            turn.to_desk("supervisors", "ping", {"reason": "sla_breach", "timer": timer.kind.value, "due": due}, ticket.id)
+            turn.to_desk(DeadlineReminder(ticket.id, timer=timer.kind, due=timer.due_at, breached=True, owner=ticket.owner_id))
+            turn.to_desk(DeadlineMissedPing(ticket.id, timer=timer.kind, due=timer.due_at))
         elif timer.reminded_at is None and timer.remind_at is not None and timer.remind_at <= now:
             timer.reminded_at = now
             await self._hand_off_if_unseen(turn, ticket)
             await lifecycle.record(turn, ticket, "sla_reminder", lifecycle.SYSTEM, ticket.state, {"timer": timer.kind.value, "due": due})
-            turn.to_desk("agents", "reminder", {"timer": timer.kind.value, "due": due, "breached": False, "owner": ticket.owner_id}, ticket.id)
+            turn.to_desk(DeadlineReminder(ticket.id, timer=timer.kind, due=timer.due_at, breached=False, owner=ticket.owner_id))
 
     async def _upgrade(self, turn: Turn, timer: Timer, ticket: Ticket) -> None:
         timer.fired_at = timer.done_at = turn.now
@@ -69,14 +77,14 @@ class TimerActions:
             return  # resolved in time; a reopening schedules the upgrades again
         days = (turn.now - sla_start(ticket)).days
         await lifecycle.raise_severity(
-            turn, ticket, UPGRADE_TARGETS[timer.kind], f"unresolved_{days}d", self.promises, self.handoff
+            turn, ticket, UPGRADE_TARGETS[timer.kind], UpgradeReason.UNRESOLVED, self.promises, self.handoff, days=days
         )
 
     async def _follow_up(self, turn: Turn, timer: Timer, ticket: Ticket) -> None:
         timer.fired_at = timer.done_at = turn.now
         if ticket.state is not TicketState.RESOLVED:
             return  # the customer answered, or it was reopened
-        await lifecycle.apply(turn, ticket, "close", lifecycle.SYSTEM, {"reason": "no_answer"})
+        await lifecycle.apply(turn, ticket, "close", lifecycle.SYSTEM, {"reason": CloseReason.NO_ANSWER.value})
         await turn.uow.tickets.save(ticket)
         conv = turn.conversation
         if conv is not None and conv.state in FEEDBACK_STATES:
@@ -86,4 +94,4 @@ class TimerActions:
                 pass
         language = turn.language
         turn.reply(self.texts.text(language, "feedback.closed_no_answer", number=ticket.number))
-        turn.to_desk("agents", "ticket_update", {"event": "closed", "reason": "no_answer"}, ticket.id)
+        turn.to_desk(TicketClosed(ticket.id, reason=CloseReason.NO_ANSWER))

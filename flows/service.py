@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from flows import buttons
 from flows import lifecycle
 from flows.desk import Desk, DeskResult
+from flows.events import DeskEvent, DigestDue, PinPing, encode
 from flows.domain import (
     DESK_CHANNEL,
     Actor,
@@ -51,6 +52,21 @@ Clock = Callable[[], datetime]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def desk_item(event: DeskEvent, now: datetime, conversation_id: int | None = None) -> OutboxItem:
+    """The outbox row that carries ``event`` to the desk (queued per ticket; the digest on its own)."""
+    return OutboxItem(
+        id=None,
+        channel=DESK_CHANNEL,
+        target=desk_target(event.ticket_id) if event.ticket_id is not None else "digest",
+        kind=event.delivery.value,
+        payload=encode(event),
+        created_at=now,
+        next_attempt_at=now,
+        conversation_id=conversation_id,
+        ticket_id=event.ticket_id,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,18 +262,8 @@ class ComplaintService:
             for payload in payloads
         ]
         items += [
-            OutboxItem(
-                id=None,
-                channel=DESK_CHANNEL,
-                target=desk_target(message.ticket_id),
-                kind=message.kind,
-                payload={**message.payload, "audience": message.audience},
-                created_at=turn.now,
-                next_attempt_at=turn.now,
-                conversation_id=conv_id,
-                ticket_id=message.ticket_id,
-            )
-            for message in turn.desk
+            desk_item(event, turn.now, conv_id)
+            for event in turn.desk
         ]
         await uow.outbox.add_all(items)
         replies, desk = items[: len(payloads)], items[len(payloads) :]
@@ -389,17 +395,7 @@ class ComplaintService:
                 if not await uow.updates.record("digest", key):
                     return False
                 now = self.clock()
-                await uow.outbox.add(
-                    OutboxItem(
-                        id=None,
-                        channel=DESK_CHANNEL,
-                        target="digest",
-                        kind="digest",
-                        payload={"audience": "supervisors", "since": since.isoformat(), "until": until.isoformat(), "key": key},
-                        created_at=now,
-                        next_attempt_at=now,
-                    )
-                )
+                await uow.outbox.add(desk_item(DigestDue(None, since=since, until=until, key=key), now))
                 await uow.commit()
         except DuplicateUpdate:
             return False
@@ -418,7 +414,7 @@ class ComplaintService:
             said = await uow.messages.for_ticket(ticket_id, direction="in")
         return DeskView(ticket, customer, tuple(events), tuple(said))
 
-    async def card_posted(self, ticket_id: int, ref: str, follow_ups: Sequence[tuple[str, dict[str, Any]]] = ()) -> None:
+    async def card_posted(self, ticket_id: int, ref: str, follow_ups: Sequence[DeskEvent] = ()) -> None:
         """The desk posted the ticket's card at ``ref``: remember it and, in the same
         transaction, queue what goes into its thread afterwards (one outbox item each,
         so a failure retries only that piece)."""
@@ -427,12 +423,12 @@ class ComplaintService:
     async def crisis_pinged(self, ticket_id: int, ref: str) -> None:
         """The crisis ping went out at ``ref``: remember it (to unpin it at closing) and
         queue the pinning as its own step."""
-        await self._desk_steps(ticket_id, (("pin", {"ref": ref, "audience": "supervisors"}),), event=("crisis_pinned", {"ref": ref}))
+        await self._desk_steps(ticket_id, (PinPing(ticket_id, ref=ref),), event=("crisis_pinned", {"ref": ref}))
 
     async def _desk_steps(
         self,
         ticket_id: int,
-        steps: Sequence[tuple[str, dict[str, Any]]],
+        steps: Sequence[DeskEvent],
         *,
         set_ref: str | None = None,
         event: tuple[str, dict[str, Any]] | None = None,
@@ -445,13 +441,7 @@ class ComplaintService:
                 ticket = await uow.tickets.get(ticket_id)
                 state = ticket.state.value if ticket else None
                 await uow.events.add(TicketEvent(ticket_id, event[0], lifecycle.SYSTEM, state, state, event[1], now))
-            await uow.outbox.add_all([
-                OutboxItem(
-                    id=None, channel=DESK_CHANNEL, target=desk_target(ticket_id), kind=kind, payload=payload,
-                    created_at=now, next_attempt_at=now, ticket_id=ticket_id,
-                )
-                for kind, payload in steps
-            ])
+            await uow.outbox.add_all([desk_item(step, now) for step in steps])
             await uow.commit()
 
     async def ticket_at_desk_ref(self, ref: str) -> Ticket | None:

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 from flows.domain import Button, Conversation, Customer, Reply, Ticket
+from flows.events import DeskEvent
 from flows.ports import UnitOfWork
-
-
-@dataclass(frozen=True, slots=True)
-class DeskMessage:
-    """Something for the agents' desk (Slack) or the supervisors, delivered via the outbox."""
-
-    audience: str  # "agents" | "supervisors"
-    kind: str  # "ticket_card", "relay", "ping", "ticket_update"
-    payload: dict[str, Any]
-    ticket_id: int | None = None
 
 
 @dataclass
@@ -31,7 +21,7 @@ class Turn:
     chat_id: str
     conversation: Conversation | None = None
     replies: list[Reply] = field(default_factory=list)
-    desk: list[DeskMessage] = field(default_factory=list)
+    desk: list[DeskEvent] = field(default_factory=list)  # news for the agents' desk / supervisors
     inbound_message_id: str | None = None
     ticket: Ticket | None = None  # the conversation's ticket, once loaded or created in this turn
 
@@ -44,5 +34,6 @@ class Turn:
     ) -> None:
         self.replies.append(Reply(text, buttons, request_contact))
 
-    def to_desk(self, audience: str, kind: str, payload: dict[str, Any], ticket_id: int | None) -> None:
-        self.desk.append(DeskMessage(audience, kind, payload, ticket_id))
+    def to_desk(self, event: DeskEvent) -> None:
+        """Tell the desk (delivered through the outbox, written with this turn's commit)."""
+        self.desk.append(event)

@@ -36,6 +36,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from flows.domain import Actor, Attachment, OutboxItem, Severity, Ticket, TicketState
+from flows import events as ev
 from flows.explain import explaining_words
 from flows.formatting import mask_contact, shorten
 from flows.intake import severity_reason
@@ -182,13 +183,6 @@ def hot_issue_term(view: DeskView) -> str | None:
     return None
 
 
-def _parse_time(value: object) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
 def _date(when: datetime | None, fallback: str) -> str:
     """A deadline in each reader's own time zone (Slack's date formatting)."""
     if when is None:
@@ -323,12 +317,9 @@ class CardRenderer:
             buttons.append(button(RESOLVE, "card.resolve", "primary"))
         return buttons
 
-    def why(self, reason: str) -> str:
-        """An automatic upgrade's reason ("hot_issue", "unresolved_8d") in words."""
-        match = re.fullmatch(r"unresolved_(\d+)d", reason)
-        if match:
-            return self.t("upgrade_reason.unresolved", days=match.group(1))
-        return self.text_or(f"upgrade_reason.{reason}", reason)
+    def why(self, reason: ev.UpgradeReason, days: int | None) -> str:
+        """An automatic upgrade's reason in words."""
+        return self.t(f"upgrade_reason.{reason.value}", days=days if days is not None else "-")
 
     def timer(self, kind: str) -> str:
         return self.text_or(f"timer.{kind}", kind)
@@ -428,43 +419,47 @@ class SlackDeskSender:
         self.reports = reports
 
     async def send(self, item: OutboxItem) -> None:
-        if item.kind == "digest":
+        try:
+            event = ev.decode(item.ticket_id, item.payload)
+        except ev.UnknownEvent as exc:
+            raise DeliveryError(f"desk item {item.id}: {exc}", permanent=True) from exc
+        if isinstance(event, ev.DigestDue):
             try:
-                await self._digest(item.payload)
+                await self._digest(event)
             except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
                 raise _delivery_error(exc) from exc
             return
-        if item.ticket_id is None:
-            logger.warning("desk item %s without a ticket: %s", item.id, item.kind)
+        if event.ticket_id is None:
+            logger.warning("desk item %s without a ticket: %s", item.id, event.kind)
             return
-        view = await self.service.desk_view(item.ticket_id)
+        view = await self.service.desk_view(event.ticket_id)
         if view is None:
-            raise DeliveryError(f"ticket {item.ticket_id} not found", permanent=True)
+            raise DeliveryError(f"ticket {event.ticket_id} not found", permanent=True)
         try:
-            await self._deliver(item, view)
+            await self._deliver(event, view)
         except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
             raise _delivery_error(exc) from exc
 
-    async def _deliver(self, item: OutboxItem, view: DeskView) -> None:
-        kind = item.kind
-        if kind == "ticket_card":
+    async def _deliver(self, event: ev.DeskEvent, view: DeskView) -> None:
+        delivery = event.delivery
+        if delivery is ev.Delivery.CARD:
             await self._card(view)
-        elif kind == "ticket_update":
-            await self._update(view, item.payload)
-        elif kind == "relay":
-            await self._relay(view, item.payload)
-        elif kind == "ping":
-            await self._ping(view, item.payload)
-        elif kind == "reminder":
-            await self._reminder(view, item.payload)
-        elif kind in ("thread_text", "thread_photo", "thread_history"):
-            await self._thread_step(view, kind, item.payload)
-        elif kind == "pin":
-            ref = parse_card_ref(str(item.payload.get("ref")))
+        elif delivery is ev.Delivery.UPDATE:
+            await self._update(view, event)
+        elif isinstance(event, ev.CustomerAdded):
+            await self._relay(view, event)
+        elif delivery is ev.Delivery.PING:
+            await self._ping(view, event)
+        elif isinstance(event, ev.DeadlineReminder):
+            await self._reminder(view, event)
+        elif isinstance(event, (ev.CardText, ev.CardPhoto, ev.CardHistory)):
+            await self._thread_step(view, event)
+        elif isinstance(event, ev.PinPing):
+            ref = parse_card_ref(event.ref)
             if ref:
                 await self.client.pins_add(channel=ref[0], timestamp=ref[1])
         else:
-            raise DeliveryError(f"unknown desk item kind {kind!r}", permanent=True)
+            raise DeliveryError(f"no Slack rendering for {type(event).__name__}", permanent=True)
 
     def _t(self, key: str, **params: object) -> str:
         return self.renderer.t(key, **params)
@@ -485,28 +480,28 @@ class SlackDeskSender:
         await self.service.card_posted(ticket.id or 0, card_ref(channel, ts), self._thread_steps(view))
         return channel, ts
 
-    def _thread_steps(self, view: DeskView) -> list[tuple[str, dict[str, Any]]]:
+    def _thread_steps(self, view: DeskView) -> list[ev.DeskEvent]:
         """What the card cannot hold, for its thread, one step each: the full description,
         the photos, and what the customer added after submitting and before the hand-off."""
         ticket = view.ticket
-        steps: list[tuple[str, dict[str, Any]]] = []
+        steps: list[ev.DeskEvent] = []
         if len(ticket.description) > SECTION_LIMIT - 40:
             for start in range(0, len(ticket.description), SECTION_LIMIT):
-                steps.append(("thread_text", {"text": ticket.description[start : start + SECTION_LIMIT]}))
-        steps += [("thread_photo", {"attachment": photo.to_dict()}) for photo in ticket.photos]
+                steps.append(ev.CardText(ticket.id, text=ticket.description[start : start + SECTION_LIMIT]))
+        steps += [ev.CardPhoto(ticket.id, attachment=photo) for photo in ticket.photos]
         if any(m.kind == "text" and m.text.strip() for m in view.customer_messages):
-            until = max(m.created_at for m in view.customer_messages if m.created_at)
-            steps.append(("thread_history", {"until": until.isoformat() if until else None}))
+            until = max((m.created_at for m in view.customer_messages if m.created_at), default=None)
+            steps.append(ev.CardHistory(ticket.id, until=until))
         return steps
 
-    async def _thread_step(self, view: DeskView, kind: str, payload: Mapping[str, Any]) -> None:
+    async def _thread_step(self, view: DeskView, step: ev.CardText | ev.CardPhoto | ev.CardHistory) -> None:
         channel, ts = await self._card_location(view)
-        if kind == "thread_text":
-            await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=escape(str(payload.get("text", ""))))
-        elif kind == "thread_photo":
-            await self._upload(view.ticket, Attachment.from_dict(dict(payload["attachment"])), channel, ts)
-        else:  # thread_history: the customer's messages up to the card, not those relayed since
-            until = _parse_time(payload.get("until"))
+        if isinstance(step, ev.CardText):
+            await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=escape(step.text))
+        elif isinstance(step, ev.CardPhoto):
+            await self._upload(view.ticket, step.attachment, channel, ts)
+        else:  # the customer's messages up to the card, not those relayed since
+            until = step.until
             earlier = [
                 m for m in view.customer_messages
                 if m.kind == "text" and m.text.strip() and (until is None or (m.created_at and m.created_at <= until))
@@ -518,23 +513,21 @@ class SlackDeskSender:
     async def _card_location(self, view: DeskView) -> tuple[str, str]:
         return parse_card_ref(view.ticket.desk_ref) or await self._card(view)
 
-    async def _update(self, view: DeskView, payload: Mapping[str, Any]) -> None:
+    async def _update(self, view: DeskView, event: ev.DeskEvent) -> None:
         channel, ts = await self._card_location(view)
         ticket = view.ticket
         await self.client.chat_update(channel=channel, ts=ts, text=self.renderer.fallback(ticket), blocks=self.renderer.blocks(view))
-        notice = self._notice(view, payload)
+        notice = self._notice(event)
         if notice:
             await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=notice)
-        if payload.get("event") == "closed":
+        if isinstance(event, ev.TicketClosed):
             await self._unpin_crisis(view)
 
-    async def _digest(self, payload: Mapping[str, Any]) -> None:
+    async def _digest(self, due: ev.DigestDue) -> None:
         """The weekly summary for the supervisors: the report's tables and its chart."""
         if self.reports is None:
             raise DeliveryError("no report source configured", permanent=True)
-        since, until = _parse_time(payload.get("since")), _parse_time(payload.get("until"))
-        if since is None or until is None:
-            raise DeliveryError(f"digest without a period: {payload}", permanent=True)
+        since, until = due.since, due.until
         report = await self.reports(since, until)
         language = self.renderer.language
         names = {c.id: c.name(language) for c in self.service.categories}
@@ -555,54 +548,48 @@ class SlackDeskSender:
             file=chart.getvalue(), filename=f"report-{since:%Y%m%d}-{until:%Y%m%d}.png", title=self._t("digest.title"),
         )
 
-    async def _reminder(self, view: DeskView, payload: Mapping[str, Any]) -> None:
+    async def _reminder(self, view: DeskView, reminder: ev.DeadlineReminder) -> None:
         """A deadline is near (or passed): said in the card's thread, to the owner if any."""
         ref = parse_card_ref(view.ticket.desk_ref)
         if ref is None:
             return  # not on the desk: the scheduler hands a ticket off before reminding
-        owner = f"<@{payload['owner']}> " if payload.get("owner") else ""
-        key = "thread.breached" if payload.get("breached") else "thread.reminder"
-        text = self._t(key, owner=owner, timer=self.renderer.timer(str(payload.get("timer"))), due=_date(_parse_time(payload.get("due")), "-"))
+        owner = f"<@{reminder.owner}> " if reminder.owner else ""
+        key = "thread.breached" if reminder.breached else "thread.reminder"
+        text = self._t(key, owner=owner, timer=self.renderer.timer(reminder.timer.value), due=_date(reminder.due, "-"))
         await self.client.chat_postMessage(channel=ref[0], thread_ts=ref[1], text=text)
 
-    def _notice(self, view: DeskView, payload: Mapping[str, Any]) -> str | None:
-        event = payload.get("event")
-        by = escape(str(payload.get("by", "")))
-        if event == "severity" and payload.get("reason"):
-            return self._t("thread.upgraded", to=self.renderer.severity(Severity(payload.get("to", "general"))), why=self.renderer.why(str(payload["reason"])))
-        if event == "hot_issue":
-            return self._t("thread.joined_hot_issue", term=escape(str(payload.get("term", ""))))
-        if event == "reopened":
-            reason = self.renderer.text_or(f"thread.reason_{payload.get('reason')}", str(payload.get("reason")))
-            notice = self._t("thread.reopened", reason=reason)
-            if payload.get("owner"):  # the owner hears of it (first-contact ownership)
-                notice += "\n" + self._t("thread.reopened_owner", owner=payload["owner"])
+    def _notice(self, event: ev.DeskEvent) -> str | None:
+        """What the card's thread says about a change."""
+        t, r = self._t, self.renderer
+        if isinstance(event, ev.SeverityRaised):
+            return t("thread.upgraded", to=r.severity(event.severity), why=r.why(event.reason, event.days))
+        if isinstance(event, ev.JoinedHotIssue):
+            return t("thread.joined_hot_issue", term=escape(event.term))
+        if isinstance(event, ev.TicketReopened):
+            notice = t("thread.reopened", reason=t(f"thread.reason_{event.reason.value}"))
+            if event.owner:  # the owner hears of it (first-contact ownership)
+                notice += "\n" + t("thread.reopened_owner", owner=event.owner)
             return notice
-        if event == "claimed":
-            return self._t("thread.claimed", by=by)
-        if event == "transferred":
-            return self._t("thread.transferred", from_=escape(str(payload.get("from"))), to=escape(str(payload.get("to"))))
-        if event == "escalated":
-            return self._t("thread.escalated", by=by)
-        if event == "category":
-            return self._t("thread.category", to=escape(self.service.category_name(str(payload.get("to")), self.renderer.language)))
-        if event == "severity":
-            return self._t(
-                "thread.severity",
-                from_=self.renderer.severity(Severity(payload.get("from", "general"))),
-                to=self.renderer.severity(Severity(payload.get("to", "general"))),
-            )
-        if event == "crisis":
-            return self._t("thread.crisis", by=by)
-        if event == "resolved":
-            return self._t("thread.resolved", by=by)
-        if event == "closed":
-            rating = payload.get("rating")
-            text = self._t("card.rating", rating=rating, comment=escape(str(payload.get("comment") or ""))) if rating else ""
-            return self._t("thread.closed", rating=text)
+        if isinstance(event, ev.TicketClaimed):
+            return t("thread.claimed", by=escape(event.by))
+        if isinstance(event, ev.TicketTransferred):
+            return t("thread.transferred", from_=escape(str(event.previous_owner)), to=escape(event.new_owner))
+        if isinstance(event, ev.TicketEscalated):
+            return t("thread.escalated", by=escape(event.by))
+        if isinstance(event, ev.CategoryChanged):
+            return t("thread.category", to=escape(self.service.category_name(event.category, r.language)))
+        if isinstance(event, ev.SeverityChanged):
+            return t("thread.severity", from_=r.severity(event.previous), to=r.severity(event.severity))
+        if isinstance(event, ev.CrisisDeclared):
+            return t("thread.crisis", by=escape(event.by))
+        if isinstance(event, ev.TicketResolved):
+            return t("thread.resolved", by=escape(event.by))
+        if isinstance(event, ev.TicketClosed):
+            rating = t("card.rating", rating=event.rating, comment=escape(event.comment or "")) if event.rating else ""
+            return t("thread.closed", rating=rating)
         return None
 
-    async def _relay(self, view: DeskView, payload: Mapping[str, Any]) -> None:
+    async def _relay(self, view: DeskView, added: ev.CustomerAdded) -> None:
         """What the customer sent after submitting, into the card's thread."""
         ref = parse_card_ref(view.ticket.desk_ref)
         if ref is None:
@@ -611,11 +598,10 @@ class SlackDeskSender:
             await self._card(view)
             return  # the new card's thread replays the customer's messages
         channel, ts = ref
-        kind = str(payload.get("kind", "text"))
-        text = str(payload.get("text") or "")
-        if kind in ("photo", "document") and payload.get("attachment"):
-            attachment = Attachment.from_dict(dict(payload["attachment"]))
-            await self._upload(view.ticket, attachment, channel, ts)
+        kind = added.message.value
+        text = added.text
+        if added.attachment is not None:
+            await self._upload(view.ticket, added.attachment, channel, ts)
             if text.strip():
                 await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=self._t("thread.customer", text=escape(text)))
             return
@@ -624,7 +610,7 @@ class SlackDeskSender:
         elif kind == "edit":
             message = self._t("thread.customer_edit", text=escape(text))
         elif kind == "unsupported":
-            label = self.renderer.text_or(f"media.{payload.get('unsupported_type', 'other')}", self._t("media.other"))
+            label = self.renderer.text_or(f"media.{added.unsupported_type or 'other'}", self._t("media.other"))
             message = self._t("thread.customer_other", kind=label)
         else:
             message = self._t("thread.customer", text=escape(text))
@@ -645,12 +631,27 @@ class SlackDeskSender:
             return
         await self.client.files_upload_v2(channel=channel, thread_ts=ts, file=content, filename=name, title=name)
 
-    async def _ping(self, view: DeskView, payload: Mapping[str, Any]) -> None:
+    def _ping_text(self, ping: ev.DeskEvent, link: str, category: str) -> str:
+        t, r = self._t, self.renderer
+        if isinstance(ping, ev.UrgentTicketPing):
+            return t(f"ping.severity_{ping.severity.value}", link=link)
+        if isinstance(ping, ev.HotIssuePing):
+            tickets = ", ".join(escape(n) for n in ping.tickets)
+            return t("ping.hot_issue", term=escape(ping.term), count=len(ping.tickets), tickets=tickets, category=category)
+        if isinstance(ping, ev.UpgradedPing):
+            return t(f"ping.upgraded_{ping.severity.value}", link=link, why=r.why(ping.reason, ping.days))
+        if isinstance(ping, ev.ReopenedPing):
+            return t(f"ping.reopened_{ping.reason.value}", link=link)
+        if isinstance(ping, ev.DeadlineMissedPing):
+            return t("ping.sla_breach", link=link, timer=r.timer(ping.timer.value), due=_date(ping.due, "-"))
+        if isinstance(ping, ev.EscalatedPing):
+            return t("ping.agent_escalated", link=link, by=escape(ping.by), note=escape(ping.note))
+        if isinstance(ping, ev.CrisisPing):
+            return t("ping.crisis", link=link, by=escape(ping.by))
+        raise DeliveryError(f"no Slack rendering for {type(ping).__name__}", permanent=True)
+
+    async def _ping(self, view: DeskView, ping: ev.DeskEvent) -> None:
         ticket = view.ticket
-        reason = str(payload.get("reason", ""))
-        key = f"ping.{reason}"
-        if not self.renderer.texts.has(self.renderer.language, key):
-            key = "ping.agent_escalated"
         permalink = None
         ref = parse_card_ref(ticket.desk_ref)
         if ref is not None:
@@ -658,24 +659,12 @@ class SlackDeskSender:
                 permalink = (await self.client.chat_getPermalink(channel=ref[0], message_ts=ref[1])).get("permalink")
             except SlackApiError as exc:
                 logger.info("no permalink for %s: %s", ticket.number, exc)
-        text = self._t(
-            key,
-            link=self.renderer.link(ticket, permalink),
-            by=escape(str(payload.get("by", ""))),
-            note=escape(str(payload.get("note", ""))),
-            timer=self.renderer.timer(str(payload.get("timer", ""))),
-            due=_date(_parse_time(payload.get("due")), "-"),
-            why=self.renderer.why(str(payload.get("why", ""))),
-            term=escape(str(payload.get("term", ""))),
-            count=len(payload.get("tickets") or ()),
-            tickets=", ".join(escape(str(n)) for n in payload.get("tickets") or ()),
-            category=escape(self.renderer.category(ticket)),
-        )
+        text = self._ping_text(ping, self.renderer.link(ticket, permalink), escape(self.renderer.category(ticket)))
         mention = f"<!subteam^{self.settings.supervisor_group}> " if self.settings.supervisor_group else ""
-        if payload.get("everyone"):
+        if isinstance(ping, ev.CrisisPing):
             mention = "<!channel> " + mention
         response = await self.client.chat_postMessage(channel=self.settings.supervisors_channel, text=mention + text, unfurl_links=False)
-        if reason == "crisis":  # pinned in a step of its own: a failure never repeats the @channel ping
+        if isinstance(ping, ev.CrisisPing):  # pinned in a step of its own: a failure never repeats the @channel ping
             channel, ts = str(response.get("channel") or self.settings.supervisors_channel), str(response["ts"])
             await self.service.crisis_pinged(ticket.id or 0, card_ref(channel, ts))
 

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.runner import next_digest
-from flows.domain import DESK_CHANNEL, OutboxItem
-from flows.service import ComplaintService
+from flows.domain import DESK_CHANNEL
+from flows.events import DigestDue
+from flows.service import ComplaintService, desk_item
 from handlers import slack
 from nlp import default_classifier
 from storage.database import Database
@@ -57,7 +58,7 @@ async def test_the_digest_posts_the_report_and_its_chart_to_the_supervisors(
             reports=functools.partial(build_report, database, now=clock.now),
         )
         since, until = clock.now - timedelta(days=7), clock.now + timedelta(minutes=1)
-        await sender.send(OutboxItem(1, DESK_CHANNEL, "digest", "digest", {"since": since.isoformat(), "until": until.isoformat()}))
+        await sender.send(desk_item(DigestDue(None, since=since, until=until, key="2026-W47"), clock.now))
         post = fake.messages(SUPS)[-1]
         assert post["text"].startswith("<!subteam^S0SUPS> 📊 Weekly complaint report")
         assert "Tickets: 3" in post["text"]

@@ -10,6 +10,7 @@ from collections import Counter
 import pytest
 from sqlalchemy import func, select
 
+from flows import events as ev
 from flows.domain import Severity
 from flows.service import ComplaintService
 from nlp import default_classifier
@@ -76,7 +77,7 @@ async def test_many_customers_at_once_make_one_hot_issue_and_one_ping(
     assert pinged[0] is not None
 
     pings = await desk_items(database, "ping")
-    assert [p.payload["reason"] for p in pings] == ["hot_issue"], "one supervisor ping in all"
+    assert [type(ev.decode(p.ticket_id, p.payload)) for p in pings] == [ev.HotIssuePing], "one supervisor ping in all"
     assert len(pings[0].payload["tickets"]) == 3, "the three complaints that made it an issue"
 
     # each earlier member's card is told once that it was raised; later joiners change

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from flows import events as ev
 from flows.report import format_text
 from flows.service import ComplaintService
 from flows.texts import default_catalogue
@@ -18,7 +19,7 @@ from storage.database import Database
 from storage.models import TicketTermRow
 from storage.reports import build_report
 from tests.service.conftest import Clock, Customer
-from tests.service.test_promises import desk_items, submit, ticket
+from tests.service.test_promises import desk_items, is_, submit, ticket
 
 pytestmark = pytest.mark.usefixtures("backend")  # SQLite, and PostgreSQL when configured
 
@@ -76,7 +77,7 @@ async def test_complaints_sharing_only_how_they_complain_are_no_hot_issue(
 ) -> None:
     numbers = await _file(service, clock, texts, 300)
     await _same_category(database, numbers)  # same category: only the terms keep them apart
-    assert await desk_items(database, "ping", "hot_issue") == []
+    assert await desk_items(database, "ping", is_(ev.HotIssuePing)) == []
     assert [(await ticket(database, n)).hot_issue_id for n in numbers] == [None, None, None]
     stored = await _terms(database)
     assert not {"打电话", "好几次", "小时", "twice", "nobody", "answers", "called"} & stored, stored
@@ -93,7 +94,7 @@ async def test_three_customers_about_one_product_or_dish_are_one_hot_issue(
 ) -> None:
     numbers = await _file(service, clock, texts, 400)
     await _same_category(database, numbers)
-    pings = await desk_items(database, "ping", "hot_issue")
+    pings = await desk_items(database, "ping", is_(ev.HotIssuePing))
     assert len(pings) == 1
     assert pings[0].payload["term"] in names and pings[0].payload["tickets"] == numbers
     tickets = [await ticket(database, n) for n in numbers]

@@ -4,12 +4,14 @@ breaches once each, upgrades at 7 and 30 days, hot issues, follow-up, repeats.""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
+from flows import events as ev
 from flows.domain import Actor, OutboxItem, Severity, TicketState, TimerKind
 from flows.promises import BusinessHours, Promises
 from flows.service import ComplaintService
@@ -22,13 +24,21 @@ ALICE = Actor("U1", "Alice", is_agent=True)
 SUE = Actor("U9", "Sue", is_supervisor=True)
 
 
-async def desk_items(database: Database, kind: str | None = None, reason: str | None = None) -> list[OutboxItem]:
+async def desk_items(
+    database: Database, kind: str | None = None, event: Callable[[ev.DeskEvent], bool] | None = None
+) -> list[OutboxItem]:
+    """Pending desk items (of one delivery ``kind``), optionally only those whose event matches."""
     async with database() as uow:
         items = await uow.outbox.pending("desk", limit=1000)
     return [
         i for i in items
-        if (kind is None or i.kind == kind) and (reason is None or i.payload.get("reason") == reason)
+        if (kind is None or i.kind == kind) and (event is None or event(ev.decode(i.ticket_id, i.payload)))
     ]
+
+
+def is_(cls: type[ev.DeskEvent], **fields: object) -> Callable[[ev.DeskEvent], bool]:
+    """A desk event of ``cls`` with those field values."""
+    return lambda e: isinstance(e, cls) and all(getattr(e, k) == v for k, v in fields.items())
 
 
 async def submit(customer: Customer, text: str) -> str:
@@ -81,10 +91,10 @@ async def test_a_reminder_and_a_breach_each_fire_once_even_after_a_restart(
     assert await service.run_due_timers() == 0, "a reminder goes out once"
     clock.advance(minutes=30)
     await service.run_due_timers()
-    assert len(await desk_items(database, "ping", "sla_breach")) == 1
+    assert len(await desk_items(database, "ping", is_(ev.DeadlineMissedPing))) == 1
     restarted = make_service()  # a new process on the same database
     assert await restarted.run_due_timers() == 0
-    assert len(await desk_items(database, "ping", "sla_breach")) == 1
+    assert len(await desk_items(database, "ping", is_(ev.DeadlineMissedPing))) == 1
     assert len(await desk_items(database, "reminder")) == 2  # the reminder and the breach notice
     # a kept promise stops its timer: claiming stops the first-response timer
     await service.claim(number, ALICE)
@@ -121,7 +131,7 @@ async def test_a_change_of_severity_recomputes_the_deadlines(
     assert TimerKind.UPGRADE_HOT not in timers and TimerKind.UPGRADE_MAJOR not in timers, "already major"
     clock.advance(minutes=31)
     await service.run_due_timers()
-    assert len(await desk_items(database, "ping", "sla_breach")) == 1
+    assert len(await desk_items(database, "ping", is_(ev.DeadlineMissedPing))) == 1
 
 
 async def test_unresolved_tickets_are_upgraded_at_7_and_30_days(
@@ -135,12 +145,15 @@ async def test_unresolved_tickets_are_upgraded_at_7_and_30_days(
     await service.run_due_timers()
     upgraded = await ticket(database, number)
     assert upgraded.severity is Severity.HOT and upgraded.handoff_reason is not None
-    pings = await desk_items(database, "ping", "upgraded_hot")
-    assert len(pings) == 1 and pings[0].payload["why"] == "unresolved_7d"
+    pings = await desk_items(database, "ping", is_(ev.UpgradedPing, severity=Severity.HOT))
+    assert len(pings) == 1
+    assert ev.decode(pings[0].ticket_id, pings[0].payload) == ev.UpgradedPing(
+        upgraded.id, severity=Severity.HOT, reason=ev.UpgradeReason.UNRESOLVED, days=7
+    )
     clock.advance(days=23)
     await service.run_due_timers()
     assert (await ticket(database, number)).severity is Severity.MAJOR
-    assert len(await desk_items(database, "ping", "upgraded_major")) == 1
+    assert len(await desk_items(database, "ping", is_(ev.UpgradedPing, severity=Severity.MAJOR))) == 1
     async with database() as uow:
         kinds = [e.kind for e in await uow.events.for_ticket(upgraded.id)]
     assert kinds.count("auto_upgraded") == 2
@@ -196,7 +209,7 @@ async def test_a_low_rating_reopens_as_a_repeat_complaint_and_restarts_the_clock
     assert reopened.first_response_due == clock.now + timedelta(hours=2)
     update = (await desk_items(database, "ticket_update"))[-1]
     assert update.payload["event"] == "reopened" and update.payload["owner"] == ALICE.id, "the owner is told"
-    assert len(await desk_items(database, "ping", "reopened_low_rating")) == 1
+    assert len(await desk_items(database, "ping", is_(ev.ReopenedPing, reason=ev.ReopenReason.LOW_RATING))) == 1
     async with database() as uow:
         kinds = {t.kind for t in await uow.timers.open_for_ticket(reopened.id)}
     assert TimerKind.FOLLOW_UP not in kinds and TimerKind.FIRST_RESPONSE in kinds
@@ -231,7 +244,7 @@ async def test_three_customers_about_the_same_thing_are_one_hot_issue_pinged_onc
     ]):
         clock.advance(days=2)
         numbers.append(await submit(Customer(service, chat_id=f"20{n}"), text))
-    pings = await desk_items(database, "ping", "hot_issue")
+    pings = await desk_items(database, "ping", is_(ev.HotIssuePing))
     assert len(pings) == 1, "one ping for the issue, none when the fourth joins"
     assert pings[0].payload["term"] in ("蒙牛", "酸奶") and pings[0].payload["tickets"] == numbers[:3]
     tickets = [await ticket(database, n) for n in numbers]
@@ -253,7 +266,7 @@ async def test_the_same_customer_three_times_is_not_a_hot_issue(
     for text in ("蒙牛酸奶过期了", "蒙牛酸奶又过期了", "蒙牛酸奶还是过期的"):
         await customer.command("complain")
         await submit(customer, text)
-    assert await desk_items(database, "ping", "hot_issue") == []
+    assert await desk_items(database, "ping", is_(ev.HotIssuePing)) == []
 
 
 @pytest.mark.usefixtures("backend")
