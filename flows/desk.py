@@ -1,6 +1,6 @@
 """The agents' side of a ticket: claim, reply, transfer, escalate, re-grade, resolve.
 
-Each action checks the ownership rules in :mod:`flows.ticket`, moves the ticket
+Each action checks the ownership rules in :mod:`flows.ownership`, moves the ticket
 machine, records the event, tells the customer what happened (through the
 conversation machine) and updates the desk. A refused action changes nothing and
 says why.
@@ -27,7 +27,7 @@ from flows.events import (
 )
 from flows.intake import Intake
 from flows.machine import IllegalEvent
-from flows.ticket import (
+from flows.ownership import (
     Refusal,
     check_change_category,
     check_change_severity,

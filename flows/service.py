@@ -41,7 +41,7 @@ from flows.promises import Promises
 from flows.scheduler import TimerActions
 from flows.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
 from flows.texts import Catalogue, default_catalogue
-from flows.ticket import Refusal
+from flows.ownership import DeskAction, Refusal, card_actions
 from flows.turn import Turn
 from nlp import Category, Classifier
 
@@ -89,6 +89,7 @@ class DeskView:
     customer: Customer
     events: Sequence[TicketEvent]
     customer_messages: Sequence[MessageRecord]  # what the customer sent about it, oldest first
+    actions: Sequence[DeskAction] = ()  # what the shared card offers (flows.ownership.card_actions)
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +103,7 @@ class DeskOutcome:
     replies: Sequence[OutboxItem] = field(default=())
     desk: Sequence[OutboxItem] = field(default=())
     duplicate: bool = False  # the desk platform re-delivered an event already handled
+    kept_internal: bool = False  # a thread message that did not go to the customer was kept as an internal message
 
 
 class ComplaintService:
@@ -340,6 +342,41 @@ class ComplaintService:
         """Keep an internal note (or an internal thread message: ``kind="internal_message"``)."""
         return await self._desk_action(ref, lambda turn, t: self.desk.note(turn, t, actor, text, kind), "noted", event_id)
 
+    async def thread_message(
+        self, ref: str | int, actor: Actor, text: str, *, internal_text: str | None = None, event_id: str | None = None
+    ) -> DeskOutcome:
+        """What a person wrote in the ticket's desk thread, in one transaction: a reply to
+        the customer when the ownership rules let them answer (:func:`flows.ownership.check_reply`),
+        else kept as an internal message (``internal_text`` when given: the text as written
+        at the desk). A message kept internally comes back with ``ok`` False,
+        ``kept_internal`` True and the ``refusal`` that says why it did not go out."""
+        ticket_id = ref if isinstance(ref, int) else parse_ticket_number(ref)
+        lang = self.desk_language
+        if ticket_id is None:
+            return DeskOutcome(False, self.texts.text(lang, "desk.refusal.unknown_ticket", ref=str(ref)))
+        async with self.uow_factory() as uow:
+            if event_id is not None and not await uow.updates.record(DESK_CHANNEL, event_id):
+                return DeskOutcome(False, "", duplicate=True)
+            turn = await self._ticket_turn(uow, ticket_id, self.clock())
+            if turn is None or turn.ticket is None:
+                return DeskOutcome(False, self.texts.text(lang, "desk.refusal.unknown_ticket", ref=str(ref)))
+            ticket = turn.ticket
+            refusal = (await self.desk.reply(turn, ticket, actor, text)).refusal
+            if refusal is not None:
+                kept = await self.desk.note(turn, ticket, actor, internal_text if internal_text is not None else text, "internal_message")
+                message = self.texts.text(lang, f"desk.refusal.{refusal.code}", **refusal.params)
+                if kept.refusal is not None:
+                    return DeskOutcome(False, message, ticket, refusal)
+            outcome = await self._finish(uow, turn)
+            try:
+                await uow.commit()
+            except DuplicateUpdate:
+                return DeskOutcome(False, "", duplicate=True)
+        ticket = outcome.ticket or ticket
+        if refusal is not None:
+            return DeskOutcome(False, message, ticket, refusal, kept_internal=True)
+        return DeskOutcome(True, self.texts.text(lang, "desk.done.replied", number=ticket.number), ticket, None, outcome.replies, outcome.desk)
+
     # ------------------------------------------------------------------ timers
     async def run_due_timers(self, limit: int = 500) -> int:
         """Act on the timers that are due, each in its own transaction; returns how many.
@@ -412,7 +449,7 @@ class ComplaintService:
             assert customer is not None
             events = await uow.events.for_ticket(ticket_id)
             said = await uow.messages.for_ticket(ticket_id, direction="in")
-        return DeskView(ticket, customer, tuple(events), tuple(said))
+        return DeskView(ticket, customer, tuple(events), tuple(said), card_actions(ticket))
 
     async def card_posted(self, ticket_id: int, ref: str, follow_ups: Sequence[DeskEvent] = ()) -> None:
         """The desk posted the ticket's card at ``ref``: remember it and, in the same

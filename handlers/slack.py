@@ -35,7 +35,7 @@ from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from flows.domain import Actor, Attachment, OutboxItem, Severity, Ticket, TicketState
+from flows.domain import Actor, Attachment, OutboxItem, Severity, Ticket
 from flows import events as ev
 from flows.explain import explaining_words
 from flows.formatting import mask_contact, shorten
@@ -43,7 +43,7 @@ from flows.intake import severity_reason
 from flows.outbox import DeliveryError
 from flows.report import ReportSource, format_text
 from flows.service import ComplaintService, DeskOutcome, DeskView
-from flows.ticket import check_desk_member
+from flows.ownership import DeskAction, check_desk_member
 from flows.texts import Catalogue
 from handlers.charts import render_chart
 
@@ -280,11 +280,12 @@ class CardRenderer:
             context.append(self.t("card.hot_issue", term=escape(term)))
         if context:
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
-        if ticket.state is not TicketState.CLOSED:
-            blocks.append({"type": "actions", "block_id": "ticket_actions", "elements": self._buttons(ticket)})
+        buttons = self._buttons(ticket, view.actions)
+        if buttons:
+            blocks.append({"type": "actions", "block_id": "ticket_actions", "elements": buttons})
         return blocks
 
-    def _buttons(self, ticket: Ticket) -> list[dict[str, Any]]:
+    def _buttons(self, ticket: Ticket, actions: Sequence[DeskAction]) -> list[dict[str, Any]]:
         value = str(ticket.id)
 
         def button(action: str, key: str, style: str | None = None, confirm: str | None = None) -> dict[str, Any]:
@@ -305,17 +306,16 @@ class CardRenderer:
                 }
             return element
 
-        buttons = []
-        if ticket.state in (TicketState.NEW, TicketState.REOPENED) or ticket.owner_id is None:
-            buttons.append(button(CLAIM, "card.claim", "primary"))
-        buttons += [
-            button(TRANSFER, "card.transfer"),
-            button(ESCALATE, "card.escalate", "danger", self.t("card.escalate_confirm", number=ticket.number)),
-            button(REGRADE, "card.regrade"),
-        ]
-        if ticket.state is TicketState.CLAIMED:
-            buttons.append(button(RESOLVE, "card.resolve", "primary"))
-        return buttons
+        shown = {
+            DeskAction.CLAIM: lambda: button(CLAIM, "card.claim", "primary"),
+            DeskAction.TRANSFER: lambda: button(TRANSFER, "card.transfer"),
+            DeskAction.ESCALATE: lambda: button(
+                ESCALATE, "card.escalate", "danger", self.t("card.escalate_confirm", number=ticket.number)
+            ),
+            DeskAction.REGRADE: lambda: button(REGRADE, "card.regrade"),
+            DeskAction.RESOLVE: lambda: button(RESOLVE, "card.resolve", "primary"),
+        }
+        return [shown[action]() for action in actions if action in shown]
 
     def why(self, reason: ev.UpgradeReason, days: int | None) -> str:
         """An automatic upgrade's reason in words."""
@@ -778,17 +778,17 @@ class SlackDesk:
             return None
         if message.has_files and not text:
             return lambda: self._tell(message.user, self.renderer.t("hint.files"), message.channel, message.thread_ts)
-        outcome = await self.service.reply(ticket.id, actor, await plain_text(text, self.directory.name), event_id=message.event_id)
+        outcome = await self.service.thread_message(
+            ticket.id, actor, await plain_text(text, self.directory.name), internal_text=text, event_id=message.event_id
+        )
         if outcome.duplicate:
             return None
-        if not outcome.ok:
-            # first-contact ownership: the message stays internal, and is kept as such
-            await self.service.note(ticket.id, actor, text, kind="internal_message", event_id=message.event_id)
+        if not outcome.ok:  # first-contact ownership: the message stayed internal
             if outcome.refusal is not None and outcome.refusal.code == "claim_first":
                 hint = self.renderer.t("hint.claim_first", prefix=prefix)
             else:
-                owner = f"<@{ticket.owner_id}>" if ticket.owner_id else "-"
-                hint = self.renderer.t("hint.not_owner", owner=owner)
+                owner_id = (outcome.ticket or ticket).owner_id
+                hint = self.renderer.t("hint.not_owner", owner=f"<@{owner_id}>" if owner_id else "-")
             return lambda: self._tell(message.user, hint, message.channel, message.thread_ts)
 
         async def afterwards() -> None:

@@ -8,7 +8,8 @@ import pytest
 
 from flows.domain import Actor, Severity, Ticket, TicketState as T
 from flows.machine import IllegalEvent
-from flows import ticket as rules
+from flows import ownership as rules
+from flows.ownership import ACTION_EVENTS, DeskAction as A, allowed_actions, card_actions
 from flows.ticket import TICKET_MACHINE, TRANSITIONS, fire
 
 ALICE = Actor("U1", "Alice", is_agent=True)
@@ -98,3 +99,39 @@ def test_category_change_rules() -> None:
     assert rules.check_change_category(ticket(T.CLAIMED, ALICE), BOB).code == "not_owner"  # type: ignore[union-attr]
     assert rules.check_change_category(ticket(T.CLAIMED, ALICE), SUE) is None
     assert rules.check_escalate(ticket(), MALLORY).code == "not_agent"  # type: ignore[union-attr]
+
+
+def test_every_action_names_events_of_the_machine() -> None:
+    assert set(ACTION_EVENTS) == set(A)
+    for events in ACTION_EVENTS.values():
+        assert events <= TICKET_MACHINE.events
+
+
+def _old_buttons(t: Ticket) -> tuple[A, ...]:
+    """The card's buttons as the Slack desk decided them from the ticket's state before."""
+    if t.state is T.CLOSED:
+        return ()
+    buttons = [A.CLAIM] if t.state in (T.NEW, T.REOPENED) or t.owner_id is None else []
+    buttons += [A.TRANSFER, A.ESCALATE, A.REGRADE]
+    if t.state is T.CLAIMED:
+        buttons.append(A.RESOLVE)
+    return tuple(buttons)
+
+
+@pytest.mark.parametrize(("state", "owner"), list(itertools.product(list(T), [None, ALICE])))
+def test_the_shared_card_offers_what_it_always_did(state: T, owner: Actor | None) -> None:
+    t = ticket(state, owner)
+    assert card_actions(t) == _old_buttons(t)
+
+
+def test_what_one_person_may_do_follows_the_machine_and_ownership() -> None:
+    new = ticket()
+    assert allowed_actions(new, ALICE) == (A.CLAIM, A.NOTE, A.ESCALATE, A.REGRADE)
+    assert allowed_actions(new, MALLORY) == (A.NOTE,)
+    owned = ticket(T.CLAIMED, ALICE)
+    assert allowed_actions(owned, ALICE) == (A.REPLY, A.NOTE, A.TRANSFER, A.ESCALATE, A.REGRADE, A.RESOLVE)
+    assert allowed_actions(owned, BOB) == (A.NOTE, A.ESCALATE, A.REGRADE)  # raise the severity only
+    assert allowed_actions(owned, SUE) == (A.NOTE, A.TRANSFER, A.ESCALATE, A.REGRADE, A.RESOLVE)
+    assert allowed_actions(ticket(T.REOPENED, ALICE), BOB) == (A.CLAIM, A.NOTE, A.ESCALATE, A.REGRADE)
+    assert allowed_actions(ticket(T.RESOLVED, ALICE), ALICE) == (A.NOTE,)
+    assert allowed_actions(ticket(T.CLOSED, ALICE), SUE) == (A.NOTE,)
