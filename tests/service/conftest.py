@@ -1,15 +1,142 @@
-"""A customer talking to the real application service on a real database."""
+"""A customer talking to the real application service, and the store it runs on.
+
+The intake, desk and timer tests run on the in-memory unit of work
+(:class:`tests.fakes.memory.MemoryDatabase`) by default: ``store`` is what the service
+runs on and what a test reads through (``async with store() as uow``). A test marked
+``every_store`` runs on memory, on SQLite and on PostgreSQL (when TEST_DATABASE_URL is
+set): the smaller set of the same scenarios kept on the real databases (TEST_STORE=sqlite
+runs all of them on SQLite, to compare). A test that asks
+for ``database`` or ``backend`` (concurrency, leases, the inbox, crashes, SQL reads) runs
+on the real databases only, and ``store`` is that database.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from collections.abc import Sequence
 from typing import Any
 
+import pytest
+from sqlalchemy import func, select, text
 
-from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, Ticket, UserRef
+from flows.domain import Attachment, Inbound, InboundKind, MessageRecord, OutboxItem, Reply, Ticket, UserRef
+from flows.ports import UnitOfWorkFactory
 from flows.service import ComplaintService, Outcome
+from nlp import default_classifier
+from storage.database import Database
+from storage.models import MessageRow, OutboxRow, TicketEventRow, TicketTermRow
+from tests.fakes.memory import MemoryDatabase
+
+STORES = ("memory", "sqlite", "postgresql")
+STORE_ENV = "TEST_STORE"
+every_store = pytest.mark.every_store
+"""Run on every store: memory, SQLite, PostgreSQL (skipped without TEST_DATABASE_URL)."""
+
+Store = UnitOfWorkFactory
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "every_store: run on the in-memory unit of work, SQLite and PostgreSQL")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker("every_store"):
+        metafunc.parametrize("store_kind", STORES, indirect=True)
+
+
+@pytest.fixture
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """"memory", unless the test is marked ``every_store`` (then each in turn); the
+    environment's TEST_STORE=sqlite (or postgresql) runs the memory tests there instead."""
+    return str(getattr(request, "param", os.environ.get(STORE_ENV, "memory")))
+
+
+@pytest.fixture
+def store(request: pytest.FixtureRequest, store_kind: str) -> Store:
+    """The unit-of-work factory the service runs on."""
+    if "database" in request.fixturenames or "backend" in request.fixturenames:
+        return request.getfixturevalue("database")  # type: ignore[no-any-return]  # a test about the real databases
+    if store_kind == "memory":
+        return MemoryDatabase()
+    if store_kind == "sqlite":
+        return request.getfixturevalue("database")  # type: ignore[no-any-return]  # tests/conftest.py: SQLite by default
+    return request.getfixturevalue("postgresql_store")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+async def postgresql_store(pg_schema: tuple[str, str]) -> AsyncIterator[Database]:
+    """An empty PostgreSQL database (skipped without TEST_DATABASE_URL)."""
+    from tests.conftest import TABLES
+
+    url, schema = pg_schema
+    db = Database.from_url(url, search_path=schema)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    yield db
+    await db.dispose()
+
+
+@pytest.fixture
+def make_service(store: Store, clock: "Clock"):  # type: ignore[no-untyped-def]
+    def make(**kwargs: Any) -> ComplaintService:
+        kwargs.setdefault("clock", clock)
+        return ComplaintService(store, default_classifier(), **kwargs)
+
+    return make
+
+
+# ---------------------------------------------------------------------- reading what was stored
+# (everything, where no repository lists it: from the memory's tables or by SQL)
+async def stored_messages(store: Store) -> list[MessageRecord]:
+    """Every message in and out, oldest first."""
+    if isinstance(store, MemoryDatabase):
+        return store.messages()
+    assert isinstance(store, Database)
+    async with store.sessions() as session:
+        rows = (await session.scalars(select(MessageRow).order_by(MessageRow.id))).all()
+    return [
+        MessageRecord(r.direction, r.channel, r.chat_id, r.kind, r.text, r.conversation_id, r.ticket_id, r.data, r.platform_message_id, r.created_at)
+        for r in rows
+    ]
+
+
+async def count_outbox(store: Store, **where: object) -> int:
+    """Outbox items with those field values, whatever their status."""
+    if isinstance(store, MemoryDatabase):
+        return sum(all(getattr(i, k) == v for k, v in where.items()) for i in store.outbox_items())
+    return await _sql_count(store, OutboxRow, where)
+
+
+async def count_events(store: Store, **where: object) -> int:
+    """Ticket events with those field values."""
+    if isinstance(store, MemoryDatabase):
+        return sum(all(getattr(e, k) == v for k, v in where.items()) for e in store.ticket_events())
+    return await _sql_count(store, TicketEventRow, where)
+
+
+async def count_messages(store: Store, **where: object) -> int:
+    """Messages with those field values."""
+    return sum(all(getattr(m, k) == v for k, v in where.items()) for m in await stored_messages(store))
+
+
+async def stored_terms(store: Store) -> set[str]:
+    """Every key term kept for hot issues and reports."""
+    if isinstance(store, MemoryDatabase):
+        return set(store.terms())
+    assert isinstance(store, Database)
+    async with store.sessions() as session:
+        return set((await session.scalars(select(TicketTermRow.term))).all())
+
+
+async def _sql_count(store: Store, model: type, where: dict[str, object]) -> int:
+    assert isinstance(store, Database)
+    async with store.sessions() as session:
+        query = select(func.count()).select_from(model)
+        for name, value in where.items():
+            query = query.where(getattr(model, name) == value)
+        return int(await session.scalar(query) or 0)
 
 
 class Clock:

@@ -10,7 +10,7 @@ from flows.domain import Actor, Correction, Severity, Ticket
 from flows.service import ComplaintService
 from storage.corrections import export_corrections
 from storage.database import Database, DatabaseURLError
-from tests.service.conftest import Clock, Customer
+from tests.service.conftest import Clock, Customer, Store, every_store
 
 both_backends = pytest.mark.usefixtures("backend")
 
@@ -46,9 +46,9 @@ def another_category(category: str) -> str:
     return "misleading" if category != "misleading" else "product_quality"
 
 
-async def corrections(database: Database, ticket: Ticket) -> list[Correction]:
+async def corrections(store: Store, ticket: Ticket) -> list[Correction]:
     assert ticket.id is not None
-    async with database() as uow:
+    async with store() as uow:
         return list(await uow.tickets.corrections(ticket.id))
 
 
@@ -56,9 +56,9 @@ def export(database: Database) -> list[dict[str, object]]:
     return export_corrections(database.url, search_path=database.options.get("search_path"))
 
 
-@both_backends
+@every_store
 async def test_a_category_change_is_kept_with_the_suggestion_and_who_made_it(
-    customer: Customer, service: ComplaintService, database: Database, clock: Clock
+    customer: Customer, service: ComplaintService, store: Store, clock: Clock
 ) -> None:
     ticket = await handed_off(customer)
     category, severity = suggested(ticket)
@@ -67,7 +67,7 @@ async def test_a_category_change_is_kept_with_the_suggestion_and_who_made_it(
     changed = await service.change_category(ticket.number or "", ALICE, target)
     assert changed.ok
 
-    [kept] = await corrections(database, ticket)
+    [kept] = await corrections(store, ticket)
     assert kept.id is not None and kept.ticket_id == ticket.id
     assert kept.text == TEXT
     assert (kept.suggested_category, kept.suggested_severity) == (category, severity)
@@ -77,24 +77,23 @@ async def test_a_category_change_is_kept_with_the_suggestion_and_who_made_it(
     assert kept.created_at == clock.now
 
 
-@both_backends
+@every_store
 async def test_a_severity_change_is_kept(
-    customer: Customer, service: ComplaintService, database: Database, clock: Clock
+    customer: Customer, service: ComplaintService, store: Store, clock: Clock
 ) -> None:
     ticket = await handed_off(customer)
     category, severity = suggested(ticket)
     assert (await service.change_severity(ticket.number or "", SUE, Severity.HOT)).ok
 
-    [kept] = await corrections(database, ticket)
+    [kept] = await corrections(store, ticket)
     assert (kept.suggested_category, kept.suggested_severity) == (category, severity)
     assert (kept.category, kept.severity) == (ticket.category, Severity.HOT)
     assert kept.previous_severity is ticket.severity
     assert (kept.actor_id, kept.actor_name, kept.actor_role) == ("U9", "Sue", "supervisor")
 
 
-@both_backends
 async def test_no_change_refusal_or_crisis_is_not_a_correction(
-    customer: Customer, service: ComplaintService, database: Database
+    customer: Customer, service: ComplaintService, store: Store
 ) -> None:
     ticket = await handed_off(customer)
     number = ticket.number or ""
@@ -107,18 +106,17 @@ async def test_no_change_refusal_or_crisis_is_not_a_correction(
     assert not refused.ok, "only a supervisor lowers severity"
     assert not (await service.change_category(number, ALICE, "nonsense")).ok
     assert (await service.declare_crisis(number, SUE)).ok
-    assert [(c.severity, c.actor_id) for c in await corrections(database, ticket)] == [(Severity.HOT, "U1")]
+    assert [(c.severity, c.actor_id) for c in await corrections(store, ticket)] == [(Severity.HOT, "U1")]
 
 
-@both_backends
 async def test_a_ticket_without_a_description_keeps_no_correction(
-    customer: Customer, service: ComplaintService, database: Database
+    customer: Customer, service: ComplaintService, store: Store
 ) -> None:
     await customer.command("human")  # nothing described: the classifier judged nothing
     assert customer.last and customer.last.ticket and customer.last.ticket.classification is None
     ticket = customer.last.ticket
     assert (await service.change_category(ticket.number or "", ALICE, another_category(ticket.category))).ok
-    assert await corrections(database, ticket) == []
+    assert await corrections(store, ticket) == []
 
 
 @both_backends

@@ -1,16 +1,17 @@
-"""Agent actions through the application service: ownership, notifications, feedback (回访)."""
+"""Agent actions through the application service: ownership, notifications, feedback (回访).
+
+On the in-memory unit of work; ``every_store`` ones also on SQLite and PostgreSQL
+(where two actions on one ticket really run at once)."""
 
 from __future__ import annotations
 
 import asyncio
 
-import pytest
 
 from flows.domain import Actor, ConversationState, Severity, TicketState
 from flows.service import ComplaintService
 from flows.texts import default_catalogue
-from storage.database import Database
-from tests.service.conftest import Customer
+from tests.service.conftest import Customer, Store, every_store
 
 ZH = default_catalogue()
 ALICE = Actor("U1", "Alice", is_agent=True)
@@ -30,14 +31,14 @@ async def handed_off(customer: Customer) -> str:
     return customer.last.ticket.number
 
 
-async def events(database: Database, number: str) -> list[str]:
-    async with database() as uow:
+async def events(store: Store, number: str) -> list[str]:
+    async with store() as uow:
         ticket = await uow.tickets.by_number(number)
         assert ticket and ticket.id
         return [e.kind for e in await uow.events.for_ticket(ticket.id)]
 
 
-async def test_claim_reply_resolve_and_happy_feedback(customer: Customer, service: ComplaintService, database: Database) -> None:
+async def test_claim_reply_resolve_and_happy_feedback(customer: Customer, service: ComplaintService, store: Store) -> None:
     number = await handed_off(customer)
 
     claimed = await service.claim(number, ALICE)
@@ -69,7 +70,7 @@ async def test_claim_reply_resolve_and_happy_feedback(customer: Customer, servic
     assert customer.last.ticket.state is TicketState.CLOSED and customer.last.ticket.rating == 5
     assert customer.last.ticket.feedback == "处理很快，谢谢"
     assert customer.last.conversation and customer.last.conversation.state is ConversationState.CLOSED
-    assert await events(database, number) == [
+    assert await events(store, number) == [
         "created", "handed_off", "claim", "agent_reply", "resolve", "customer_confirmed_solved", "rated", "close",
     ]
 
@@ -148,7 +149,7 @@ async def test_unknown_tickets_and_wrong_states(service: ComplaintService, custo
     assert not late.ok and late.refusal and late.refusal.code == "wrong_state"
 
 
-@pytest.mark.usefixtures("backend")
+@every_store
 async def test_desk_loop_on_both_backends(customer: Customer, service: ComplaintService) -> None:
     number = await handed_off(customer)
     assert (await service.claim(number, ALICE)).ok
@@ -157,28 +158,28 @@ async def test_desk_loop_on_both_backends(customer: Customer, service: Complaint
     assert ticket and ticket.state is TicketState.RESOLVED and ticket.resolved_at is not None
 
 
-@pytest.mark.usefixtures("backend")
-async def test_two_agents_claiming_at_once_one_wins(customer: Customer, service: ComplaintService, database: Database) -> None:
+@every_store
+async def test_two_agents_claiming_at_once_one_wins(customer: Customer, service: ComplaintService, store: Store) -> None:
     """On PostgreSQL the two claims really run at once (two connections)."""
     number = await handed_off(customer)
     first, second = await asyncio.gather(service.claim(number, ALICE), service.claim(number, BOB))
     assert sorted([first.ok, second.ok]) == [False, True]
-    assert (await events(database, number)).count("claim") == 1
+    assert (await events(store, number)).count("claim") == 1
     winner = ALICE if first.ok else BOB
-    async with database() as uow:
+    async with store() as uow:
         ticket = await uow.tickets.by_number(number)
     assert ticket is not None and ticket.owner_id == winner.id
     told = [item for outcome in (first, second) for item in outcome.replies]
     assert sum("已接手" in item.payload["text"] for item in told) == 1, "the customer hears of one agent"
 
 
-@pytest.mark.usefixtures("backend")
+@every_store
 async def test_a_timer_and_a_desk_action_on_one_ticket_at_once_both_finish(
-    customer: Customer, service: ComplaintService, database: Database, clock  # type: ignore[no-untyped-def]
+    customer: Customer, service: ComplaintService, store: Store, clock  # type: ignore[no-untyped-def]
 ) -> None:
     number = await handed_off(customer)
     clock.advance(hours=3)  # the first-response promise is broken: the scheduler has work
     claimed, handled = await asyncio.gather(service.claim(number, ALICE), service.run_due_timers())
     assert claimed.ok
-    kinds = await events(database, number)
+    kinds = await events(store, number)
     assert kinds.count("claim") == 1 and kinds.count("sla_breached") <= 1

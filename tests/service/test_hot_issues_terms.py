@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from flows import events as ev
 from flows.report import format_text
@@ -16,12 +15,9 @@ from flows.service import ComplaintService
 from flows.texts import default_catalogue
 from nlp import default_classifier
 from storage.database import Database
-from storage.models import TicketTermRow
 from storage.reports import build_report
-from tests.service.conftest import Clock, Customer
+from tests.service.conftest import Clock, Customer, Store, every_store, stored_terms
 from tests.service.test_promises import desk_items, is_, submit, ticket
-
-pytestmark = pytest.mark.usefixtures("backend")  # SQLite, and PostgreSQL when configured
 
 PHONED = (  # three unrelated deliveries; the customers all phoned
     "包裹丢了，打电话问物流也没结果",
@@ -59,52 +55,49 @@ async def _file(service: ComplaintService, clock: Clock, texts: tuple[str, ...],
     return numbers
 
 
-async def _terms(database: Database) -> set[str]:
-    async with database.sessions() as session:
-        return set((await session.scalars(select(TicketTermRow.term))).all())
-
-
-async def _same_category(database: Database, numbers: list[str]) -> None:
+async def _same_category(store: Store, numbers: list[str]) -> None:
     categories = set()
     for number in numbers:
-        categories.add((await ticket(database, number)).category)
+        categories.add((await ticket(store, number)).category)
     assert len(categories) == 1, f"the test needs one category, got {categories}"
 
 
 @pytest.mark.parametrize("texts", [PHONED, SAME_ORDER, ENGLISH], ids=["phoned", "order_number", "english"])
 async def test_complaints_sharing_only_how_they_complain_are_no_hot_issue(
-    service: ComplaintService, database: Database, clock: Clock, texts: tuple[str, ...]
+    service: ComplaintService, store: Store, clock: Clock, texts: tuple[str, ...]
 ) -> None:
     numbers = await _file(service, clock, texts, 300)
-    await _same_category(database, numbers)  # same category: only the terms keep them apart
-    assert await desk_items(database, "ping", is_(ev.HotIssuePing)) == []
-    assert [(await ticket(database, n)).hot_issue_id for n in numbers] == [None, None, None]
-    stored = await _terms(database)
+    await _same_category(store, numbers)  # same category: only the terms keep them apart
+    assert await desk_items(store, "ping", is_(ev.HotIssuePing)) == []
+    assert [(await ticket(store, n)).hot_issue_id for n in numbers] == [None, None, None]
+    stored = await stored_terms(store)
     assert not {"打电话", "好几次", "小时", "twice", "nobody", "answers", "called"} & stored, stored
     assert not any(ch.isdigit() for term in stored for ch in term), "no order number, no id"
 
 
+@every_store
 @pytest.mark.parametrize(
     ("texts", "names"),
     [(KETTLE, ("美的", "电水壶")), (DISH, ("张记", "毛肚"))],
     ids=["kettle", "dish"],
 )
 async def test_three_customers_about_one_product_or_dish_are_one_hot_issue(
-    service: ComplaintService, database: Database, clock: Clock, texts: tuple[str, ...], names: tuple[str, ...]
+    service: ComplaintService, store: Store, clock: Clock, texts: tuple[str, ...], names: tuple[str, ...]
 ) -> None:
     numbers = await _file(service, clock, texts, 400)
-    await _same_category(database, numbers)
-    pings = await desk_items(database, "ping", is_(ev.HotIssuePing))
+    await _same_category(store, numbers)
+    pings = await desk_items(store, "ping", is_(ev.HotIssuePing))
     assert len(pings) == 1
     assert pings[0].payload["term"] in names and pings[0].payload["tickets"] == numbers
-    tickets = [await ticket(database, n) for n in numbers]
+    tickets = [await ticket(store, n) for n in numbers]
     assert tickets[0].hot_issue_id is not None
     assert all(t.hot_issue_id == tickets[0].hot_issue_id for t in tickets)
     # another customer, another product of the same category: not part of it
     other = await submit(Customer(service, chat_id="499"), "买的九阳豆浆机用了一周就不转了")
-    assert (await ticket(database, other)).hot_issue_id is None
+    assert (await ticket(store, other)).hot_issue_id is None
 
 
+@pytest.mark.usefixtures("backend")  # the report reads SQL
 async def test_the_report_top_terms_name_products_shops_and_dishes(
     service: ComplaintService, database: Database, clock: Clock
 ) -> None:

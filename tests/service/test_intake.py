@@ -1,18 +1,14 @@
-"""The customer conversation through the application service, on a real database."""
+"""The customer conversation through the application service, on the in-memory unit of
+work (``every_store`` ones also on SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
 import re
 
-import pytest
-from sqlalchemy import func, select
-
 from flows.domain import ConversationState, InboundKind, Severity, TicketState
 from flows.service import ComplaintService
 from flows.texts import default_catalogue
-from storage.database import Database
-from storage.models import MessageRow, OutboxRow, TicketEventRow
-from tests.service.conftest import Customer
+from tests.service.conftest import Customer, Store, count_events, count_messages, count_outbox, every_store, stored_messages
 
 ZH = default_catalogue()
 
@@ -21,15 +17,8 @@ def zh(key: str, **params: object) -> str:
     return ZH.text("zh", key, **params)
 
 
-async def count(database: Database, model: type, **where: object) -> int:
-    async with database.sessions() as session:
-        query = select(func.count()).select_from(model)
-        for name, value in where.items():
-            query = query.where(getattr(model, name) == value)
-        return int(await session.scalar(query) or 0)
-
-
-async def test_whole_complaint_from_first_words_to_ticket(customer: Customer, database: Database) -> None:
+@every_store
+async def test_whole_complaint_from_first_words_to_ticket(customer: Customer, store: Store) -> None:
     await customer.say("我买的耳机快递一个星期了还没收到，物流信息也不更新")
     assert zh("describe.thanks") in customer.text
     assert "物流配送" in customer.text and "没收到" in customer.text  # category and the cue behind it
@@ -68,9 +57,9 @@ async def test_whole_complaint_from_first_words_to_ticket(customer: Customer, da
     assert customer.last.conversation and customer.last.conversation.state is ConversationState.SUBMITTED
 
     # nothing is lost: every inbound and outbound message and the creation event are stored
-    assert await count(database, MessageRow, direction="in") == 8
-    assert await count(database, MessageRow, direction="out") == await count(database, OutboxRow, kind="reply")
-    assert await count(database, TicketEventRow, kind="created") == 1
+    assert await count_messages(store, direction="in") == 8
+    assert await count_messages(store, direction="out") == await count_outbox(store, kind="reply")
+    assert await count_events(store, kind="created") == 1
 
 
 async def test_choose_another_category_then_change_it_again_from_review(customer: Customer) -> None:
@@ -154,7 +143,7 @@ async def test_health_harm_is_urgent_and_goes_to_agents_and_supervisors(customer
     assert {(i.payload["audience"], i.kind) for i in customer.last.desk} == {("agents", "ticket_card"), ("supervisors", "ping")}
 
 
-async def test_general_complaint_stays_in_the_queue_unless_configured(make_service, database: Database) -> None:  # type: ignore[no-untyped-def]
+async def test_general_complaint_stays_in_the_queue_unless_configured(make_service, store: Store) -> None:  # type: ignore[no-untyped-def]
     from flows.policy import HandoffPolicy
 
     async def submit(service: ComplaintService, chat: str) -> Customer:
@@ -199,20 +188,20 @@ async def test_empty_whitespace_and_greeting(customer: Customer) -> None:
     assert customer.text == zh("empty.describing")
 
 
-async def test_unsupported_media_is_answered_and_stored(customer: Customer, database: Database) -> None:
+async def test_unsupported_media_is_answered_and_stored(customer: Customer, store: Store) -> None:
     await customer.send(InboundKind.UNSUPPORTED, unsupported_type="sticker")
     assert customer.text == zh("unsupported.message", kind="贴纸")
     await customer.send(InboundKind.UNSUPPORTED, unsupported_type="voice")
     assert "语音" in customer.text
-    assert await count(database, MessageRow, kind="unsupported") == 2
+    assert await count_messages(store, kind="unsupported") == 2
 
 
-async def test_duplicate_update_is_processed_once(customer: Customer, database: Database) -> None:
+async def test_duplicate_update_is_processed_once(customer: Customer, store: Store) -> None:
     await customer.send(InboundKind.TEXT, text="快递丢了", update_id="u-1", message_id="m1")
     assert customer.last and not customer.last.duplicate
     await customer.send(InboundKind.TEXT, text="快递丢了", update_id="u-1", message_id="m1")
     assert customer.last and customer.last.duplicate and customer.replies == []
-    assert await count(database, MessageRow, direction="in") == 1
+    assert await count_messages(store, direction="in") == 1
 
 
 async def test_a_10000_character_rant_is_kept_whole(customer: Customer) -> None:
@@ -334,7 +323,7 @@ async def test_several_chats_do_not_mix(service: ComplaintService) -> None:
     assert b.last and b.last.conversation and b.last.conversation.state is ConversationState.CONFIRMING_CATEGORY
 
 
-@pytest.mark.usefixtures("backend")
+@every_store
 async def test_whole_flow_on_both_backends(customer: Customer) -> None:
     await customer.say("买的鞋子开胶了，要求退货")
     await customer.press("是的")
@@ -387,9 +376,9 @@ async def test_a_shared_contact_without_a_complaint_is_not_claimed_to_be_saved(c
     assert customer.text == zh("contact.no_complaint")
 
 
-async def test_an_edited_message_keeps_its_old_text(customer: Customer, database: Database) -> None:
+async def test_an_edited_message_keeps_its_old_text(customer: Customer, store: Store) -> None:
     await customer.send(InboundKind.TEXT, text="快递慢", message_id="m1")
     await customer.send(InboundKind.EDIT, text="快递慢，而且盒子压坏了", message_id="m1")
-    async with database.sessions() as session:
-        row = (await session.execute(select(MessageRow).where(MessageRow.platform_message_id == "m1", MessageRow.kind == "text"))).scalar_one()
+    [row] = [m for m in await stored_messages(store) if m.platform_message_id == "m1" and m.kind == "text"]
+    assert row.data is not None
     assert row.text == "快递慢，而且盒子压坏了" and row.data["previous_texts"][0]["text"] == "快递慢"
