@@ -10,7 +10,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -18,9 +18,26 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
-from flows.ports import DuplicateUpdate
+from flows.ports import (
+    ConversationRepository,
+    CustomerRepository,
+    DuplicateUpdate,
+    HotIssueRepository,
+    InboxRepository,
+    LeaseRepository,
+    MessageRepository,
+    OutboxRepository,
+    ProcessedUpdateRepository,
+    TermRepository,
+    TicketEventRepository,
+    TicketRepository,
+    TimerRepository,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 from flows.redaction import redact
 from storage.inbox import SqlInboxRepository, SqlLeaseRepository
+from storage.models import ProcessedUpdateRow
 from storage.sqlite_inline import inline_connector
 from storage.repositories import (
     SqlConversationRepository,
@@ -33,6 +50,7 @@ from storage.repositories import (
     SqlTermRepository,
     SqlTicketRepository,
     SqlTimerRepository,
+    table_of,
 )
 
 logger = logging.getLogger(__name__)
@@ -251,6 +269,28 @@ def database_unavailable(exc: BaseException) -> bool:
     return False
 
 
+# the primary key of processed_updates: violating it means another transaction recorded
+# the same update id (named in storage/models.py's NAMING_CONVENTION and the migration)
+PROCESSED_UPDATES_KEY = str(table_of(ProcessedUpdateRow).primary_key.name)
+
+
+def violated_constraint(exc: BaseException) -> str | None:
+    """The name of the constraint an IntegrityError violated, as the driver reports it.
+
+    PostgreSQL names it: asyncpg's exception (which SQLAlchemy's adapter raises its own
+    from) has ``constraint_name``, psycopg's has ``diag.constraint_name``. SQLite names
+    no constraint in its errors (None here); there the repositories avoid the violation
+    instead (``INSERT ... ON CONFLICT DO NOTHING``, and one writer at a time).
+    """
+    for error in _causes(exc):
+        name = getattr(error, "constraint_name", None)
+        if name is None:
+            name = getattr(getattr(error, "diag", None), "constraint_name", None)
+        if isinstance(name, str) and name:
+            return name
+    return None
+
+
 class SqlUnitOfWork:
     """One transaction over every repository (implements flows.ports.UnitOfWork)."""
 
@@ -264,18 +304,23 @@ class SqlUnitOfWork:
         except BaseException:
             await self.connection.close()
             raise
-        self.customers = SqlCustomerRepository(self.connection)
-        self.conversations = SqlConversationRepository(self.connection)
-        self.tickets = SqlTicketRepository(self.connection)
-        self.messages = SqlMessageRepository(self.connection)
-        self.events = SqlTicketEventRepository(self.connection)
-        self.outbox = SqlOutboxRepository(self.connection)
-        self.updates = SqlProcessedUpdateRepository(self.connection)
-        self.timers = SqlTimerRepository(self.connection)
-        self.terms = SqlTermRepository(self.connection)
-        self.hot_issues = SqlHotIssueRepository(self.connection)
-        self.inbox = SqlInboxRepository(self.connection)
-        self.leases = SqlLeaseRepository(self.connection)
+        # typed as the ports (flows/ports.py) the flows use; the unit of work keeps the
+        # SQL classes of the ones it drives itself at commit
+        self._messages = SqlMessageRepository(self.connection)
+        self._events = SqlTicketEventRepository(self.connection)
+        self._updates = SqlProcessedUpdateRepository(self.connection)
+        self.customers: CustomerRepository = SqlCustomerRepository(self.connection)
+        self.conversations: ConversationRepository = SqlConversationRepository(self.connection)
+        self.tickets: TicketRepository = SqlTicketRepository(self.connection)
+        self.messages: MessageRepository = self._messages
+        self.events: TicketEventRepository = self._events
+        self.outbox: OutboxRepository = SqlOutboxRepository(self.connection)
+        self.updates: ProcessedUpdateRepository = self._updates
+        self.timers: TimerRepository = SqlTimerRepository(self.connection)
+        self.terms: TermRepository = SqlTermRepository(self.connection)
+        self.hot_issues: HotIssueRepository = SqlHotIssueRepository(self.connection)
+        self.inbox: InboxRepository = SqlInboxRepository(self.connection)
+        self.leases: LeaseRepository = SqlLeaseRepository(self.connection)
         return self
 
     async def __aexit__(
@@ -292,13 +337,29 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         try:
-            await self.messages.write_pending()
-            await self.events.write_pending()
+            await self._messages.write_pending()
+            await self._events.write_pending()
             await self._transaction.commit()
         except IntegrityError as exc:
-            if "processed_updates" in str(exc.orig) or "pk_processed_updates" in str(exc):
+            if await self._duplicate_update(exc):
                 raise DuplicateUpdate(str(exc.orig)) from exc
             raise
+
+    async def _duplicate_update(self, exc: IntegrityError) -> bool:
+        """Did ``exc`` come from another transaction recording one of our update ids?
+
+        PostgreSQL names the violated constraint; SQLite does not, so there the update
+        ids this transaction recorded are looked up once it is rolled back."""
+        name = violated_constraint(exc)
+        if name is not None or self.connection.dialect.name != "sqlite":
+            return name == PROCESSED_UPDATES_KEY
+        recorded = list(self._updates.recorded)
+        if not recorded:
+            return False
+        if self._transaction.is_active:
+            await self._transaction.rollback()
+        async with self.connection.begin():
+            return await self._updates.any_stored(recorded)
 
     async def rollback(self) -> None:
         await self._transaction.rollback()
@@ -332,3 +393,9 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+if TYPE_CHECKING:  # mypy checks that the SQL unit of work is what flows/ports.py asks for
+
+    def _implements_ports(database: Database) -> tuple[UnitOfWorkFactory, UnitOfWork]:
+        return database, database.unit_of_work()

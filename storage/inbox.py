@@ -9,18 +9,23 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Table, bindparam, delete, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.domain import InboxEntry
 from storage.models import InboxRow, LeaseRow
+from storage.repositories.base import table_of
 
-inbox = InboxRow.__table__
-leases = LeaseRow.__table__
+inbox = table_of(InboxRow)
+leases = table_of(LeaseRow)
 
-_INSERTS = {"postgresql": pg_insert, "sqlite": sqlite_insert}
+_DIALECTS = ("postgresql", "sqlite")
+
+
+def _upsert(dialect: str, table: Table) -> postgresql.Insert | sqlite.Insert:
+    """``INSERT`` with ``ON CONFLICT`` for ``dialect`` (PostgreSQL and SQLite spell it alike)."""
+    return postgresql.insert(table) if dialect == "postgresql" else sqlite.insert(table)
 CHAT_LEASE_PREFIX = "chat:"
 PRUNE_BATCH = 5000
 
@@ -30,7 +35,7 @@ def chat_lease(channel: str, chat: str) -> str:
     return f"{CHAT_LEASE_PREFIX}{channel}:{chat}"
 
 
-def _entry(row: Row[Any]) -> InboxEntry:
+def _entry(row: Any) -> InboxEntry:  # a Row of _COLUMNS
     return InboxEntry(row.channel, row.update_id, row.chat, row.seq, row.payload, row.id, row.attempts)
 
 
@@ -60,7 +65,7 @@ _WAITING_ONE = (
 
 def _insert_one(dialect: str) -> Any:
     return (
-        _INSERTS[dialect](inbox)
+        _upsert(dialect, inbox)
         .values(
             channel=bindparam("b_channel"), update_id=bindparam("b_update_id"), chat=bindparam("b_chat"),
             seq=bindparam("b_seq"), payload=bindparam("b_payload", type_=inbox.c.payload.type),
@@ -72,7 +77,7 @@ def _insert_one(dialect: str) -> Any:
 
 
 def _take_one(dialect: str) -> Any:
-    statement = _INSERTS[dialect](leases).values(
+    statement = _upsert(dialect, leases).values(
         name=bindparam("b_name"), owner=bindparam("b_owner"), expires_at=bindparam("b_until", type_=leases.c.expires_at.type)
     )
     return statement.on_conflict_do_update(
@@ -85,8 +90,8 @@ def _take_one(dialect: str) -> Any:
     ).returning(leases.c.name)
 
 
-_INSERT_ONE = {dialect: _insert_one(dialect) for dialect in _INSERTS}
-_TAKE_ONE = {dialect: _take_one(dialect) for dialect in _INSERTS}
+_INSERT_ONE = {dialect: _insert_one(dialect) for dialect in _DIALECTS}
+_TAKE_ONE = {dialect: _take_one(dialect) for dialect in _DIALECTS}
 _MARK_PROCESSED = (
     update(inbox)
     .where(inbox.c.id == bindparam("b_id"), inbox.c.processed_at.is_(None))
@@ -116,7 +121,7 @@ class SqlInboxRepository:
             new_id = (await self.connection.execute(_INSERT_ONE[dialect], params)).scalar_one_or_none()
             return [] if new_id is None else [InboxEntry(e.channel, e.update_id, e.chat, e.seq, e.payload, new_id)]
         statement = (
-            _INSERTS[dialect](inbox)
+            _upsert(dialect, inbox)
             .values(
                 [
                     dict(
@@ -140,7 +145,7 @@ class SqlInboxRepository:
         """Keep an update that cannot be stored as it is (set aside with the error), so
         its platform can be told it arrived; False when it was stored already."""
         result = await self.connection.execute(
-            _INSERTS[self.connection.dialect.name](inbox)
+            _upsert(self.connection.dialect.name, inbox)
             .values(
                 channel=entry.channel, update_id=entry.update_id, chat=entry.chat[:128], seq=entry.seq,
                 payload={"unstorable": _without_nul(repr(entry.payload))[:20000]}, received_at=now,

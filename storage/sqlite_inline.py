@@ -116,7 +116,7 @@ class InlineConnection:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-        self._connection = conn  # the dialect checks this before commit/rollback
+        self._connection: sqlite3.Connection | None = conn  # the dialect checks this before commit/rollback
         self._tx = _ImmediateQueue(conn)
 
     def cursor(self) -> InlineCursor:
@@ -152,7 +152,7 @@ class InlineConnection:
 
     @isolation_level.setter
     def isolation_level(self, value: str | None) -> None:
-        self._conn.isolation_level = value
+        self._conn.isolation_level = value  # type: ignore[assignment]  # sqlite3 checks the value
 
 
 def inline_connector(database: str) -> Callable[[], Any]:

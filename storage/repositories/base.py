@@ -1,0 +1,106 @@
+"""What every repository shares: the tables, the base classes and the domain-to-row mapping."""
+
+from __future__ import annotations
+
+from dataclasses import fields, is_dataclass
+from typing import Any
+
+from sqlalchemy import Table, inspect
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from storage.models import (
+    Base,
+    ConversationRow,
+    CorrectionRow,
+    CustomerRow,
+    HotIssueRow,
+    MessageRow,
+    OutboxRow,
+    ProcessedUpdateRow,
+    TicketEventRow,
+    TicketRow,
+    TicketTermRow,
+    TimerRow,
+)
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class (typed as a Table, which the models' tables are)."""
+    table = model.__table__
+    if not isinstance(table, Table):  # pragma: no cover - every model here maps one table
+        raise TypeError(f"{model.__name__} is not mapped to a single table")
+    return table
+
+
+customers = table_of(CustomerRow)
+conversations = table_of(ConversationRow)
+tickets = table_of(TicketRow)
+messages = table_of(MessageRow)
+ticket_events = table_of(TicketEventRow)
+outbox = table_of(OutboxRow)
+processed_updates = table_of(ProcessedUpdateRow)
+timers = table_of(TimerRow)
+ticket_terms = table_of(TicketTermRow)
+hot_issues = table_of(HotIssueRow)
+corrections = table_of(CorrectionRow)
+
+
+class MappingMismatch(TypeError):
+    """A domain dataclass and its model disagree about which fields are stored."""
+
+
+def copied_fields(domain: type, model: type[Base], *, converted: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The fields copied as they are between ``domain`` (a dataclass) and ``model``'s columns.
+
+    The domain dataclass and the model's columns must name the same fields: this is
+    the one mapping between them, so a new field is a domain field, a model column
+    and a migration, and nothing else. ``converted`` are the fields the repository
+    converts itself (the primary key, JSON shapes...); they must exist on both sides
+    too. Raises :class:`MappingMismatch` naming what is missing where.
+    """
+    if not is_dataclass(domain):
+        raise TypeError(f"{domain.__name__} is not a dataclass")
+    domain_names = [f.name for f in fields(domain)]
+    columns = [column.key for column in inspect(model).columns]
+    missing_columns = [name for name in domain_names if name not in columns]
+    missing_fields = [name for name in columns if name not in domain_names]
+    unknown_converted = [name for name in converted if name not in domain_names or name not in columns]
+    problems = []
+    if missing_columns:
+        problems.append(f"{domain.__name__} fields without a column in {model.__name__}: {', '.join(missing_columns)}")
+    if missing_fields:
+        problems.append(f"{model.__name__} columns without a field in {domain.__name__}: {', '.join(missing_fields)}")
+    if unknown_converted:
+        problems.append(f"converted fields that are not on both sides: {', '.join(unknown_converted)}")
+    if problems:
+        raise MappingMismatch(
+            "; ".join(problems)
+            + " (add the field to the domain dataclass, the column to storage/models.py and a migration:"
+            " `complaint-bot db revision -m ...`)"
+        )
+    return tuple(name for name in domain_names if name not in converted)
+
+
+class _Repository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    @property
+    def _postgres(self) -> bool:
+        return self.connection.dialect.name == "postgresql"
+
+
+class _QueuedInserts(_Repository):
+    """Rows nobody reads back within the transaction are queued and written in one
+    INSERT by :meth:`write_pending` (the unit of work calls it before committing)."""
+
+    _insert: Any  # the prebuilt INSERT of the repository's table
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        super().__init__(connection)
+        self._pending: list[dict[str, Any]] = []
+
+    async def write_pending(self) -> None:
+        if self._pending:
+            rows, self._pending = self._pending, []
+            await self.connection.execute(self._insert, rows)

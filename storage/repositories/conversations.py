@@ -1,0 +1,134 @@
+"""Customers and their conversations with the bot."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, insert, select, update
+
+from flows.domain import Conversation, ConversationState, Customer, Draft
+from storage.repositories.base import _Repository, conversations, customers
+
+_TERMINAL = (ConversationState.CLOSED, ConversationState.CANCELLED)
+
+# Statements on the per-message path are built once: building and coercing a statement
+# costs more than running it.
+_CUSTOMER_BY_PLATFORM_ID = select(customers).where(
+    customers.c.channel == bindparam("b_channel"), customers.c.external_id == bindparam("b_external_id")
+)
+_ACTIVE_CONVERSATION = (
+    select(conversations)
+    .where(
+        conversations.c.channel == bindparam("b_channel"),
+        conversations.c.chat_id == bindparam("b_chat_id"),
+        conversations.c.active.is_(True),
+    )
+    .order_by(conversations.c.id.desc())
+    .limit(1)
+    .with_for_update()
+)
+_CONVERSATION_BY_ID = select(conversations).where(conversations.c.id == bindparam("b_id")).with_for_update()
+_UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("b_id"))
+
+
+def _customer(row: Row[Any]) -> Customer:
+    return Customer(
+        id=row.id,
+        channel=row.channel,
+        external_id=row.external_id,
+        display_name=row.display_name,
+        language=row.language,
+        created_at=row.created_at,
+    )
+
+
+class SqlCustomerRepository(_Repository):
+    async def get_or_create(self, channel: str, external_id: str, display_name: str, language: str) -> Customer:
+        name = display_name[:256]
+        row = (
+            await self.connection.execute(
+                _CUSTOMER_BY_PLATFORM_ID, {"b_channel": channel, "b_external_id": external_id}
+            )
+        ).first()
+        if row is None:
+            now = datetime.now(UTC)
+            new_id = (
+                await self.connection.execute(
+                    insert(customers).returning(customers.c.id),
+                    dict(channel=channel, external_id=external_id, display_name=name, language=language, created_at=now),
+                )
+            ).scalar_one()
+            return Customer(new_id, channel, external_id, name, language, now)
+        customer = _customer(row)
+        if name and row.display_name != name:
+            customer.display_name = name
+            await self.save(customer)
+        return customer
+
+    async def get(self, customer_id: int) -> Customer | None:
+        row = (await self.connection.execute(select(customers).where(customers.c.id == customer_id))).first()
+        return _customer(row) if row else None
+
+    async def save(self, customer: Customer) -> None:
+        await self.connection.execute(
+            update(customers)
+            .where(customers.c.id == customer.id)
+            .values(display_name=customer.display_name[:256], language=customer.language)
+        )
+
+
+def _conversation(row: Row[Any]) -> Conversation:
+    return Conversation(
+        id=row.id,
+        customer_id=row.customer_id,
+        channel=row.channel,
+        chat_id=row.chat_id,
+        state=row.state,
+        step=row.step,
+        draft=Draft.from_dict(row.draft),
+        ticket_id=row.ticket_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+def _conversation_values(conv: Conversation) -> dict[str, Any]:
+    return dict(
+        customer_id=conv.customer_id,
+        channel=conv.channel,
+        chat_id=conv.chat_id,
+        state=conv.state,
+        active=conv.state not in _TERMINAL,
+        step=conv.step,
+        draft=conv.draft.to_dict(),
+        ticket_id=conv.ticket_id,
+        created_at=conv.created_at or conv.updated_at,
+        updated_at=conv.updated_at or conv.created_at,
+    )
+
+
+class SqlConversationRepository(_Repository):
+    async def active_for_chat(self, channel: str, chat_id: str) -> Conversation | None:
+        row = (
+            await self.connection.execute(_ACTIVE_CONVERSATION, {"b_channel": channel, "b_chat_id": chat_id})
+        ).first()
+        return _conversation(row) if row else None
+
+    async def get(self, conversation_id: int) -> Conversation | None:
+        row = (await self.connection.execute(_CONVERSATION_BY_ID, {"b_id": conversation_id})).first()
+        return _conversation(row) if row else None
+
+    async def add(self, conversation: Conversation) -> Conversation:
+        conversation.id = (
+            await self.connection.execute(
+                insert(conversations).returning(conversations.c.id), _conversation_values(conversation)
+            )
+        ).scalar_one()
+        return conversation
+
+    async def save(self, conversation: Conversation) -> None:
+        result = await self.connection.execute(
+            _UPDATE_CONVERSATION, {"b_id": conversation.id, **_conversation_values(conversation)}
+        )
+        assert result.rowcount == 1, f"conversation {conversation.id} vanished"

@@ -1,0 +1,121 @@
+"""The unit of work's seams: the one domain-to-row mapping, the severity order, and how
+a duplicate update id is recognised (by the constraint's name or a query, never by text)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.exc import IntegrityError
+
+from flows.domain import Conversation, ConversationState, Correction, Severity, Ticket
+from flows.ports import DuplicateUpdate
+from storage.database import PROCESSED_UPDATES_KEY, Database, violated_constraint
+from storage.models import CorrectionRow, TicketRow
+from storage.repositories import MappingMismatch, copied_fields
+from storage.repositories.base import processed_updates, tickets
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------- one mapping
+def test_the_ticket_dataclass_and_the_tickets_table_name_the_same_fields() -> None:
+    copied = copied_fields(Ticket, TicketRow, converted=("id", "number", "photos"))
+    assert set(copied) | {"id", "number", "photos"} == {f.name for f in fields(Ticket)}
+    assert set(copied) | {"id", "number", "photos"} == set(tickets.c.keys())
+
+
+def test_the_correction_dataclass_and_its_table_name_the_same_fields() -> None:
+    assert set(copied_fields(Correction, CorrectionRow, converted=("id",))) == {f.name for f in fields(Correction)} - {"id"}
+
+
+def test_a_field_missing_on_either_side_is_named() -> None:
+    @dataclass
+    class Wider(Ticket):
+        loyalty_level: int = 0
+
+    with pytest.raises(MappingMismatch, match=r"Wider fields without a column in TicketRow: loyalty_level"):
+        copied_fields(Wider, TicketRow)
+
+    @dataclass
+    class Narrow:
+        id: int
+        number: str
+
+    with pytest.raises(MappingMismatch, match=r"TicketRow columns without a field in Narrow: customer_id, "):
+        copied_fields(Narrow, TicketRow)
+    with pytest.raises(MappingMismatch, match=r"converted fields that are not on both sides: nothing"):
+        copied_fields(Ticket, TicketRow, converted=("nothing",))
+
+
+# ---------------------------------------------------------------------- severity order
+@pytest.mark.usefixtures("backend")
+async def test_queues_list_the_most_severe_first_in_severity_rank_order(database: Database) -> None:
+    async with database() as uow:
+        customer = await uow.customers.get_or_create("telegram", "7", "Han Meimei", "zh")
+        assert customer.id is not None
+        conversation = await uow.conversations.add(
+            Conversation(None, customer.id, "telegram", "7", ConversationState.SUBMITTED, created_at=NOW, updated_at=NOW)
+        )
+        assert conversation.id is not None
+        # added lowest first, twice over: the queue sorts by rank, then by age
+        for severity in [*Severity, *Severity]:
+            await uow.tickets.add(
+                Ticket(None, None, customer.id, conversation.id, "telegram", "7", "delivery", severity,
+                       created_at=NOW, updated_at=NOW)  # fmt: skip
+            )
+        await uow.commit()
+    async with database() as uow:
+        queue = await uow.tickets.unclaimed()
+    expected = sorted(queue, key=lambda t: (-t.severity.rank, t.id))
+    assert [(t.severity, t.id) for t in queue] == [(t.severity, t.id) for t in expected]
+    assert queue[0].severity is max(Severity, key=lambda s: s.rank)
+
+
+# ---------------------------------------------------------------------- duplicate updates
+async def _record_committed(database: Database, update_id: str) -> None:
+    async with database() as uow:
+        assert await uow.updates.record("telegram", update_id)
+        await uow.commit()
+
+
+@pytest.mark.usefixtures("backend")
+async def test_a_duplicate_update_id_at_commit_is_a_duplicate_update(database: Database) -> None:
+    """Another transaction recorded the same update id: the commit says DuplicateUpdate."""
+    await _record_committed(database, "u-1")
+    async with database() as uow:
+        # as if this transaction had recorded u-1 while another one did too: its row is
+        # written at commit (the queued-insert path) and collides
+        uow._updates.recorded.append(("telegram", "u-1"))
+        uow._messages._insert = insert(processed_updates)
+        uow._messages._pending = [{"channel": "telegram", "update_id": "u-1", "processed_at": NOW}]
+        with pytest.raises(DuplicateUpdate):
+            await uow.commit()
+
+
+@pytest.mark.usefixtures("backend")
+async def test_another_integrity_error_at_commit_is_not_a_duplicate_update(database: Database) -> None:
+    async with database() as uow:
+        uow._messages._pending = [
+            {"direction": "in", "channel": "telegram", "chat_id": "1", "kind": "text", "text": "",
+             "ticket_id": 999_999, "created_at": NOW}  # fmt: skip
+        ]
+        with pytest.raises(IntegrityError) as raised:
+            await uow.commit()
+    assert not isinstance(raised.value, DuplicateUpdate)
+
+
+@pytest.mark.usefixtures("backend")
+async def test_the_violated_constraint_is_read_from_the_driver(database: Database, backend: str) -> None:
+    await _record_committed(database, "u-2")
+    async with database.engine.connect() as connection:
+        with pytest.raises(IntegrityError) as raised:
+            await connection.execute(
+                insert(processed_updates), {"channel": "telegram", "update_id": "u-2", "processed_at": NOW}
+            )
+    if backend == "postgresql":
+        assert violated_constraint(raised.value) == PROCESSED_UPDATES_KEY == "pk_processed_updates"
+    else:  # SQLite names no constraint in its errors: the unit of work asks the table instead
+        assert violated_constraint(raised.value) is None
