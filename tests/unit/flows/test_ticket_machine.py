@@ -6,10 +6,12 @@ import itertools
 
 import pytest
 
-from flows.domain import Actor, Severity, Ticket, TicketState as T
-from flows.machine import IllegalEvent
 from flows import ownership as rules
-from flows.ownership import ACTION_EVENTS, DeskAction as A, allowed_actions, card_actions
+from flows.domain import Actor, Severity, Ticket
+from flows.domain import TicketState as T
+from flows.machine import IllegalEvent
+from flows.ownership import ACTION_EVENTS, allowed_actions, card_actions
+from flows.ownership import DeskAction as A
 from flows.ticket import TICKET_MACHINE, TRANSITIONS, fire
 
 ALICE = Actor("U1", "Alice", is_agent=True)

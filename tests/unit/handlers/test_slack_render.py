@@ -1,0 +1,149 @@
+"""The Slack desk renders every desk event it must show, one renderer per event class;
+a card's buttons come from the actions the core offers, and command words from the
+catalogues."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from flows import events as ev
+from flows.domain import (
+    Attachment,
+    Customer,
+    InboundKind,
+    Severity,
+    Ticket,
+    TicketState,
+    TimerKind,
+)
+from flows.ownership import DeskAction, card_actions
+from flows.service import DeskView
+from flows.texts import default_catalogue
+from handlers.slack import CardRenderer, DeskSettings, SlackDesk
+from handlers.slack.render import NOTICES, PINGS, notice_text, ping_text
+from handlers.slack.sender import STEPS
+
+DUE = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+SAMPLES: dict[type[ev.DeskEvent], ev.DeskEvent] = {
+    e.__class__: e
+    for e in (
+        ev.TicketHandedOff(1, reason=ev.HandoffReason.CUSTOMER_REQUEST),
+        ev.CustomerAdded(1, message=InboundKind.TEXT, text="hello"),
+        ev.TicketClaimed(1, by="Alice"),
+        ev.TicketTransferred(1, previous_owner="Alice", new_owner="Bob"),
+        ev.TicketEscalated(1, by="Bob"),
+        ev.CategoryChanged(1, previous="other", category="delivery"),
+        ev.SeverityChanged(1, previous=Severity.GENERAL, severity=Severity.HOT),
+        ev.SeverityRaised(1, previous=Severity.HOT, severity=Severity.MAJOR, reason=ev.UpgradeReason.UNRESOLVED, days=30),
+        ev.JoinedHotIssue(1, term="<!channel> 漏水"),
+        ev.TicketReopened(1, reason=ev.ReopenReason.LOW_RATING, owner="U0ALICE"),
+        ev.CrisisDeclared(1, by="Sue"),
+        ev.TicketResolved(1, by="Alice"),
+        ev.TicketClosed(1, reason=ev.CloseReason.CUSTOMER, rating=2, comment="slow"),
+        ev.DeadlineReminder(1, timer=TimerKind.FIRST_RESPONSE, due=DUE, breached=False, owner="U0ALICE"),
+        ev.CardText(1, text="more"),
+        ev.CardPhoto(1, attachment=Attachment(kind="photo", file_id="f1")),
+        ev.CardHistory(1, until=DUE),
+        ev.UrgentTicketPing(1, severity=Severity.HOT),
+        ev.HotIssuePing(1, term="漏水", tickets=("T000001", "T000002", "T000003")),
+        ev.UpgradedPing(1, severity=Severity.HOT, reason=ev.UpgradeReason.HOT_ISSUE),
+        ev.ReopenedPing(1, reason=ev.ReopenReason.NOT_SOLVED),
+        ev.DeadlineMissedPing(1, timer=TimerKind.RESOLUTION, due=DUE),
+        ev.EscalatedPing(1, by="Bob", note="<@U1>"),
+        ev.CrisisPing(1, by="Sue"),
+        ev.PinPing(1, ref="C1:1.2"),
+        ev.DigestDue(None, since=DUE, until=DUE, key="2026-W48"),
+    )
+}
+
+
+class Categories:
+    """What the renderer asks the application service: category names."""
+
+    categories = ()
+
+    def category_name(self, category_id: str, language: str) -> str:
+        return f"<{category_id}>"
+
+
+def filled(text: str | None) -> bool:
+    """Rendered, every placeholder filled (Slack's own date tokens aside)."""
+    return bool(text) and "{" not in re.sub(r"<!date\^[^>]*>", "", text or "")
+
+
+@pytest.fixture
+def renderer() -> CardRenderer:
+    return CardRenderer(default_catalogue(), Categories(), "en")  # type: ignore[arg-type]
+
+
+def test_every_event_the_desk_receives_has_a_renderer_or_a_step() -> None:
+    assert set(SAMPLES) == set(ev.ALL_EVENTS), "add a sample of the new event to this test"
+    for cls in ev.ALL_EVENTS:
+        if cls.delivery in (ev.Delivery.UPDATE, ev.Delivery.REMINDER):
+            assert cls in NOTICES, f"{cls.__name__}: no thread notice in handlers/slack/render.py"
+        elif cls.delivery is ev.Delivery.PING:
+            assert cls in PINGS, f"{cls.__name__}: no ping in handlers/slack/render.py"
+        else:
+            assert cls.delivery in STEPS, f"{cls.__name__}: no delivery step in handlers/slack/sender.py"
+    assert set(NOTICES) | set(PINGS) <= set(ev.ALL_EVENTS)
+
+
+@pytest.mark.parametrize("cls", sorted(NOTICES, key=lambda c: c.__name__))
+def test_each_notice_renders_with_customer_text_escaped(renderer: CardRenderer, cls: type[ev.DeskEvent]) -> None:
+    text = notice_text(renderer, SAMPLES[cls])
+    assert filled(text) and "<!channel>" not in (text or "")
+
+
+@pytest.mark.parametrize("cls", sorted(PINGS, key=lambda c: c.__name__))
+def test_each_ping_renders(renderer: CardRenderer, cls: type[ev.DeskEvent]) -> None:
+    text = ping_text(renderer, SAMPLES[cls], "<https://x|T000001>", "Delivery")
+    assert filled(text) and "<@U1>" not in text
+
+
+def test_notices_say_what_changed(renderer: CardRenderer) -> None:
+    t = default_catalogue()
+    assert notice_text(renderer, SAMPLES[ev.TicketClaimed]) == t.text("en", "thread.claimed", by="Alice")
+    assert notice_text(renderer, SAMPLES[ev.CategoryChanged]) == t.text("en", "thread.category", to="&lt;delivery&gt;")
+    assert "U0ALICE" in (notice_text(renderer, SAMPLES[ev.TicketReopened]) or "")
+
+
+def _view(state: TicketState, actions: tuple[DeskAction, ...]) -> DeskView:
+    ticket = Ticket(
+        id=7, number="T000007", customer_id=1, conversation_id=1, channel="telegram", chat_id="1",
+        category="delivery", severity=Severity.GENERAL, state=state, owner_id="U0ALICE", owner_name="Alice",
+    )
+    return DeskView(ticket, Customer(1, "telegram", "1", "Mia"), (), (), actions)
+
+
+def _buttons(blocks: list[dict[str, Any]]) -> list[str]:
+    return [e["action_id"] for b in blocks if b["type"] == "actions" for e in b["elements"]]
+
+
+def test_the_card_shows_the_actions_it_is_given_not_the_state(renderer: CardRenderer) -> None:
+    assert _buttons(renderer.blocks(_view(TicketState.CLAIMED, (DeskAction.CLAIM,)))) == ["ticket_claim"]
+    assert _buttons(renderer.blocks(_view(TicketState.NEW, ()))) == []
+    claimed = _view(TicketState.CLAIMED, ())
+    offered = dataclasses.replace(claimed, actions=card_actions(claimed.ticket))
+    assert _buttons(renderer.blocks(offered)) == ["ticket_transfer", "ticket_escalate", "ticket_regrade", "ticket_resolve"]
+    escalate = next(e for b in renderer.blocks(offered) if b["type"] == "actions" for e in b["elements"] if e["action_id"] == "ticket_escalate")
+    assert escalate["style"] == "danger" and "T000007" in escalate["confirm"]["text"]["text"]
+
+
+class Tickets:
+    async def owned_by(self, user: str) -> list[Ticket]:
+        return []
+
+    async def queue(self) -> list[Ticket]:
+        return []
+
+
+@pytest.mark.parametrize(("word", "header"), [("mine", "slash.mine"), ("我的", "slash.mine"), ("QUEUE", "slash.queue"), ("队列", "slash.queue")])
+async def test_command_words_come_from_the_catalogues(renderer: CardRenderer, word: str, header: str) -> None:
+    desk = SlackDesk(Tickets(), None, DeskSettings("C1", "C2"), None, renderer, None)  # type: ignore[arg-type]
+    assert (await desk.command("U1", word)).startswith(default_catalogue().text("en", header))
+    assert renderer.words("slash.mine_words") == {"mine", "我的"}
