@@ -11,8 +11,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, replace
 
-from flows import conversation as conversation_machine, lifecycle, promises as sla
-from flows.domain import Actor, Correction, Severity, Ticket, Timer, TimerKind
+from flows import conversation as conversation_machine, lifecycle, sla
+from flows.domain import Actor, Correction, Severity, Ticket
 from flows.events import (
     CategoryChanged,
     CrisisDeclared,
@@ -119,7 +119,7 @@ class Desk:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
         if ticket.first_response_at is None:
             ticket.first_response_at = turn.now
-        await sla.met(turn, ticket, (TimerKind.FIRST_RESPONSE,))
+        await lifecycle.met(turn, ticket, sla.KEPT_BY_CLAIM)
         await turn.uow.tickets.save(ticket)
         self._notify(turn, "agent_joined", "agent.joined", agent=actor.display, number=ticket.number)
         turn.to_desk(TicketClaimed(ticket.id, by=actor.display))
@@ -137,7 +137,7 @@ class Desk:
         if ticket.first_reply_at is None:
             ticket.first_reply_at = turn.now
             await turn.uow.tickets.save(ticket)
-        await sla.met(turn, ticket, (TimerKind.FIRST_RESPONSE, TimerKind.SUBSTANTIVE_REPLY))
+        await lifecycle.met(turn, ticket, sla.KEPT_BY_REPLY)
         return DeskResult(ticket)
 
     async def note(self, turn: Turn, ticket: Ticket, actor: Actor, text: str, kind: str = "note") -> DeskResult:
@@ -203,7 +203,7 @@ class Desk:
             await lifecycle.apply(turn, ticket, "change_severity", actor.id, {"from": previous.value, "to": severity.value})
         except IllegalEvent:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
-        await sla.reschedule(turn, ticket, self.intake.promises)
+        await lifecycle.reschedule(turn, ticket, self.intake.promises)
         await turn.uow.tickets.save(ticket)
         await _keep_correction(turn, ticket, actor, ticket.category, previous)
         if severity.rank >= Severity.HOT.rank and severity.rank > previous.rank:
@@ -255,7 +255,7 @@ class Desk:
             await lifecycle.apply(turn, ticket, "declare_crisis", actor.id, {"severity_before": previous.value})
         except IllegalEvent:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
-        await sla.reschedule(turn, ticket, self.intake.promises)
+        await lifecycle.reschedule(turn, ticket, self.intake.promises)
         await turn.uow.tickets.save(ticket)
         turn.to_desk(CrisisPing(ticket.id, by=actor.display))
         turn.to_desk(CrisisDeclared(ticket.id, by=actor.display))
@@ -269,9 +269,8 @@ class Desk:
             await lifecycle.apply(turn, ticket, "resolve", actor.id, {"note": note})
         except IllegalEvent:
             return DeskResult(ticket, Refusal("wrong_state", {"state": ticket.state.value}))
-        await sla.met(turn, ticket, sla.SLA_KINDS)
-        follow_up = Timer(None, ticket.id or 0, TimerKind.FOLLOW_UP, turn.now + self.intake.promises.follow_up_after, created_at=turn.now)
-        await turn.uow.timers.add_all([follow_up])
+        await lifecycle.met(turn, ticket, sla.KEPT_BY_RESOLVING)
+        await turn.uow.timers.add_all([sla.follow_up_timer(ticket, self.intake.promises, turn.now)])
         await turn.uow.tickets.save(ticket)
         self._notify(turn, "agent_resolved", "agent.resolved", agent=actor.display, number=ticket.number, note=note or "-")
         if turn.conversation is not None:

@@ -3,9 +3,10 @@
 When ``Promises.hot_issue_customers`` (3) or more different customers submit complaints
 of the same category sharing a key term (a product, shop, place: see
 ``Classifier.key_terms``) within ``Promises.hot_issue_window`` (30 days), they are one
-hot issue. Its tickets become at least hot and supervisors get ONE ping for the issue;
-later matching tickets join it without a new ping (lifecycle.open_ticket does the
-raising and pinging; this module only finds the issue). Whether a complaint starts an
+hot issue. Its tickets become at least hot (:mod:`flows.grading`) and supervisors get
+ONE ping for the issue; later matching tickets join it without a new ping
+(lifecycle.open_ticket does the raising and pinging; this module only finds the issue:
+:func:`new_issue` is the pure decision, :func:`match` reads and writes around it). Whether a complaint starts an
 issue is decided under a lock per category (``HotIssueRepository.lock``), never by
 check-then-insert alone: one issue and one ping however many complaints arrive at once.
 """
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from flows.domain import HotIssue
-from flows.promises import Promises
+from flows.sla import Promises
 from flows.turn import Turn
 
 
@@ -29,11 +30,43 @@ class IssueMatch:
     others: tuple[int, ...]  # earlier tickets that join with it (a new issue's), oldest first
 
 
+@dataclass(frozen=True, slots=True)
+class NewIssue:
+    """The complaint completes a hot issue about ``term``; ``others`` are the earlier
+    tickets that are in it (oldest first)."""
+
+    term: str
+    others: tuple[int, ...]
+
+
+def new_issue(
+    customer_id: int, terms: Sequence[str], mentions: Sequence[tuple[str, int, int]], min_customers: int
+) -> NewIssue | None:
+    """Does a complaint with the key ``terms`` complete a hot issue? ``mentions`` are the
+    (term, ticket id, customer id) of the category's recent tickets with any of those
+    terms. A term shared by ``min_customers`` different customers, this one included,
+    makes the issue; of several, the one most customers share, the earlier in the
+    description on a tie. Pure: no lock, no reading (see :func:`match`)."""
+    tickets: dict[str, set[int]] = {}
+    customers: dict[str, set[int]] = {term: {customer_id} for term in terms}
+    for term, ticket_id, other in mentions:
+        tickets.setdefault(term, set()).add(ticket_id)
+        customers[term].add(other)
+    ranked = sorted(
+        (term for term in terms if len(customers[term]) >= min_customers),
+        key=lambda term: -len(customers[term]),
+    )
+    if not ranked:
+        return None
+    term = ranked[0]
+    return NewIssue(term, tuple(sorted(tickets.get(term, ()))))
+
+
 async def match(
     turn: Turn, category: str, customer_id: int, terms: Sequence[str], promises: Promises
 ) -> IssueMatch | None:
     """The issue a complaint about to be filed belongs to, creating it when this
-    complaint completes one.
+    complaint completes one (:func:`new_issue` decides).
 
     Holds the category's hot-issue lock from here to the end of the transaction (the
     caller records the complaint's terms under it): complaints that arrive together,
@@ -45,19 +78,9 @@ async def match(
     issue = await turn.uow.hot_issues.recent(category, terms, since)
     if issue is not None:  # an open issue about one of its terms: join it
         return IssueMatch(issue, False, ())
-    tickets: dict[str, set[int]] = {}
-    customers: dict[str, set[int]] = {term: {customer_id} for term in terms}
-    for term, ticket_id, other in await turn.uow.terms.customers_with(category, terms, since):
-        tickets.setdefault(term, set()).add(ticket_id)
-        customers[term].add(other)
-    # the term most customers share; earlier terms of the description first on a tie
-    ranked = sorted(
-        (term for term in terms if len(customers[term]) >= promises.hot_issue_customers),
-        key=lambda term: -len(customers[term]),
-    )
-    if not ranked:
+    mentions = await turn.uow.terms.customers_with(category, terms, since)
+    found = new_issue(customer_id, terms, mentions, promises.hot_issue_customers)
+    if found is None:
         return None
-    term = ranked[0]
-    others = tuple(sorted(tickets[term]))
-    issue = await turn.uow.hot_issues.add(HotIssue(None, category, term, turn.now))
-    return IssueMatch(issue, True, others)
+    issue = await turn.uow.hot_issues.add(HotIssue(None, category, found.term, turn.now))
+    return IssueMatch(issue, True, found.others)

@@ -1,31 +1,35 @@
-"""Ticket operations shared by the customer side and the agents' desk.
+"""Ticket operations shared by the customer side, the agents' desk and the timers: the
+I/O around the rules.
 
-Every state change and every agent action is recorded as a :class:`TicketEvent`.
+The rules are pure and live where their names say: deadlines and timers in
+:mod:`flows.sla`, severity grades (二次投诉, hot issue, overdue) and the hand-off in
+:mod:`flows.grading`, the hot-issue decision in :mod:`flows.hot_issues`. Here the turn's
+unit of work is read, the rule is asked, and its decision is written: the ticket, its
+timers, the audit trail (every state change and every agent action is recorded as a
+:class:`TicketEvent`) and the desk's news.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from flows import hot_issues
+from flows import grading, hot_issues, sla
 from flows import ticket as ticket_machine
-from flows.domain import Conversation, Severity, Ticket, TicketEvent, TicketState
+from flows.domain import Conversation, Severity, Ticket, TicketEvent, TicketState, TimerKind
 from flows.events import (
     HandoffReason,
     HotIssuePing,
     JoinedHotIssue,
     ReopenedPing,
     ReopenReason,
-    SeverityRaised,
     TicketHandedOff,
     TicketReopened,
-    UpgradedPing,
     UpgradeReason,
-    UrgentTicketPing,
 )
-from flows.policy import HandoffPolicy
-from flows.promises import Promises, reschedule, restart, set_deadlines, start_timers
+from flows.grading import HandoffPolicy
+from flows.sla import Promises
 from flows.ticket import OPEN_STATES
 from flows.turn import Turn
 
@@ -112,17 +116,16 @@ async def open_ticket(
         updated_at=turn.now,
         sla_started_at=turn.now,
     )
-    repeat_of = await _recently_closed(turn, ticket, promises)
-    if repeat_of is not None:
-        ticket.severity = ticket.severity.at_least(Severity.IMPORTANT)  # 二次投诉
+    earlier = await turn.uow.tickets.for_customer(ticket.customer_id, limit=20)
+    repeat_of = grading.repeat_of(ticket.category, earlier, turn.now, promises.repeat_window)
     # match() takes the category's hot-issue lock (held to commit): the decision and the
     # terms recorded below are serialised with every other complaint of the category
     issue = await hot_issues.match(turn, ticket.category, ticket.customer_id, terms, promises) if terms else None
-    before_issue = ticket.severity
+    grade = grading.grade_new_ticket(suggested, repeat=repeat_of is not None, in_hot_issue=issue is not None)
+    ticket.severity = grade.severity
     if issue is not None:
         ticket.hot_issue_id = issue.issue.id
-        ticket.severity = ticket.severity.at_least(Severity.HOT)
-    set_deadlines(ticket, promises, turn.now)
+    sla.set_deadlines(ticket, promises, turn.now)
     handoff_reason = handoff.reason(ticket.severity, human_requested)
     ticket.handoff_reason = handoff_reason  # stored with the ticket; the card is queued below
     ticket = await turn.uow.tickets.add(ticket)
@@ -144,15 +147,15 @@ async def open_ticket(
     )
     if repeat_of is not None:
         await record(turn, ticket, "repeat_complaint", SYSTEM, ticket.state, {"of": repeat_of.number})
-    if ticket.severity is not before_issue:
-        upgrade = {"from": before_issue.value, "to": ticket.severity.value, "reason": UpgradeReason.HOT_ISSUE.audit(None)}
-        await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, upgrade)
+    if grade.raised_by_hot_issue:
+        await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, grade.upgrade_audit())
     await turn.uow.terms.add(ticket, terms)
     await start_timers(turn, ticket, promises, turn.now)
     if handoff_reason:
         await hand_off(turn, ticket, handoff_reason)
-    if ticket.severity.rank >= Severity.HOT.rank and (issue is None or suggested.rank >= Severity.HOT.rank):
-        turn.to_desk(UrgentTicketPing(ticket.id, severity=ticket.severity))
+    ping = grade.urgent_ping(ticket.id)
+    if ping is not None:
+        turn.to_desk(ping)
     if issue is not None:
         await _join_hot_issue(turn, ticket, issue, promises, handoff)
     return ticket
@@ -188,7 +191,7 @@ async def _join_hot_issue(
         member.hot_issue_id = issue.id
         await record(turn, member, "hot_issue", SYSTEM, member.state, {"issue": issue.id, "term": issue.term})
         raised = member.state in OPEN_STATES and await raise_severity(
-            turn, member, Severity.HOT, UpgradeReason.HOT_ISSUE, promises, handoff, ping=False
+            turn, member, grading.HOT_ISSUE_GRADE, UpgradeReason.HOT_ISSUE, promises, handoff, ping=False
         )
         if not raised:
             await turn.uow.tickets.save(member)
@@ -197,15 +200,6 @@ async def _join_hot_issue(
         numbers.append(ticket.number)
         turn.to_desk(HotIssuePing(ticket.id, term=issue.term, tickets=tuple(n or "" for n in numbers)))
         await turn.uow.hot_issues.mark_pinged(issue.id, turn.now)
-
-
-async def _recently_closed(turn: Turn, ticket: Ticket, promises: Promises) -> Ticket | None:
-    """The customer's ticket of the same category closed within the repeat window, if any."""
-    since = turn.now - promises.repeat_window
-    for earlier in await turn.uow.tickets.for_customer(ticket.customer_id, limit=20):
-        if earlier.category == ticket.category and earlier.closed_at is not None and earlier.closed_at >= since:
-            return earlier
-    return None
 
 
 async def raise_severity(
@@ -219,25 +213,27 @@ async def raise_severity(
     ping: bool = True,
     days: int | None = None,
 ) -> bool:
-    """At least ``target``: an automatic upgrade with its reason, on the card, new
-    deadlines, a hand-off if the ticket now needs one, and a supervisor ping at hot or
-    major (unless the caller pings otherwise). False when the ticket was already there."""
-    if ticket.severity.rank >= target.rank:
+    """At least ``target`` (:func:`flows.grading.upgrade` decides); False when the ticket
+    was already there."""
+    change = grading.upgrade(ticket, target, reason, handoff, ping=ping, days=days)
+    if change is None:
         return False
-    previous = ticket.severity
-    ticket.severity = target
-    ticket.updated_at = turn.now
-    audit = {"from": previous.value, "to": target.value, "reason": reason.audit(days)}
-    await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, audit)
-    await reschedule(turn, ticket, promises)
-    reason_to_hand_off = handoff.reason(target, human_requested=False)
-    if not ticket.handoff_reason and ticket.state in OPEN_STATES and reason_to_hand_off:
-        await hand_off(turn, ticket, reason_to_hand_off)
-    await turn.uow.tickets.save(ticket)
-    turn.to_desk(SeverityRaised(ticket.id, previous=previous, severity=target, reason=reason, days=days))
-    if ping and target.rank >= Severity.HOT.rank:
-        turn.to_desk(UpgradedPing(ticket.id, severity=target, reason=reason, days=days))
+    await apply_upgrade(turn, ticket, change, promises)
     return True
+
+
+async def apply_upgrade(turn: Turn, ticket: Ticket, change: grading.Upgrade, promises: Promises) -> None:
+    """An automatic upgrade with its reason, on the card, new deadlines, a hand-off if the
+    ticket now needs one, and a supervisor ping at hot or major (as decided)."""
+    ticket.severity = change.severity
+    ticket.updated_at = turn.now
+    await record(turn, ticket, "auto_upgraded", SYSTEM, ticket.state, change.audit())
+    await reschedule(turn, ticket, promises)
+    if change.hand_off is not None:
+        await hand_off(turn, ticket, change.hand_off)
+    await turn.uow.tickets.save(ticket)
+    for event in change.desk_events(ticket.id):
+        turn.to_desk(event)
 
 
 async def reopen(turn: Turn, ticket: Ticket, reason: ReopenReason, promises: Promises) -> None:
@@ -245,9 +241,39 @@ async def reopen(turn: Turn, ticket: Ticket, reason: ReopenReason, promises: Pro
     important, gets fresh deadlines from now, and its owner and the supervisors hear of it."""
     ticket.reopen_count += 1
     previous = ticket.severity
-    ticket.severity = ticket.severity.at_least(Severity.IMPORTANT)
+    ticket.severity = grading.reopened_grade(ticket.severity)
     await apply(turn, ticket, "reopen", CUSTOMER, {"reason": reason.value, "severity_before": previous.value})
     ticket.resolved_at = None
     await restart(turn, ticket, promises)
     turn.to_desk(TicketReopened(ticket.id, reason=reason, owner=ticket.owner_id))
     turn.to_desk(ReopenedPing(ticket.id, reason=reason))
+
+
+# ---------------------------------------------------------------------- the timers of the promises
+async def start_timers(
+    turn: Turn, ticket: Ticket, promises: Promises, start: datetime, kinds: Iterable[TimerKind] | None = None
+) -> None:
+    """SLA timers from ``start`` (submission, or a reopening) and the upgrade timers."""
+    await turn.uow.timers.add_all(sla.timers_to_start(ticket, promises, start, turn.now, kinds))
+
+
+async def restart(turn: Turn, ticket: Ticket, promises: Promises) -> None:
+    """A reopened ticket: every promise starts again from now; the old timers stop."""
+    assert ticket.id is not None
+    fresh = sla.restart(ticket, promises, turn.now)
+    await turn.uow.timers.finish(ticket.id, tuple(TimerKind), turn.now)
+    await turn.uow.timers.add_all(fresh)
+
+
+async def met(turn: Turn, ticket: Ticket, kinds: Iterable[TimerKind]) -> None:
+    """The promise is kept: those timers stop."""
+    assert ticket.id is not None
+    await turn.uow.timers.finish(ticket.id, tuple(kinds), turn.now)
+
+
+async def reschedule(turn: Turn, ticket: Ticket, promises: Promises) -> None:
+    """After a change of severity: new deadlines for the ticket and its open timers
+    (:func:`flows.sla.reschedule`)."""
+    assert ticket.id is not None
+    for timer in sla.reschedule(ticket, promises, await turn.uow.timers.open_for_ticket(ticket.id), turn.now):
+        await turn.uow.timers.save(timer)

@@ -144,7 +144,7 @@ async def test_health_harm_is_urgent_and_goes_to_agents_and_supervisors(customer
 
 
 async def test_general_complaint_stays_in_the_queue_unless_configured(make_service, store: Store) -> None:  # type: ignore[no-untyped-def]
-    from flows.policy import HandoffPolicy
+    from flows.grading import HandoffPolicy
 
     async def submit(service: ComplaintService, chat: str) -> Customer:
         c = Customer(service, chat_id=chat)
