@@ -114,3 +114,11 @@ async def test_leases_are_taken_when_free_expired_or_one_s_own() -> None:
         later = NOW + timedelta(seconds=11)
         assert await uow.leases.take(["x"], "b", later, later + timedelta(seconds=10)) == {"x"}
         assert await uow.leases.holder("x", later) == "b" and await uow.leases.holder("y", later) is None
+
+
+async def test_a_transaction_inside_another_is_refused_not_a_hang() -> None:
+    db = MemoryDatabase()
+    async with db():
+        with pytest.raises(RuntimeError, match="second transaction"):
+            async with db():
+                pass

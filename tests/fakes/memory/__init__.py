@@ -66,7 +66,11 @@ class MemoryUnitOfWork:
         self.leases = MemoryLeaseRepository(self)
 
     async def __aenter__(self) -> Self:
-        await self._database.lock.acquire()
+        database = self._database
+        if database.holder is not None and database.holder is asyncio.current_task():
+            raise RuntimeError("a second transaction inside the first one would wait for ever")
+        await database.lock.acquire()
+        database.holder = asyncio.current_task()
         self._open = True
         self.tables = self._database.tables.snapshot()
         return self
@@ -99,6 +103,7 @@ class MemoryUnitOfWork:
     def _end(self) -> None:
         self._open = False
         self.tables = self._database.tables.snapshot()  # reads after the end see committed state
+        self._database.holder = None
         self._database.lock.release()
 
 
@@ -108,6 +113,7 @@ class MemoryDatabase:
     def __init__(self) -> None:
         self.tables = Tables()
         self.lock = asyncio.Lock()
+        self.holder: asyncio.Task[object] | None = None  # the task in a transaction
         self.commits = 0
 
     def unit_of_work(self) -> MemoryUnitOfWork:
