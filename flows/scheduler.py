@@ -18,7 +18,6 @@ from __future__ import annotations
 from flows import conversation as conversation_machine, grading, lifecycle, sla
 from flows.conversation import FEEDBACK_STATES
 from flows.domain import Ticket, Timer, TimerKind
-from flows.events import CloseReason, TicketClosed
 from flows.grading import HandoffPolicy
 from flows.machine import IllegalEvent
 from flows.sla import SLA_KINDS, Promises
@@ -60,9 +59,10 @@ class TimerActions:
             await lifecycle.apply_upgrade(turn, ticket, change, self.promises)
 
     async def _follow_up(self, turn: Turn, timer: Timer, ticket: Ticket) -> None:
-        if not sla.follow_up_due(timer, ticket, turn.now):
+        closing = sla.follow_up_due(timer, ticket, turn.now)
+        if closing is None:
             return  # the customer answered, or it was reopened
-        await lifecycle.apply(turn, ticket, "close", lifecycle.SYSTEM, {"reason": CloseReason.NO_ANSWER.value})
+        await lifecycle.apply(turn, ticket, "close", lifecycle.SYSTEM, closing.audit)
         await turn.uow.tickets.save(ticket)
         conv = turn.conversation
         if conv is not None and conv.state in FEEDBACK_STATES:
@@ -70,6 +70,6 @@ class TimerActions:
                 conversation_machine.fire(conv, "close")
             except IllegalEvent:  # pragma: no cover - FEEDBACK_STATES all allow close
                 pass
-        language = turn.language
-        turn.reply(self.texts.text(language, "feedback.closed_no_answer", number=ticket.number))
-        turn.to_desk(TicketClosed(ticket.id, reason=CloseReason.NO_ANSWER))
+        turn.reply(self.texts.text(turn.language, closing.reply_key, number=ticket.number))
+        for event in closing.desk:
+            turn.to_desk(event)

@@ -24,7 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flows.domain import Severity, Ticket, TicketState, Timer, TimerKind
-from flows.events import DeadlineMissedPing, DeadlineReminder, DeskEvent, HandoffReason
+from flows.events import CloseReason, DeadlineMissedPing, DeadlineReminder, DeskEvent, HandoffReason, TicketClosed
 from flows.ticket import OPEN_STATES
 
 SLA_KINDS = (TimerKind.FIRST_RESPONSE, TimerKind.SUBSTANTIVE_REPLY, TimerKind.RESOLUTION)
@@ -148,6 +148,7 @@ class Promises:
     hot_issue_customers: int = 3
 
     def deadlines(self, severity: Severity, start: datetime) -> Deadlines:
+        """The promised times of a ticket of ``severity`` whose promises began at ``start``."""
         levels = self.levels
         return Deadlines(
             first_response=self.hours.add(start, levels.first_response[severity]),
@@ -164,6 +165,7 @@ class Promises:
         return table[severity]
 
     def sla_timer(self, kind: TimerKind, severity: Severity, start: datetime, now: datetime) -> Timer:
+        """The timer of one promise (its deadline and its reminder), not yet a ticket's."""
         duration = self._sla(kind, severity)
         return Timer(
             id=None,
@@ -300,8 +302,21 @@ def deadline_due(timer: Timer, ticket: Ticket, now: datetime) -> DeadlineNotice 
     return None
 
 
-def follow_up_due(timer: Timer, ticket: Ticket, now: datetime) -> bool:
-    """The follow-up's time is up (the timer ends here): True when the ticket is to be
-    closed for want of an answer; False when the customer answered or it was reopened."""
+@dataclass(frozen=True, slots=True)
+class NoAnswer:
+    """Nobody answered the follow-up in time: the ticket is closed, the customer is told
+    they can reopen it (``reply_key`` in the catalogue), the desk hears of it."""
+
+    audit: dict[str, str]  # the data of the ticket's "close" event
+    reply_key: str
+    desk: tuple[DeskEvent, ...]
+
+
+def follow_up_due(timer: Timer, ticket: Ticket, now: datetime) -> NoAnswer | None:
+    """The follow-up's time is up (the timer ends here): the ticket is closed for want of
+    an answer, unless the customer answered or it was reopened (None)."""
     timer.fired_at = timer.done_at = now
-    return ticket.state is TicketState.RESOLVED
+    if ticket.state is not TicketState.RESOLVED:
+        return None
+    reason = CloseReason.NO_ANSWER
+    return NoAnswer({"reason": reason.value}, "feedback.closed_no_answer", (TicketClosed(ticket.id, reason=reason),))

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flows import sla
 from flows.domain import Severity, Ticket, TicketState, Timer, TimerKind
-from flows.events import DeadlineMissedPing, DeadlineReminder, HandoffReason
+from flows.events import CloseReason, DeadlineMissedPing, DeadlineReminder, HandoffReason, TicketClosed
 from flows.sla import BusinessHours, Promises
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -115,8 +115,11 @@ def test_the_follow_up_closes_only_a_resolved_ticket() -> None:
     t = ticket(state=TicketState.RESOLVED)
     timer = sla.follow_up_timer(t, PROMISES, NOW)
     assert (timer.kind, timer.due_at) == (TimerKind.FOLLOW_UP, NOW + timedelta(days=3))
-    assert sla.follow_up_due(timer, t, timer.due_at) and timer.done_at == timer.due_at
-    assert not sla.follow_up_due(timer, ticket(state=TicketState.REOPENED), timer.due_at)
+    closing = sla.follow_up_due(timer, t, timer.due_at)
+    assert timer.done_at == timer.due_at
+    assert closing is not None and closing.audit == {"reason": "no_answer"} and closing.reply_key == "feedback.closed_no_answer"
+    assert closing.desk == (TicketClosed(7, reason=CloseReason.NO_ANSWER),)
+    assert sla.follow_up_due(timer, ticket(state=TicketState.REOPENED), timer.due_at) is None
 
 
 def test_promises_kept_by_each_action() -> None:
