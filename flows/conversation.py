@@ -1,9 +1,11 @@
 """The customer conversation machine: one table with every legal transition.
 
 Intake: describe → confirm or change the suggested category → details (order number,
-when, contact, photos; each skippable) → review → submit. ``cancel`` leaves any intake
-state, ``request_human`` hands off from any intake state. After submission the
-conversation follows its ticket: with an agent, resolved, feedback, closed or reopened.
+when, contact, photos; each skippable) → review → submit. Those moves come from the step
+table in flows/steps.py, which also says what each step asks and how its answers are
+read. ``cancel`` leaves any intake state, ``request_human`` hands off from any intake
+state. After submission the conversation follows its ticket: with an agent, resolved,
+feedback, closed or reopened (its own table below: desk actions and timers drive it).
 """
 
 from __future__ import annotations
@@ -12,19 +14,11 @@ from typing import Any
 
 from flows.domain import Conversation, ConversationState
 from flows.machine import SharedMachine, Subject, transition
+from flows.steps import INTAKE_STEPS, intake_transitions
 
 S = ConversationState
 
-INTAKE_STATES: tuple[ConversationState, ...] = (
-    S.DESCRIBING,
-    S.CONFIRMING_CATEGORY,
-    S.CHOOSING_CATEGORY,
-    S.ASKING_ORDER,
-    S.ASKING_TIME,
-    S.ASKING_CONTACT,
-    S.ASKING_PHOTOS,
-    S.REVIEWING,
-)
+INTAKE_STATES: tuple[ConversationState, ...] = tuple(step.state for step in INTAKE_STEPS)
 """States in which the customer is still telling us about the complaint."""
 
 WAITING_STATES: tuple[ConversationState, ...] = (S.SUBMITTED, S.REOPENED)
@@ -36,35 +30,14 @@ TICKET_OPEN_STATES: tuple[ConversationState, ...] = (S.SUBMITTED, S.WITH_AGENT, 
 FEEDBACK_STATES: tuple[ConversationState, ...] = (S.RESOLVED, S.AWAITING_FEEDBACK, S.COMMENTING)
 """The ticket is resolved and we are asking the customer about it (回访)."""
 
-DETAIL_STEPS: tuple[ConversationState, ...] = (
-    S.ASKING_ORDER,
-    S.ASKING_TIME,
-    S.ASKING_CONTACT,
-    S.ASKING_PHOTOS,
-)
-
 LOW_RATING = 2
 """A rating at or below this reopens the ticket."""
 
 TRANSITIONS = [
-    # intake
-    transition("start", S.IDLE, S.DESCRIBING),
-    transition("describe", S.DESCRIBING, S.CONFIRMING_CATEGORY),
-    transition("confirm_category", S.CONFIRMING_CATEGORY, S.ASKING_ORDER),
-    transition("change_category", [S.CONFIRMING_CATEGORY, S.REVIEWING], S.CHOOSING_CATEGORY),
-    transition("choose_category", S.CHOOSING_CATEGORY, S.REVIEWING, conditions="returning_to_review"),
-    transition("choose_category", S.CHOOSING_CATEGORY, S.ASKING_ORDER),
-    transition("answer", S.ASKING_ORDER, S.ASKING_TIME),
-    transition("skip", S.ASKING_ORDER, S.ASKING_TIME),
-    transition("answer", S.ASKING_TIME, S.ASKING_CONTACT),
-    transition("skip", S.ASKING_TIME, S.ASKING_CONTACT),
-    transition("answer", S.ASKING_CONTACT, S.ASKING_PHOTOS),
-    transition("skip", S.ASKING_CONTACT, S.ASKING_PHOTOS),
+    # intake: the step table's moves, and what is possible at every step
+    transition("start", S.IDLE, INTAKE_STATES[0]),
+    *intake_transitions(),
     transition("add_photo", list(INTAKE_STATES), None),
-    transition("finish_photos", S.ASKING_PHOTOS, S.REVIEWING),
-    transition("skip", S.ASKING_PHOTOS, S.REVIEWING),
-    transition("edit_description", S.REVIEWING, S.DESCRIBING),
-    transition("submit", S.REVIEWING, S.SUBMITTED),
     transition("cancel", list(INTAKE_STATES), S.CANCELLED),
     transition("request_human", [S.IDLE, *INTAKE_STATES], S.SUBMITTED),
     # after submission: the ticket's life as the customer sees it
@@ -114,6 +87,6 @@ def fire(conversation: Conversation, event: str, **kwargs: Any) -> bool:
     subject = ConversationSubject(conversation)
     moved = CONVERSATION_MACHINE.fire(subject, event, **kwargs)
     if moved and subject.state is not conversation.state:
-        conversation.state = subject.state
+        conversation.state = ConversationState(subject.state)
         conversation.step += 1
     return moved
