@@ -3,17 +3,21 @@
 The file is optional; every setting has a default. A missing or wrong setting stops
 the bot at start-up with the setting's name and how to fix it (:class:`ConfigError`).
 See ``docs/complaint-bot.example.toml`` for every option.
+
+Each setting is declared once, on its :class:`Settings` field: where it comes from (a
+key of the file, several keys building one value, or an environment variable) and how
+its value is read and checked. The keys the file may hold (:data:`SCHEMA`) and the
+loading (:func:`load_settings`) are derived from those declarations.
 """
 
 from __future__ import annotations
 
 import logging
-
 import os
 import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import date, time, timedelta
 from difflib import get_close_matches
 from pathlib import Path
@@ -27,16 +31,6 @@ from flows.redaction import redact
 
 CONFIG_ENV = "COMPLAINT_BOT_CONFIG"
 DEFAULT_CONFIG_FILE = "complaint-bot.toml"
-ENV_SECRETS = (
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_API_BASE_URL",
-    "TELEGRAM_WEBHOOK_SECRET",
-    "SLACK_BOT_TOKEN",
-    "SLACK_APP_TOKEN",
-    "SLACK_SIGNING_SECRET",
-    "SLACK_API_URL",
-    "DATABASE_URL",
-)
 
 logger = logging.getLogger(__name__)
 
@@ -53,102 +47,9 @@ class ConfigError(Exception):
         self.fix = fix
 
 
-@dataclass(frozen=True)
-class Settings:
-    # [bot]
-    language: str = "zh"
-    desk_language: str = "zh"
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("UTC"))
-    # [database]
-    database_url: str | None = None
-    sqlite_file: Path = Path("complaint-bot.db")
-    # seconds: a database that stalls is an error after this long, not a hang
-    database_connect_timeout: float = 5.0  # PostgreSQL: opening a connection
-    database_statement_timeout: float | None = 10.0  # PostgreSQL: one statement; None = off
-    database_pool_timeout: float = 10.0  # PostgreSQL: waiting for a free pooled connection
-    sqlite_busy_timeout: float = 10.0  # SQLite: waiting for another process's lock on the file
-    database_retry_every: float = 5.0  # `run` waits for a database that is down, trying this often
-    # [classifier]
-    categories_file: Path | None = None
-    severity_file: Path | None = None
-    userdict_file: Path | None = None
-    # [handoff]
-    handoff: HandoffPolicy = field(default_factory=HandoffPolicy)
-    # [sla], [hot_issues]
-    promises: Promises = field(default_factory=Promises)
-    # [reports]: weekly digest to the supervisors, (weekday 0=Monday, time) or None
-    digest: tuple[int, time] | None = (0, time(9, 0))
-    # [telegram]
-    telegram_mode: str = "polling"
-    telegram_webhook_url: str | None = None
-    telegram_webhook_path: str | None = None
-    telegram_max_messages_per_second: float = 30.0
-    # [slack]
-    slack_agents_channel: str | None = None
-    slack_supervisors_channel: str | None = None
-    slack_supervisor_group: str | None = None
-    slack_agent_group: str | None = None
-    slack_agents: frozenset[str] = frozenset()
-    slack_supervisors: frozenset[str] = frozenset()
-    slack_note_prefix: str = "//"
-    slack_events_path: str = "/slack/events"
-    # [server]: the bot's own HTTP endpoint (Telegram webhook, Slack events)
-    listen: str = "0.0.0.0"
-    port: int = 8080
-    # secrets and endpoints (environment only)
-    telegram_token: str | None = None
-    telegram_api_base_url: str | None = None
-    telegram_webhook_secret: str | None = None
-    slack_bot_token: str | None = None
-    slack_app_token: str | None = None
-    slack_signing_secret: str | None = None
-    slack_api_url: str | None = None
-    config_file: Path | None = None
-
-    @property
-    def uses_embedded_database(self) -> bool:
-        return self.database_url is None
-
-    def describe_channels(self) -> list[str]:
-        """Which settings start which channel, for the start-up banner."""
-        lines = []
-        if self.telegram_token:
-            lines.append(f"Telegram: on ({self.telegram_mode}).")
-        else:
-            lines.append("Telegram: off. Set TELEGRAM_BOT_TOKEN (from @BotFather) to start the Telegram bot.")
-        if self.slack_bot_token:
-            mode = "Socket Mode" if self.slack_app_token else f"HTTP events at {self.slack_events_path}"
-            lines.append(f"Slack: on ({mode}), ticket cards in {self.slack_agents_channel}.")
-        else:
-            lines.append(
-                "Slack: off. Set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or "
-                "SLACK_SIGNING_SECRET (HTTP events) to hand complaints to agents in Slack."
-            )
-        return lines
-
-
 # ---------------------------------------------------------------------- parsing helpers
 _DURATION_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-_SCHEMA: dict[str, set[str]] = {
-    "bot": {"language", "desk_language", "timezone"},
-    "database": {"sqlite_file", "connect_timeout", "statement_timeout", "pool_timeout", "busy_timeout", "retry_every"},
-    "classifier": {"categories_file", "severity_file", "userdict_file"},
-    "handoff": {"every_ticket", "min_severity"},
-    "sla": {
-        "first_response", "substantive_reply", "resolution", "remind_at", "business_hours",
-        "upgrade_hot_after", "upgrade_major_after", "follow_up_after", "repeat_window",
-    },
-    "hot_issues": {"customers", "window"},
-    "reports": {"digest"},
-    "telegram": {"mode", "webhook_url", "webhook_path", "max_messages_per_second", "spool_file"},
-    "server": {"listen", "port"},
-    "slack": {
-        "agents_channel", "supervisors_channel", "supervisor_group", "agent_group",
-        "agents", "supervisors", "note_prefix", "events_path",
-    },
-}
 _LANGUAGES = ("zh", "en")
 
 
@@ -306,6 +207,336 @@ def _local_timezone() -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
+def _boolean(setting: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        name = setting.rpartition(".")[2]
+        raise ConfigError(setting, f"{value!r} is not true or false", f"Write {name} = true or false.")
+    return value
+
+
+def _share(setting: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ConfigError(setting, f"{value!r} is not a share between 0 and 1", "Use 0.75 to remind when three quarters of the time have passed, 0 for no reminders.")
+    return float(value)
+
+
+def _customers(setting: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ConfigError(setting, f"{value!r} is not a whole number >= 2", "DESIGN.md's rule is 3 different customers.")
+    return value
+
+
+def _telegram_mode(setting: str, value: Any) -> str:
+    mode = _string(setting, value)
+    if mode not in ("polling", "webhook"):
+        raise ConfigError(setting, f"unknown mode {mode!r}", 'Use "polling" or "webhook".')
+    return mode
+
+
+def _webhook_url(setting: str, value: Any) -> str:
+    url = _string(setting, value)
+    if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
+        raise ConfigError(setting, f"{url!r} is not an https:// URL", "Telegram delivers webhooks to public https:// URLs only.")
+    return url
+
+
+def _url_path(example: str) -> Callable[[str, Any], str]:
+    def parse(setting: str, value: Any) -> str:
+        path = _string(setting, value)
+        if not path.startswith("/"):
+            raise ConfigError(setting, f"{path!r} does not start with /", f'Write it like "{example}".')
+        return path
+
+    return parse
+
+
+def _rate(setting: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(setting, f"{value!r} is not a number >= 0", "Use 30 (Telegram's limit) or 0 to switch the limiter off.")
+    return float(value)
+
+
+def _slack_id(pattern: str, example: str) -> Callable[[str, Any], str]:
+    def parse(setting: str, value: Any) -> str:
+        text = _string(setting, value)
+        if not re.fullmatch(pattern, text):
+            raise ConfigError(
+                setting,
+                f"{text!r} is not a Slack id",
+                f'Use the id, not the name (like "{example}": channel details or the user group\'s "Copy ID").',
+            )
+        return text
+
+    return parse
+
+
+def _slack_users(setting: str, value: Any) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(m, str) and re.fullmatch(r"[UW][A-Z0-9]{2,}", m) for m in value):
+        raise ConfigError(setting, f"{value!r} is not a list of Slack user ids", 'Write it like ["U0123456789", "U0987654321"].')
+    return frozenset(value)
+
+
+def _port(setting: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
+        raise ConfigError(setting, f"{value!r} is not a port number", "Use a whole number from 1 to 65535.")
+    return value
+
+
+# ---------------------------------------------------------------------- declarations
+@dataclass(frozen=True)
+class Context:
+    """What reading a setting may need besides its value."""
+
+    raw: Mapping[str, Any]  # the parsed file
+    base: Path  # relative paths are relative to the config file's folder
+    environ: Mapping[str, str]
+    values: Mapping[str, Any]  # the settings read so far (earlier fields)
+
+
+_ABSENT: Any = object()  # the file leaves a setting out: the field keeps its default
+Parser = Callable[[str, Any, Context], Any]
+
+
+def plain(parse: Callable[[str, Any], Any]) -> Parser:
+    """A parser of the setting's name and value only."""
+    return lambda setting, value, _context: parse(setting, value)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of the file (``"section.name"``) read by ``parse``; ``absent`` gives the
+    value when the file leaves it out (by default the field's own default)."""
+
+    key: str
+    parse: Parser
+    absent: Callable[[Context], Any] | None = None
+
+    def keys(self) -> Iterator[str]:
+        yield self.key
+
+    def read(self, context: Context) -> Any:
+        section, _, name = self.key.partition(".")
+        table = context.raw.get(section, {})
+        if name in table:
+            return self.parse(self.key, table[name], context)
+        return _ABSENT if self.absent is None else self.absent(context)
+
+
+@dataclass(frozen=True)
+class Group:
+    """One value built from several parts (keyword arguments of ``build``), always built:
+    parts the file leaves out are left to ``build``'s defaults. Parts are read in order."""
+
+    build: Callable[..., Any]
+    parts: Mapping[str, Key | Group]
+
+    def keys(self) -> Iterator[str]:
+        for part in self.parts.values():
+            yield from part.keys()
+
+    def read(self, context: Context) -> Any:
+        values = {name: part.read(context) for name, part in self.parts.items()}
+        return self.build(**{name: value for name, value in values.items() if value is not _ABSENT})
+
+
+@dataclass(frozen=True)
+class Env:
+    """A secret or endpoint from the environment (never from the file); blank is unset."""
+
+    name: str
+
+    def keys(self) -> Iterator[str]:
+        return iter(())
+
+    def read(self, context: Context) -> Any:
+        return context.environ.get(self.name, "").strip() or None
+
+
+Source = Key | Group | Env
+_SOURCE = "complaint_bot.source"
+
+
+def setting(source: Source, default: Any = MISSING, *, default_factory: Any = MISSING) -> Any:
+    """A :class:`Settings` field read from ``source``."""
+    return field(default=default, default_factory=default_factory, metadata={_SOURCE: source})
+
+
+def _seconds_key(key: str, example: str, *, can_be_off: bool = False) -> Key:
+    return Key(key, lambda setting, value, _context: _seconds(setting, value, example, can_be_off=can_be_off))
+
+
+def _file_key(key: str) -> Key:
+    return Key(key, lambda setting, value, context: _file(setting, value, context.base))
+
+
+def _sqlite_file(setting: str, value: Any, context: Context) -> Path:
+    path = Path(_string(setting, value)).expanduser()
+    return path if path.is_absolute() else context.base / path
+
+
+def _sla_key(name: str) -> Key:
+    default: dict[Severity, timedelta] = getattr(ServiceLevels(), name)
+    return Key(f"sla.{name}", lambda setting, value, _context: _sla_table(setting, value, default))
+
+
+def _duration_key(key: str) -> Key:
+    return Key(key, plain(parse_duration))
+
+
+# ---------------------------------------------------------------------- the settings
+@dataclass(frozen=True)
+class Settings:
+    """Every setting, with where it comes from. Fields are read in this order, so a
+    setting may depend on an earlier one (business hours on the time zone)."""
+
+    # [bot]
+    language: str = setting(Key("bot.language", plain(_language)), "zh")
+    desk_language: str = setting(Key("bot.desk_language", plain(_language)), "zh")
+    timezone: ZoneInfo = setting(
+        Key("bot.timezone", plain(_timezone), absent=lambda _context: _local_timezone()),
+        default_factory=lambda: ZoneInfo("UTC"),
+    )
+    # [database]
+    database_url: str | None = setting(Env("DATABASE_URL"), None)
+    sqlite_file: Path = setting(Key("database.sqlite_file", _sqlite_file), Path("complaint-bot.db"))
+    # seconds: a database that stalls is an error after this long, not a hang
+    # PostgreSQL: opening a connection
+    database_connect_timeout: float = setting(_seconds_key("database.connect_timeout", "5s"), 5.0)
+    # PostgreSQL: one statement; None = off
+    database_statement_timeout: float | None = setting(
+        _seconds_key("database.statement_timeout", "10s", can_be_off=True), 10.0
+    )
+    # PostgreSQL: waiting for a free pooled connection
+    database_pool_timeout: float = setting(_seconds_key("database.pool_timeout", "10s"), 10.0)
+    # SQLite: waiting for another process's lock on the file
+    sqlite_busy_timeout: float = setting(_seconds_key("database.busy_timeout", "10s"), 10.0)
+    # `run` waits for a database that is down, trying this often
+    database_retry_every: float = setting(_seconds_key("database.retry_every", "5s"), 5.0)
+    # [classifier]
+    categories_file: Path | None = setting(_file_key("classifier.categories_file"), None)
+    severity_file: Path | None = setting(_file_key("classifier.severity_file"), None)
+    userdict_file: Path | None = setting(_file_key("classifier.userdict_file"), None)
+    # [handoff]
+    handoff: HandoffPolicy = setting(
+        Group(
+            HandoffPolicy,
+            {
+                "every_ticket": Key("handoff.every_ticket", plain(_boolean)),
+                "min_severity": Key("handoff.min_severity", plain(_severity)),
+            },
+        ),
+        default_factory=HandoffPolicy,
+    )
+    # [sla], [hot_issues]
+    promises: Promises = setting(
+        Group(
+            Promises,
+            {
+                "levels": Group(
+                    ServiceLevels,
+                    {name: _sla_key(name) for name in ("first_response", "substantive_reply", "resolution")},
+                ),
+                "remind_at": Key("sla.remind_at", plain(_share)),
+                "hot_issue_customers": Key("hot_issues.customers", plain(_customers)),
+                "hours": Key(
+                    "sla.business_hours",
+                    lambda _setting, value, context: _business_hours(value, context.values["timezone"]),
+                    absent=lambda context: BusinessHours(timezone=context.values["timezone"]),
+                ),
+                "upgrade_hot_after": _duration_key("sla.upgrade_hot_after"),
+                "upgrade_major_after": _duration_key("sla.upgrade_major_after"),
+                "follow_up_after": _duration_key("sla.follow_up_after"),
+                "repeat_window": _duration_key("sla.repeat_window"),
+                "hot_issue_window": _duration_key("hot_issues.window"),
+            },
+        ),
+        default_factory=Promises,
+    )
+    # [reports]: weekly digest to the supervisors, (weekday 0=Monday, time) or None
+    digest: tuple[int, time] | None = setting(Key("reports.digest", plain(_digest_schedule)), (0, time(9, 0)))
+    # [telegram]
+    telegram_mode: str = setting(Key("telegram.mode", plain(_telegram_mode)), "polling")
+    telegram_webhook_url: str | None = setting(Key("telegram.webhook_url", plain(_webhook_url)), None)
+    telegram_webhook_path: str | None = setting(Key("telegram.webhook_path", plain(_url_path("/telegram"))), None)
+    telegram_max_messages_per_second: float = setting(Key("telegram.max_messages_per_second", plain(_rate)), 30.0)
+    # [slack]
+    slack_agents_channel: str | None = setting(
+        Key("slack.agents_channel", plain(_slack_id(r"[CG][A-Z0-9]{2,}", "C0123456789"))), None
+    )
+    slack_supervisors_channel: str | None = setting(
+        Key("slack.supervisors_channel", plain(_slack_id(r"[CG][A-Z0-9]{2,}", "C0123456789"))), None
+    )
+    slack_supervisor_group: str | None = setting(
+        Key("slack.supervisor_group", plain(_slack_id(r"S[A-Z0-9]{2,}", "S0123456789"))), None
+    )
+    slack_agent_group: str | None = setting(
+        Key("slack.agent_group", plain(_slack_id(r"S[A-Z0-9]{2,}", "S0123456789"))), None
+    )
+    slack_agents: frozenset[str] = setting(Key("slack.agents", plain(_slack_users)), frozenset())
+    slack_supervisors: frozenset[str] = setting(Key("slack.supervisors", plain(_slack_users)), frozenset())
+    slack_note_prefix: str = setting(Key("slack.note_prefix", plain(_string)), "//")
+    slack_events_path: str = setting(Key("slack.events_path", plain(_url_path("/slack/events"))), "/slack/events")
+    # [server]: the bot's own HTTP endpoint (Telegram webhook, Slack events)
+    listen: str = setting(Key("server.listen", plain(_string)), "0.0.0.0")
+    port: int = setting(Key("server.port", plain(_port)), 8080)
+    # secrets and endpoints (environment only)
+    telegram_token: str | None = setting(Env("TELEGRAM_BOT_TOKEN"), None)
+    telegram_api_base_url: str | None = setting(Env("TELEGRAM_API_BASE_URL"), None)
+    telegram_webhook_secret: str | None = setting(Env("TELEGRAM_WEBHOOK_SECRET"), None)
+    slack_bot_token: str | None = setting(Env("SLACK_BOT_TOKEN"), None)
+    slack_app_token: str | None = setting(Env("SLACK_APP_TOKEN"), None)
+    slack_signing_secret: str | None = setting(Env("SLACK_SIGNING_SECRET"), None)
+    slack_api_url: str | None = setting(Env("SLACK_API_URL"), None)
+    config_file: Path | None = None
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+    def describe_channels(self) -> list[str]:
+        """Which settings start which channel, for the start-up banner."""
+        lines = []
+        if self.telegram_token:
+            lines.append(f"Telegram: on ({self.telegram_mode}).")
+        else:
+            lines.append("Telegram: off. Set TELEGRAM_BOT_TOKEN (from @BotFather) to start the Telegram bot.")
+        if self.slack_bot_token:
+            mode = "Socket Mode" if self.slack_app_token else f"HTTP events at {self.slack_events_path}"
+            lines.append(f"Slack: on ({mode}), ticket cards in {self.slack_agents_channel}.")
+        else:
+            lines.append(
+                "Slack: off. Set SLACK_BOT_TOKEN plus SLACK_APP_TOKEN (Socket Mode) or "
+                "SLACK_SIGNING_SECRET (HTTP events) to hand complaints to agents in Slack."
+            )
+        return lines
+
+
+def _sources() -> Iterator[tuple[str, Source]]:
+    for f in fields(Settings):
+        source = f.metadata.get(_SOURCE)
+        if source is not None:
+            yield f.name, source
+
+
+# keys that were settings once: accepted, with a warning that they do nothing now
+RETIRED = {
+    "telegram.spool_file": "telegram.spool_file is no longer used and can be removed: updates are confirmed "
+    "to Telegram only once they are in the database, so Telegram keeps them meanwhile",
+}
+
+
+def _schema() -> dict[str, set[str]]:
+    schema: dict[str, set[str]] = {}
+    for key in [*(k for _name, source in _sources() for k in source.keys()), *RETIRED]:
+        section, _, name = key.partition(".")
+        schema.setdefault(section, set()).add(name)
+    return schema
+
+
+SCHEMA = _schema()  # section -> the keys it may hold
+ENV_SECRETS = tuple(source.name for _name, source in _sources() if isinstance(source, Env))
+
+
 def _check_slack(settings: Settings) -> None:
     """With SLACK_BOT_TOKEN set, the rest of what Slack needs must be there too."""
     if not settings.slack_bot_token:
@@ -347,174 +578,45 @@ def find_config_file(explicit: str | Path | None, environ: Mapping[str, str]) ->
     return default if default.is_file() else None
 
 
+def _read_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), f"not valid TOML ({exc})", "Fix the syntax at the position shown.") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), f"cannot be read ({exc})", "Check the file's permissions and encoding (UTF-8).") from exc
+
+
+def _warn_retired(raw: Mapping[str, Any], section: str) -> None:
+    for key, message in RETIRED.items():
+        where, _, name = key.partition(".")
+        if where == section and name in raw.get(section, {}):
+            logger.warning(message)
+
+
 def load_settings(config_file: str | Path | None = None, environ: Mapping[str, str] | None = None) -> Settings:
     """Read the environment and the config file; raise :class:`ConfigError` on anything wrong."""
     env = os.environ if environ is None else environ
     path = find_config_file(config_file, env)
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            raw = tomllib.loads(path.read_text("utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(str(path), f"not valid TOML ({exc})", "Fix the syntax at the position shown.") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(str(path), f"cannot be read ({exc})", "Check the file's permissions and encoding (UTF-8).") from exc
-    _check_keys("", raw, set(_SCHEMA))
+    raw = _read_file(path)
+    _check_keys("", raw, set(SCHEMA))
     for section, table in raw.items():
         if not isinstance(table, Mapping):
             raise ConfigError(section, "must be a table", f"Write it as [{section}] followed by its settings.")
-        _check_keys(section, table, _SCHEMA[section])
-    base = path.parent if path else Path.cwd()
+        _check_keys(section, table, SCHEMA[section])
     values: dict[str, Any] = {"config_file": path}
-
-    bot = raw.get("bot", {})
-    if "language" in bot:
-        values["language"] = _language("bot.language", bot["language"])
-    if "desk_language" in bot:
-        values["desk_language"] = _language("bot.desk_language", bot["desk_language"])
-    values["timezone"] = _timezone("bot.timezone", bot["timezone"]) if "timezone" in bot else _local_timezone()
-
-    database = raw.get("database", {})
-    if "sqlite_file" in database:
-        sqlite_file = Path(_string("database.sqlite_file", database["sqlite_file"])).expanduser()
-        values["sqlite_file"] = sqlite_file if sqlite_file.is_absolute() else base / sqlite_file
-    for key, field_name, example, can_be_off in (
-        ("connect_timeout", "database_connect_timeout", "5s", False),
-        ("statement_timeout", "database_statement_timeout", "10s", True),
-        ("pool_timeout", "database_pool_timeout", "10s", False),
-        ("busy_timeout", "sqlite_busy_timeout", "10s", False),
-        ("retry_every", "database_retry_every", "5s", False),
-    ):
-        if key in database:
-            values[field_name] = _seconds(f"database.{key}", database[key], example, can_be_off=can_be_off)
-
-    classifier = raw.get("classifier", {})
-    for key in ("categories_file", "severity_file", "userdict_file"):
-        if key in classifier:
-            values[key] = _file(f"classifier.{key}", classifier[key], base)
-
-    handoff = raw.get("handoff", {})
-    every = handoff.get("every_ticket", False)
-    if not isinstance(every, bool):
-        raise ConfigError("handoff.every_ticket", f"{every!r} is not true or false", "Write every_ticket = true or false.")
-    min_severity = _severity("handoff.min_severity", handoff["min_severity"]) if "min_severity" in handoff else Severity.IMPORTANT
-    values["handoff"] = HandoffPolicy(every_ticket=every, min_severity=min_severity)
-
-    sla = raw.get("sla", {})
-    defaults = ServiceLevels()
-    levels = ServiceLevels(
-        first_response=_sla_table("sla.first_response", sla.get("first_response", {}), defaults.first_response),
-        substantive_reply=_sla_table("sla.substantive_reply", sla.get("substantive_reply", {}), defaults.substantive_reply),
-        resolution=_sla_table("sla.resolution", sla.get("resolution", {}), defaults.resolution),
-    )
-    hot = raw.get("hot_issues", {})
-    promise_defaults = Promises()
-    remind_at = sla.get("remind_at", promise_defaults.remind_at)
-    if isinstance(remind_at, bool) or not isinstance(remind_at, (int, float)) or not 0 <= remind_at < 1:
-        raise ConfigError("sla.remind_at", f"{remind_at!r} is not a share between 0 and 1", "Use 0.75 to remind when three quarters of the time have passed, 0 for no reminders.")
-    customers = hot.get("customers", promise_defaults.hot_issue_customers)
-    if isinstance(customers, bool) or not isinstance(customers, int) or customers < 2:
-        raise ConfigError("hot_issues.customers", f"{customers!r} is not a whole number >= 2", "DESIGN.md's rule is 3 different customers.")
-
-    def duration(section: str, table: Mapping[str, Any], key: str, default: timedelta) -> timedelta:
-        return parse_duration(f"{section}.{key}", table[key]) if key in table else default
-
-    values["promises"] = Promises(
-        levels=levels,
-        hours=_business_hours(sla.get("business_hours", {}), values["timezone"]),
-        remind_at=float(remind_at),
-        upgrade_hot_after=duration("sla", sla, "upgrade_hot_after", promise_defaults.upgrade_hot_after),
-        upgrade_major_after=duration("sla", sla, "upgrade_major_after", promise_defaults.upgrade_major_after),
-        follow_up_after=duration("sla", sla, "follow_up_after", promise_defaults.follow_up_after),
-        repeat_window=duration("sla", sla, "repeat_window", promise_defaults.repeat_window),
-        hot_issue_window=duration("hot_issues", hot, "window", promise_defaults.hot_issue_window),
-        hot_issue_customers=customers,
-    )
-
-    reports = raw.get("reports", {})
-    if "digest" in reports:
-        values["digest"] = _digest_schedule("reports.digest", reports["digest"])
-
-    telegram = raw.get("telegram", {})
-    if "mode" in telegram:
-        mode = _string("telegram.mode", telegram["mode"])
-        if mode not in ("polling", "webhook"):
-            raise ConfigError("telegram.mode", f"unknown mode {mode!r}", 'Use "polling" or "webhook".')
-        values["telegram_mode"] = mode
-    if "webhook_url" in telegram:
-        url = _string("telegram.webhook_url", telegram["webhook_url"])
-        if not url.startswith("https://") and not url.startswith("http://127.0.0.1"):
-            raise ConfigError("telegram.webhook_url", f"{url!r} is not an https:// URL", "Telegram delivers webhooks to public https:// URLs only.")
-        values["telegram_webhook_url"] = url
-    if "webhook_path" in telegram:
-        path_ = _string("telegram.webhook_path", telegram["webhook_path"])
-        if not path_.startswith("/"):
-            raise ConfigError("telegram.webhook_path", f"{path_!r} does not start with /", 'Write it like "/telegram".')
-        values["telegram_webhook_path"] = path_
-    if "max_messages_per_second" in telegram:
-        rate = telegram["max_messages_per_second"]
-        if isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 0:
-            raise ConfigError("telegram.max_messages_per_second", f"{rate!r} is not a number >= 0", "Use 30 (Telegram's limit) or 0 to switch the limiter off.")
-        values["telegram_max_messages_per_second"] = float(rate)
-    if "spool_file" in telegram:  # the spool file is gone: Telegram itself keeps what is not stored yet
-        logger.warning("telegram.spool_file is no longer used and can be removed: updates are confirmed "
-                       "to Telegram only once they are in the database, so Telegram keeps them meanwhile")
-
-    slack = raw.get("slack", {})
-    for key, pattern, example in (
-        ("agents_channel", r"[CG][A-Z0-9]{2,}", "C0123456789"),
-        ("supervisors_channel", r"[CG][A-Z0-9]{2,}", "C0123456789"),
-        ("supervisor_group", r"S[A-Z0-9]{2,}", "S0123456789"),
-        ("agent_group", r"S[A-Z0-9]{2,}", "S0123456789"),
-    ):
-        if key in slack:
-            value = _string(f"slack.{key}", slack[key])
-            if not re.fullmatch(pattern, value):
-                raise ConfigError(
-                    f"slack.{key}",
-                    f"{value!r} is not a Slack id",
-                    f'Use the id, not the name (like "{example}": channel details or the user group\'s "Copy ID").',
-                )
-            values[f"slack_{key}"] = value
-    for key in ("agents", "supervisors"):
-        if key in slack:
-            members = slack[key]
-            if not isinstance(members, list) or not all(
-                isinstance(m, str) and re.fullmatch(r"[UW][A-Z0-9]{2,}", m) for m in members
-            ):
-                raise ConfigError(f"slack.{key}", f"{members!r} is not a list of Slack user ids", 'Write it like ["U0123456789", "U0987654321"].')
-            values[f"slack_{key}"] = frozenset(members)
-    if "note_prefix" in slack:
-        values["slack_note_prefix"] = _string("slack.note_prefix", slack["note_prefix"])
-    if "events_path" in slack:
-        events_path = _string("slack.events_path", slack["events_path"])
-        if not events_path.startswith("/"):
-            raise ConfigError("slack.events_path", f"{events_path!r} does not start with /", 'Write it like "/slack/events".')
-        values["slack_events_path"] = events_path
-
-    server = raw.get("server", {})
-    if "listen" in server:
-        values["listen"] = _string("server.listen", server["listen"])
-    if "port" in server:
-        port = server["port"]
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ConfigError("server.port", f"{port!r} is not a port number", "Use a whole number from 1 to 65535.")
-        values["port"] = port
-
-    def secret(name: str) -> str | None:
-        value = env.get(name, "").strip()
-        return value or None
-
-    values.update(
-        database_url=secret("DATABASE_URL"),
-        telegram_token=secret("TELEGRAM_BOT_TOKEN"),
-        telegram_api_base_url=secret("TELEGRAM_API_BASE_URL"),
-        telegram_webhook_secret=secret("TELEGRAM_WEBHOOK_SECRET"),
-        slack_bot_token=secret("SLACK_BOT_TOKEN"),
-        slack_app_token=secret("SLACK_APP_TOKEN"),
-        slack_signing_secret=secret("SLACK_SIGNING_SECRET"),
-        slack_api_url=secret("SLACK_API_URL"),
-    )
+    context = Context(raw, path.parent if path else Path.cwd(), env, values)
+    sources = list(_sources())
+    # a retired key is reported once its section has been read (as the section's last key)
+    section_ends = {key.partition(".")[0]: index for index, (_name, source) in enumerate(sources) for key in source.keys()}
+    for index, (name, source) in enumerate(sources):
+        value = source.read(context)
+        if value is not _ABSENT:
+            values[name] = value
+        for section in sorted(section for section, end in section_ends.items() if end == index):
+            _warn_retired(raw, section)
     settings = Settings(**values)
     _check_slack(settings)
     if settings.telegram_token and settings.telegram_mode == "webhook" and not settings.telegram_webhook_url:

@@ -119,3 +119,31 @@ async def test_the_violated_constraint_is_read_from_the_driver(database: Databas
         assert violated_constraint(raised.value) == PROCESSED_UPDATES_KEY == "pk_processed_updates"
     else:  # SQLite names no constraint in its errors: the unit of work asks the table instead
         assert violated_constraint(raised.value) is None
+
+
+@pytest.mark.parametrize(
+    ("domain", "model", "domain_only", "model_only"),
+    [
+        ("Customer", "CustomerRow", set(), set()),
+        ("Conversation", "ConversationRow", set(), {"active"}),  # derived from the state
+        ("MessageRecord", "MessageRow", set(), {"id", "edited_at"}),
+        ("TicketEvent", "TicketEventRow", set(), {"id"}),
+        ("OutboxItem", "OutboxRow", set(), set()),
+        ("Timer", "TimerRow", set(), set()),
+        ("HotIssue", "HotIssueRow", {"ticket_ids"}, set()),  # read from the tickets
+        ("InboxEntry", "InboxRow", set(), {"received_at", "processed_at", "failed_at", "last_error"}),
+    ],
+)
+def test_the_other_domain_objects_and_their_tables_differ_only_as_the_repositories_expect(
+    domain: str, model: str, domain_only: set[str], model_only: set[str]
+) -> None:
+    """A field added on one side only fails here: add the column (and a migration) or
+    map it in the repository, then update this table."""
+    from sqlalchemy import inspect
+
+    from flows import domain as domain_module
+    from storage import models
+
+    names = {f.name for f in fields(getattr(domain_module, domain))}
+    columns = {c.key for c in inspect(getattr(models, model)).columns}
+    assert (names - columns, columns - names) == (domain_only, model_only)
