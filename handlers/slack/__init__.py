@@ -19,6 +19,7 @@ ownership, agents, supervisors) and which buttons a card offers are decided in
 
 from handlers.slack.app import authorize_once, build_app, http_handler
 from handlers.slack.blocks import (
+    BUTTONS,
     CLAIM,
     ESCALATE,
     ICONS,
@@ -31,7 +32,13 @@ from handlers.slack.blocks import (
     CardRenderer,
     hot_issue_term,
 )
-from handlers.slack.desk import ButtonPress, CustomerDelivery, SlackDesk, ThreadMessage
+from handlers.slack.desk import (
+    ButtonPress,
+    CustomerDelivery,
+    ModalSubmission,
+    SlackDesk,
+    ThreadMessage,
+)
 from handlers.slack.directory import Directory
 from handlers.slack.listeners import register
 from handlers.slack.markup import (
@@ -46,6 +53,7 @@ from handlers.slack.sender import PERMANENT_ERRORS, FileFetcher, SlackDeskSender
 from handlers.slack.settings import DeskSettings
 
 __all__ = [
+    "BUTTONS",
     "CLAIM",
     "ESCALATE",
     "ICONS",
@@ -63,6 +71,7 @@ __all__ = [
     "DeskSettings",
     "Directory",
     "FileFetcher",
+    "ModalSubmission",
     "SlackDesk",
     "SlackDeskSender",
     "ThreadMessage",

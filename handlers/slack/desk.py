@@ -103,6 +103,30 @@ class ButtonPress:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ModalSubmission:
+    """A submitted card modal (transfer, re-grade, resolve) and what was filled in."""
+
+    callback_id: str
+    ticket_id: int
+    user: str
+    values: Mapping[str, Any]  # ``view.state.values``, read with :func:`_selected`
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any]) -> ModalSubmission | None:
+        """None for a view that is not about a ticket."""
+        view = body.get("view") or {}
+        metadata = str(view.get("private_metadata") or "")
+        if not metadata.isdigit():
+            return None
+        return cls(
+            callback_id=str(view.get("callback_id")),
+            ticket_id=int(metadata),
+            user=str((body.get("user") or {}).get("id")),
+            values=(view.get("state") or {}).get("values") or {},
+        )
+
+
 @dataclass
 class SlackDesk:
     """What the listeners call: the service, who is who, and how Slack is answered."""
@@ -218,9 +242,10 @@ class SlackDesk:
     # -- modal submissions: decided before the acknowledgement (one transaction), so a
     # refusal shows in the modal; telling the customer and the agent happens after it
     async def submit(
-        self, callback_id: str, ticket_id: int, user: str, values: Mapping[str, Any]
+        self, submission: ModalSubmission
     ) -> tuple[dict[str, str] | None, Callable[[], Awaitable[None]] | None]:
         """(errors for the modal or None, the work to do after acknowledging)."""
+        callback_id, ticket_id, user, values = submission.callback_id, submission.ticket_id, submission.user, submission.values
         actor = await self.directory.actor(user)
         if callback_id == TRANSFER_VIEW:
             target = _selected(values, "to", "user")

@@ -11,17 +11,8 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from handlers.slack.blocks import (
-    CLAIM,
-    ESCALATE,
-    REGRADE,
-    REGRADE_VIEW,
-    RESOLVE,
-    RESOLVE_VIEW,
-    TRANSFER,
-    TRANSFER_VIEW,
-)
-from handlers.slack.desk import ButtonPress, SlackDesk, ThreadMessage
+from handlers.slack.blocks import BUTTONS, REGRADE_VIEW, RESOLVE_VIEW, TRANSFER_VIEW
+from handlers.slack.desk import ButtonPress, ModalSubmission, SlackDesk, ThreadMessage
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +46,8 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
 
     async def on_submit(ack: AsyncAck, body: dict[str, Any]) -> None:
         """A modal: refusals are shown in the modal itself."""
-        view = body.get("view") or {}
-        metadata = str(view.get("private_metadata") or "")
-        if not metadata.isdigit():
-            await ack()
-            return
-        user = str((body.get("user") or {}).get("id"))
-        errors, afterwards = await desk.submit(str(view.get("callback_id")), int(metadata), user, (view.get("state") or {}).get("values") or {})
+        submission = ModalSubmission.from_body(body)
+        errors, afterwards = await desk.submit(submission) if submission is not None else (None, None)
         if errors:
             await ack(response_action="errors", errors=errors)
             return
@@ -77,7 +63,7 @@ def register(app: AsyncApp, desk: SlackDesk) -> None:
         """Other events the app receives (edits, joins...): acknowledged and dropped."""
 
     app.event("message")(on_message)
-    for action in (CLAIM, TRANSFER, ESCALATE, REGRADE, RESOLVE):
+    for action in BUTTONS.values():
         app.action(action)(on_button)
     for callback in (TRANSFER_VIEW, REGRADE_VIEW, RESOLVE_VIEW):
         app.view(callback)(on_submit)
