@@ -116,7 +116,7 @@ class Detail:
     invalid: str
     review: str
     limit: int | None = None
-    accepts: Callable[[str], bool] = lambda value: True  # noqa: E731 - any text within the limit
+    accepts: Callable[[str], bool] = lambda value: True  # any text within the limit
     masked: bool = False
 
     def valid(self, value: str) -> bool:

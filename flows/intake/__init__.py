@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from typing import ClassVar
 
 from flows.conversation import FEEDBACK_STATES, INTAKE_STATES, TICKET_OPEN_STATES
 from flows.domain import Attachment, Inbound, InboundKind, Reply
@@ -162,7 +163,7 @@ class Intake(Answers):
             await self._relay(turn, inbound, acknowledge=False)
         turn.reply(self.t(turn, "edit.noted"))
 
-    _dispatch: dict[InboundKind, InboundHandler] = {
+    _dispatch: ClassVar[dict[InboundKind, InboundHandler]] = {
         InboundKind.TEXT: Answers.on_text,
         InboundKind.COMMAND: Commands.on_command,
         InboundKind.BUTTON: Answers.on_button,

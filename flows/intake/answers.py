@@ -8,6 +8,7 @@ and values that mean one of its buttons — and otherwise read by the step's rea
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import ClassVar, assert_never
 
 from flows import buttons, lifecycle
 from flows.buttons import ButtonPress
@@ -37,6 +38,7 @@ class Answers(Commands):
 
     # ------------------------------------------------------------------ text
     async def on_text(self, turn: Turn, inbound: Inbound) -> None:
+        """Typed text: what it means at the conversation's step (the step table says)."""
         text = inbound.text
         word = norm(text)
         conv = turn.conversation
@@ -75,6 +77,8 @@ class Answers(Commands):
                 self.prompt(turn)
             case Comment():
                 await self._comment(turn, text, reader.limit)
+            case _:
+                assert_never(reader)
 
     async def _first_words(self, turn: Turn, inbound: Inbound, word: str) -> None:
         """Text without a conversation: a greeting is welcomed, anything else starts a complaint."""
@@ -248,7 +252,7 @@ class Answers(Commands):
     async def _press_rate(self, turn: Turn, press: ButtonPress) -> None:
         await self._rate(turn, int(press.arg or "0"))
 
-    _button_actions: dict[str, PressHandler] = {
+    _button_actions: ClassVar[dict[str, PressHandler]] = {
         "confirm": _press_confirm,
         "change": _press_change,
         "cat": _press_category,
@@ -263,5 +267,5 @@ class Answers(Commands):
     }
     """What each button action does (the step table says which buttons a step shows)."""
 
-    _typed_actions: dict[str, PressHandler] = {**_button_actions, "change_to": _change_to_category}
+    _typed_actions: ClassVar[dict[str, PressHandler]] = {**_button_actions, "change_to": _change_to_category}
     """What typed answers can stand for: every button, and naming a category at the suggestion."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from flows import buttons, conversation as machine
+from flows import buttons
+from flows import conversation as machine
 from flows.domain import Button, Conversation, Draft, Severity, Ticket
 from flows.policy import HandoffPolicy
 from flows.promises import Promises

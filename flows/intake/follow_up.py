@@ -3,10 +3,17 @@ solved or not, a rating (a low one reopens), a comment, closing."""
 
 from __future__ import annotations
 
-from flows import lifecycle, promises as sla
+from flows import lifecycle
+from flows import promises as sla
 from flows.conversation import WAITING_STATES
-from flows.domain import Inbound, Ticket, TicketState, TimerKind, ConversationState
-from flows.events import CloseReason, CustomerAdded, HandoffReason, ReopenReason, TicketClosed
+from flows.domain import ConversationState, Inbound, Ticket, TicketState, TimerKind
+from flows.events import (
+    CloseReason,
+    CustomerAdded,
+    HandoffReason,
+    ReopenReason,
+    TicketClosed,
+)
 from flows.intake.questions import Questions
 from flows.steps import MAX_COMMENT
 from flows.turn import Turn

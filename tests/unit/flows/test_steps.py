@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flows import conversation
-from flows.domain import Conversation, ConversationState as S, Customer, Draft
+from flows.domain import Conversation, Customer, Draft
+from flows.domain import ConversationState as S
 from flows.intake import Intake
 from flows.steps import (
     FOLLOW_UP_STEPS,
@@ -27,6 +28,7 @@ from flows.steps import (
     PickFromList,
     Question,
     Step,
+    intake_moves,
     intake_transitions,
 )
 from flows.texts import default_catalogue
@@ -60,9 +62,7 @@ def text_keys(step: Step) -> set[str]:
         keys.add(reader.invalid)
     elif isinstance(reader, AddsToDescription):
         keys.add(reader.said)
-    elif isinstance(reader, PickFromList):
-        keys.add(reader.say)
-    elif isinstance(reader, ForTheDesk) and reader.say:
+    elif isinstance(reader, PickFromList | ForTheDesk) and reader.say:
         keys.add(reader.say)
     return keys
 
@@ -179,11 +179,20 @@ def test_the_machine_uses_the_generated_rows_in_table_order() -> None:
     assert [row[3] for row in choose] == ["returning_to_review", ""]
 
 
-def test_every_intake_step_can_be_left_and_reached() -> None:
-    reached = {S.DESCRIBING} | {to for _, _, to, _ in LEGAL_INTAKE_MOVES}
+def test_every_intake_step_is_reached_and_leads_on() -> None:
+    reached = {INTAKE_STEPS[0].state} | {to for _, _, to in intake_moves()}
     for step in INTAKE_STEPS:
-        assert step.state in reached, step.state.value
+        assert step.state in reached, f"no move leads to {step.state.value}"
         assert step.moves, f"{step.state.value} leads nowhere"
+    assert S.SUBMITTED in reached, "the intake ends in a submission"
+
+
+def test_next_passes_steps_aside() -> None:
+    moves = {(step.state, move.event, move.when): to for step, move, to in intake_moves()}
+    aside = [step.state for step in INTAKE_STEPS if step.aside]
+    assert aside == [S.CHOOSING_CATEGORY]
+    assert moves[(S.CONFIRMING_CATEGORY, "confirm_category", None)] is S.ASKING_ORDER
+    assert moves[(S.CHOOSING_CATEGORY, "choose_category", None)] is S.ASKING_ORDER
 
 
 # ---------------------------------------------------------------------- words
