@@ -7,7 +7,12 @@ from pathlib import Path
 
 from flows.texts import Catalogue, default_catalogue
 
-FLOWS = Path(__file__).resolve().parents[3] / "flows"
+ROOT = Path(__file__).resolve().parents[3]
+# a literal catalogue key: "section.key" given to a text lookup (the flows' and the desks' forms)
+_LITERAL_KEY = re.compile(
+    r'(?:self\.t|self\.intake\.t|self\._button|\bb)\(turn, "([a-z_.]+)"'
+    r'|(?<![\w.])(?:self\.)?_?t\("([a-z_]+\.[a-z_.]+)"'
+)
 
 
 def test_languages_have_the_same_keys_and_placeholders() -> None:
@@ -18,14 +23,15 @@ def test_languages_have_the_same_keys_and_placeholders() -> None:
         assert catalogue.placeholders("zh", key) == catalogue.placeholders("en", key), key
 
 
-def test_every_literal_key_used_by_the_flows_exists() -> None:
+def test_every_literal_key_used_by_the_flows_and_desks_exists() -> None:
     catalogue = default_catalogue()
-    used: set[str] = set()
-    for path in FLOWS.glob("*.py"):
-        for match in re.finditer(r'self\.t\(turn, "([a-z_.]+)"|self\.intake\.t\(turn, "([a-z_.]+)"|self\._button\(turn, "([a-z_.]+)"|b\(turn, "([a-z_.]+)"', path.read_text()):
-            used.add(next(g for g in match.groups() if g))
-    assert used, "the pattern found no keys; the test would be vacuous"
-    missing = sorted(k for k in used if k not in catalogue.keys("zh"))
+    used: dict[str, set[str]] = {}
+    for package in ("flows", "handlers"):
+        for path in (ROOT / package).rglob("*.py"):
+            for match in _LITERAL_KEY.finditer(path.read_text(encoding="utf-8")):
+                used.setdefault(package, set()).add(next(g for g in match.groups() if g))
+    assert len(used.get("flows", ())) > 30 and len(used.get("handlers", ())) > 30, "the pattern finds too few keys"
+    missing = sorted(k for keys in used.values() for k in keys if k not in catalogue.keys("zh"))
     assert not missing
 
 
