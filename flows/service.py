@@ -350,32 +350,23 @@ class ComplaintService:
         else kept as an internal message (``internal_text`` when given: the text as written
         at the desk). A message kept internally comes back with ``ok`` False,
         ``kept_internal`` True and the ``refusal`` that says why it did not go out."""
-        ticket_id = ref if isinstance(ref, int) else parse_ticket_number(ref)
-        lang = self.desk_language
-        if ticket_id is None:
-            return DeskOutcome(False, self.texts.text(lang, "desk.refusal.unknown_ticket", ref=str(ref)))
-        async with self.uow_factory() as uow:
-            if event_id is not None and not await uow.updates.record(DESK_CHANNEL, event_id):
-                return DeskOutcome(False, "", duplicate=True)
-            turn = await self._ticket_turn(uow, ticket_id, self.clock())
-            if turn is None or turn.ticket is None:
-                return DeskOutcome(False, self.texts.text(lang, "desk.refusal.unknown_ticket", ref=str(ref)))
-            ticket = turn.ticket
-            refusal = (await self.desk.reply(turn, ticket, actor, text)).refusal
-            if refusal is not None:
-                kept = await self.desk.note(turn, ticket, actor, internal_text if internal_text is not None else text, "internal_message")
-                message = self.texts.text(lang, f"desk.refusal.{refusal.code}", **refusal.params)
-                if kept.refusal is not None:
-                    return DeskOutcome(False, message, ticket, refusal)
-            outcome = await self._finish(uow, turn)
-            try:
-                await uow.commit()
-            except DuplicateUpdate:
-                return DeskOutcome(False, "", duplicate=True)
-        ticket = outcome.ticket or ticket
-        if refusal is not None:
-            return DeskOutcome(False, message, ticket, refusal, kept_internal=True)
-        return DeskOutcome(True, self.texts.text(lang, "desk.done.replied", number=ticket.number), ticket, None, outcome.replies, outcome.desk)
+        kept: list[Refusal] = []
+
+        async def reply_or_keep(turn: Turn, ticket: Ticket) -> DeskResult:
+            replied = await self.desk.reply(turn, ticket, actor, text)
+            if replied.refusal is None:
+                return replied
+            internal = internal_text if internal_text is not None else text
+            note = await self.desk.note(turn, ticket, actor, internal, "internal_message")
+            if note.refusal is not None:  # nothing to keep either: refused, nothing written
+                return DeskResult(ticket, replied.refusal)
+            kept.append(replied.refusal)
+            return note
+
+        outcome = await self._desk_action(ref, reply_or_keep, "replied", event_id)
+        if kept and outcome.ok:
+            return DeskOutcome(False, self._refusal_text(kept[0]), outcome.ticket, kept[0], kept_internal=True)
+        return outcome
 
     # ------------------------------------------------------------------ timers
     async def run_due_timers(self, limit: int = 500) -> int:
@@ -522,12 +513,7 @@ class ComplaintService:
             ticket = turn.ticket
             result = await action(turn, ticket)
             if result.refusal is not None:
-                return DeskOutcome(
-                    False,
-                    self.texts.text(lang, f"desk.refusal.{result.refusal.code}", **result.refusal.params),
-                    ticket,
-                    result.refusal,
-                )
+                return DeskOutcome(False, self._refusal_text(result.refusal), ticket, result.refusal)
             outcome = await self._finish(uow, turn)
             try:
                 await uow.commit()
@@ -541,6 +527,9 @@ class ComplaintService:
             outcome.replies,
             outcome.desk,
         )
+
+    def _refusal_text(self, refusal: Refusal) -> str:
+        return self.texts.text(self.desk_language, f"desk.refusal.{refusal.code}", **refusal.params)
 
     async def customer(self, customer_id: int) -> Customer | None:
         async with self.uow_factory() as uow:
