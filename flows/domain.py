@@ -234,19 +234,10 @@ class Draft:
     return_to_review: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "description": self.description,
-            "description_message_id": self.description_message_id,
-            "suggestion": self.suggestion,
-            "suggested_category": self.suggested_category,
-            "category": self.category,
-            "severity": self.severity,
-            "order_number": self.order_number,
-            "occurred": self.occurred,
-            "contact": self.contact,
-            "photos": [p.to_dict() for p in self.photos],
-            "return_to_review": self.return_to_review,
-        }
+        """Every field (a new one needs nothing here), the photos as dicts."""
+        data = {name: getattr(self, name) for name in _DRAFT_FIELDS_ORDERED}
+        data["photos"] = [p.to_dict() for p in self.photos]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Draft:
@@ -257,7 +248,8 @@ class Draft:
         return cls(**known, photos=photos)
 
 
-_DRAFT_FIELDS = frozenset(Draft.__dataclass_fields__)
+_DRAFT_FIELDS_ORDERED = tuple(Draft.__dataclass_fields__)
+_DRAFT_FIELDS = frozenset(_DRAFT_FIELDS_ORDERED)
 
 
 @dataclass(slots=True)
