@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import insert, text  # noqa: E402
 
 from flows.domain import Severity, TicketState  # noqa: E402
-from flows.policy import ServiceLevels  # noqa: E402
+from flows.sla import ServiceLevels  # noqa: E402
 from flows.report import format_text  # noqa: E402
 from flows.texts import default_catalogue  # noqa: E402
 from nlp import default_classifier  # noqa: E402

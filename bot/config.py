@@ -25,8 +25,8 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flows.domain import Severity
-from flows.policy import HandoffPolicy, ServiceLevels
-from flows.promises import BusinessHours, Promises
+from flows.grading import HandoffPolicy
+from flows.sla import BusinessHours, Promises, ServiceLevels
 from flows.redaction import redact
 
 CONFIG_ENV = "COMPLAINT_BOT_CONFIG"

@@ -321,7 +321,7 @@ class Ticket:
 
 
 class TimerKind(StrEnum):
-    """What a ticket timer watches (see flows/promises.py)."""
+    """What a ticket timer watches (see flows/sla.py)."""
 
     FIRST_RESPONSE = "first_response"  # a person responds (the ticket is claimed)
     SUBSTANTIVE_REPLY = "substantive_reply"  # an agent writes to the customer

@@ -36,8 +36,8 @@ from flows.domain import (
 )
 from flows.formatting import parse_ticket_number
 from flows.intake import Intake
-from flows.policy import HandoffPolicy
-from flows.promises import Promises
+from flows.grading import HandoffPolicy
+from flows.sla import Promises
 from flows.scheduler import TimerActions
 from flows.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
 from flows.texts import Catalogue, default_catalogue

@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 from flows import buttons
 from flows import conversation as machine
 from flows.domain import Button, Conversation, Draft, Severity, Ticket
-from flows.policy import HandoffPolicy
-from flows.promises import Promises
+from flows.grading import HandoffPolicy
+from flows.sla import Promises
 from flows.steps import STEPS, Step
 from flows.texts import Catalogue
 from flows.turn import Turn

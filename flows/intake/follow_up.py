@@ -4,7 +4,6 @@ solved or not, a rating (a low one reopens), a comment, closing."""
 from __future__ import annotations
 
 from flows import lifecycle
-from flows import promises as sla
 from flows.conversation import WAITING_STATES
 from flows.domain import ConversationState, Inbound, Ticket, TicketState, TimerKind
 from flows.events import (
@@ -121,7 +120,7 @@ class FollowUp(Questions):
         data = {"rating": ticket.rating, "comment": ticket.feedback}
         if ticket.state is TicketState.RESOLVED:
             await lifecycle.apply(turn, ticket, "close", lifecycle.CUSTOMER, data)
-        await sla.met(turn, ticket, (TimerKind.FOLLOW_UP,))
+        await lifecycle.met(turn, ticket, (TimerKind.FOLLOW_UP,))
         await turn.uow.tickets.save(ticket)
         turn.to_desk(TicketClosed(ticket.id, reason=CloseReason.CUSTOMER, rating=ticket.rating, comment=ticket.feedback))
         turn.reply(self.t(turn, "feedback.thanks", number=ticket.number))

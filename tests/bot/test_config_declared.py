@@ -15,8 +15,8 @@ import pytest
 
 from bot.config import ENV_SECRETS, RETIRED, SCHEMA, ConfigError, Settings, load_settings
 from flows.domain import Severity
-from flows.policy import HandoffPolicy, ServiceLevels
-from flows.promises import BusinessHours, Promises
+from flows.grading import HandoffPolicy
+from flows.sla import BusinessHours, Promises, ServiceLevels
 
 ROOT = Path(__file__).resolve().parents[2]
 
