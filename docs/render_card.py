@@ -3,7 +3,7 @@
     .venv/bin/python docs/render_card.py [--language zh|en] [--out docs/card.png]
 
 A customer files a real complaint through the application service (temporary SQLite
-file), the card's Block Kit comes from handlers/slack.py's CardRenderer, and a small
+file), the card's Block Kit comes from handlers/slack/blocks.py's CardRenderer, and a small
 HTML preview of those blocks, styled like Slack, is screenshotted with headless Chromium
 (Debian package ``chromium``; not needed by the bot or its tests).
 """
