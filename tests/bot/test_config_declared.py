@@ -1,4 +1,4 @@
-"""The settings are declared once (bot/config.py): the file's keys, their checks and the
+"""The settings are declared once (bot/config/): the file's keys, their checks and the
 typed Settings come from the same declarations. These cases pin what loading does, error
 message for error message (they were recorded from the loader before the declarations)."""
 
