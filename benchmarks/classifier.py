@@ -42,7 +42,8 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from nlp import Classifier, default_classifier  # noqa: E402
 from nlp.evaluation import SEVERITIES, Example, Scores, read_examples, score  # noqa: E402
-from nlp.fit import FitOptions, cross_validate, load_base  # noqa: E402
+from nlp.fit import FitOptions, cross_validate  # noqa: E402
+from nlp.fit_files import load_base  # noqa: E402
 
 SEED = REPO_ROOT / "nlp" / "seed"
 DEFAULT_DATA = Path(os.environ.get("COMPLAINT_BOT_DATA", REPO_ROOT.parent / "shared" / "data"))

@@ -177,7 +177,7 @@ def _classify(args: argparse.Namespace) -> int:
 def _lexicon(args: argparse.Namespace, parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
     from bot import lexicon_command
     from nlp import LexiconError
-    from nlp.fit import BaseFiles
+    from nlp.fit_files import BaseFiles
 
     if args.lexicon_command != "fit":
         parser.error("lexicon needs an action: fit")

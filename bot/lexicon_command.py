@@ -42,15 +42,13 @@ from nlp.evaluation import (
     read_texts,
     score,
 )
+from nlp.fit_files import OUTPUT_FILES, BaseFiles, write_lexicon
 from nlp.fit import (
-    OUTPUT_FILES,
-    BaseFiles,
     Fit,
     FitOptions,
     agreement,
     cross_validate,
     fit,
-    write_lexicon,
 )
 from nlp.lexicon import Lexicon
 

@@ -16,16 +16,14 @@ import pytest
 from nlp import Classifier
 from nlp.evaluation import Example
 from nlp.fit import (
-    BaseFiles,
     Fit,
     FitOptions,
     Weight,
     cross_validate,
     fit,
     folds,
-    load_base,
-    write_lexicon,
 )
+from nlp.fit_files import BaseFiles, load_base, write_lexicon
 from nlp.lexicon import Lexicon, load_lexicon, packaged
 from nlp.types import Severity
 

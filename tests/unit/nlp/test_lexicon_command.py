@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.lexicon_command import FitCommandError, FitRequest, run
-from nlp.fit import BaseFiles
+from nlp.fit_files import BaseFiles
 
 CATEGORIES = """\
 [delivery]
