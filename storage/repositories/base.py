@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import fields, is_dataclass
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table, inspect
+from sqlalchemy import Row, Table, inspect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import (
@@ -22,6 +23,8 @@ from storage.models import (
     TicketTermRow,
     TimerRow,
 )
+
+T = TypeVar("T")
 
 
 def table_of(model: type[Base]) -> Table:
@@ -49,22 +52,37 @@ class MappingMismatch(TypeError):
     """A domain dataclass and its model disagree about which fields are stored."""
 
 
-def copied_fields(domain: type, model: type[Base], *, converted: tuple[str, ...] = ()) -> tuple[str, ...]:
+def copied_fields(
+    domain: type,
+    model: type[Base],
+    *,
+    converted: tuple[str, ...] = (),
+    domain_only: tuple[str, ...] = (),
+    model_only: tuple[str, ...] = (),
+) -> tuple[str, ...]:
     """The fields copied as they are between ``domain`` (a dataclass) and ``model``'s columns.
 
     The domain dataclass and the model's columns must name the same fields: this is
     the one mapping between them, so a new field is a domain field, a model column
     and a migration, and nothing else. ``converted`` are the fields the repository
     converts itself (the primary key, JSON shapes...); they must exist on both sides
-    too. Raises :class:`MappingMismatch` naming what is missing where.
+    too. ``domain_only`` are fields that are not stored (read from elsewhere),
+    ``model_only`` columns the domain object does not carry (an id nobody reads back,
+    a value derived from other fields); each must exist on its side and only there.
+    Raises :class:`MappingMismatch` naming what is missing where.
+
+    Called once per mapping, at import: the repositories keep the tuple and copy with
+    :func:`values_of` and :func:`from_row`, which do no introspection.
     """
     if not is_dataclass(domain):
         raise TypeError(f"{domain.__name__} is not a dataclass")
     domain_names = [f.name for f in fields(domain)]
     columns = [column.key for column in inspect(model).columns]
-    missing_columns = [name for name in domain_names if name not in columns]
-    missing_fields = [name for name in columns if name not in domain_names]
+    missing_columns = [name for name in domain_names if name not in columns and name not in domain_only]
+    missing_fields = [name for name in columns if name not in domain_names and name not in model_only]
     unknown_converted = [name for name in converted if name not in domain_names or name not in columns]
+    wrong_domain_only = [name for name in domain_only if name not in domain_names or name in columns]
+    wrong_model_only = [name for name in model_only if name not in columns or name in domain_names]
     problems = []
     if missing_columns:
         problems.append(f"{domain.__name__} fields without a column in {model.__name__}: {', '.join(missing_columns)}")
@@ -72,13 +90,31 @@ def copied_fields(domain: type, model: type[Base], *, converted: tuple[str, ...]
         problems.append(f"{model.__name__} columns without a field in {domain.__name__}: {', '.join(missing_fields)}")
     if unknown_converted:
         problems.append(f"converted fields that are not on both sides: {', '.join(unknown_converted)}")
+    if wrong_domain_only:
+        problems.append(
+            f"domain-only fields that are not fields of {domain.__name__} only: {', '.join(wrong_domain_only)}"
+        )
+    if wrong_model_only:
+        problems.append(f"model-only columns that are not columns of {model.__name__} only: {', '.join(wrong_model_only)}")
     if problems:
         raise MappingMismatch(
             "; ".join(problems)
             + " (add the field to the domain dataclass, the column to storage/models.py and a migration:"
             " `complaint-bot db revision -m ...`)"
         )
-    return tuple(name for name in domain_names if name not in converted)
+    return tuple(name for name in domain_names if name not in converted and name not in domain_only)
+
+
+def values_of(obj: object, names: tuple[str, ...]) -> dict[str, Any]:
+    """The column values of ``obj``'s fields ``names`` (a :func:`copied_fields` tuple), as
+    they are; the repository adds the converted ones to the dict."""
+    return {name: getattr(obj, name) for name in names}
+
+
+def from_row(cls: Callable[..., T], row: Row[Any], names: tuple[str, ...], /, **converted: Any) -> T:
+    """``cls`` built from ``row``'s columns ``names`` (a :func:`copied_fields` tuple) as they
+    are, and from the ``converted`` fields the repository gives."""
+    return cls(**{name: getattr(row, name) for name in names}, **converted)
 
 
 class _Repository:

@@ -8,7 +8,8 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, update
 
 from flows.domain import Conversation, ConversationState, Customer, Draft
-from storage.repositories.base import _Repository, conversations, customers
+from storage.models import ConversationRow, CustomerRow
+from storage.repositories.base import _Repository, conversations, copied_fields, customers, from_row, values_of
 
 _TERMINAL = (ConversationState.CLOSED, ConversationState.CANCELLED)
 
@@ -32,15 +33,15 @@ _CONVERSATION_BY_ID = select(conversations).where(conversations.c.id == bindpara
 _UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("b_id"))
 
 
+# the one list of each object's fields is its dataclass, checked against the table: the
+# ids are set by the database; a conversation's draft is stored as JSON and its active
+# column is derived from the state
+_CUSTOMER_FIELDS = copied_fields(Customer, CustomerRow, converted=("id",))
+_CONVERSATION_FIELDS = copied_fields(Conversation, ConversationRow, converted=("id", "draft"), model_only=("active",))
+
+
 def _customer(row: Row[Any]) -> Customer:
-    return Customer(
-        id=row.id,
-        channel=row.channel,
-        external_id=row.external_id,
-        display_name=row.display_name,
-        language=row.language,
-        created_at=row.created_at,
-    )
+    return from_row(Customer, row, _CUSTOMER_FIELDS, id=row.id)
 
 
 class SqlCustomerRepository(_Repository):
@@ -52,14 +53,13 @@ class SqlCustomerRepository(_Repository):
             )
         ).first()
         if row is None:
-            now = datetime.now(UTC)
-            new_id = (
+            new = Customer(None, channel, external_id, name, language, datetime.now(UTC))
+            new.id = (
                 await self.connection.execute(
-                    insert(customers).returning(customers.c.id),
-                    dict(channel=channel, external_id=external_id, display_name=name, language=language, created_at=now),
+                    insert(customers).returning(customers.c.id), values_of(new, _CUSTOMER_FIELDS)
                 )
             ).scalar_one()
-            return Customer(new_id, channel, external_id, name, language, now)
+            return new
         customer = _customer(row)
         if name and row.display_name != name:
             customer.display_name = name
@@ -79,33 +79,17 @@ class SqlCustomerRepository(_Repository):
 
 
 def _conversation(row: Row[Any]) -> Conversation:
-    return Conversation(
-        id=row.id,
-        customer_id=row.customer_id,
-        channel=row.channel,
-        chat_id=row.chat_id,
-        state=row.state,
-        step=row.step,
-        draft=Draft.from_dict(row.draft),
-        ticket_id=row.ticket_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return from_row(Conversation, row, _CONVERSATION_FIELDS, id=row.id, draft=Draft.from_dict(row.draft))
 
 
 def _conversation_values(conv: Conversation) -> dict[str, Any]:
-    return dict(
-        customer_id=conv.customer_id,
-        channel=conv.channel,
-        chat_id=conv.chat_id,
-        state=conv.state,
-        active=conv.state not in _TERMINAL,
-        step=conv.step,
-        draft=conv.draft.to_dict(),
-        ticket_id=conv.ticket_id,
-        created_at=conv.created_at or conv.updated_at,
-        updated_at=conv.updated_at or conv.created_at,
-    )
+    values = values_of(conv, _CONVERSATION_FIELDS)
+    values["draft"] = conv.draft.to_dict()
+    values["active"] = conv.state not in _TERMINAL
+    # a conversation not yet stamped takes its one timestamp for both
+    values["created_at"] = conv.created_at or conv.updated_at
+    values["updated_at"] = conv.updated_at or conv.created_at
+    return values
 
 
 class SqlConversationRepository(_Repository):

@@ -8,7 +8,14 @@ from datetime import datetime
 from sqlalchemy import bindparam, func, insert, select, update
 
 from flows.domain import HotIssue, Ticket
-from storage.repositories.base import _Repository, hot_issues, ticket_terms
+from storage.models import HotIssueRow
+from storage.repositories.base import _Repository, copied_fields, from_row, hot_issues, ticket_terms, values_of
+
+# the one list of hot issue fields is the HotIssue dataclass, checked against the table;
+# the id is set by the database, the tickets are not stored with the issue (a ticket
+# names its hot issue)
+_HOT_ISSUE_FIELDS = copied_fields(HotIssue, HotIssueRow, converted=("id",), domain_only=("ticket_ids",))
+
 
 class SqlTermRepository(_Repository):
     async def add(self, ticket: Ticket, terms: Sequence[str]) -> None:
@@ -72,14 +79,13 @@ class SqlHotIssueRepository(_Repository):
         ).first()
         if row is None:
             return None
-        return HotIssue(row.id, row.category, row.term, row.created_at, (), row.pinged_at)
+        return from_row(HotIssue, row, _HOT_ISSUE_FIELDS, id=row.id, ticket_ids=())
 
     async def add(self, issue: HotIssue) -> HotIssue:
+        values = values_of(issue, _HOT_ISSUE_FIELDS)
+        values["term"] = issue.term[:64]
         issue.id = (
-            await self.connection.execute(
-                insert(hot_issues).returning(hot_issues.c.id),
-                dict(category=issue.category, term=issue.term[:64], created_at=issue.created_at, pinged_at=issue.pinged_at),
-            )
+            await self.connection.execute(insert(hot_issues).returning(hot_issues.c.id), values)
         ).scalar_one()
         return issue
 

@@ -10,25 +10,21 @@ from typing import Any
 from sqlalchemy import Row, insert, select, update
 
 from flows.domain import MessageRecord, TicketEvent
-from storage.repositories.base import _QueuedInserts, messages, ticket_events
+from storage.models import MessageRow, TicketEventRow
+from storage.repositories.base import _QueuedInserts, copied_fields, from_row, messages, ticket_events, values_of
 
 _INSERT_MESSAGES = insert(messages)
 _INSERT_EVENTS = insert(ticket_events)
 
 
+# the one list of each object's fields is its dataclass, checked against the table: the
+# row's id is not read back, a message's edited_at is set by edit() only
+_MESSAGE_FIELDS = copied_fields(MessageRecord, MessageRow, model_only=("id", "edited_at"))
+_EVENT_FIELDS = copied_fields(TicketEvent, TicketEventRow, model_only=("id",))
+
+
 def _message(row: Row[Any]) -> MessageRecord:
-    return MessageRecord(
-        direction=row.direction,
-        channel=row.channel,
-        chat_id=row.chat_id,
-        kind=row.kind,
-        text=row.text,
-        conversation_id=row.conversation_id,
-        ticket_id=row.ticket_id,
-        data=row.data,
-        platform_message_id=row.platform_message_id,
-        created_at=row.created_at,
-    )
+    return from_row(MessageRecord, row, _MESSAGE_FIELDS)
 
 
 class SqlMessageRepository(_QueuedInserts):
@@ -36,21 +32,9 @@ class SqlMessageRepository(_QueuedInserts):
 
     async def add(self, message: MessageRecord) -> None:
         """Queue the row (written before commit)."""
-        self._pending.append(
-            dict(
-                direction=message.direction,
-                channel=message.channel,
-                chat_id=message.chat_id,
-                kind=message.kind,
-                text=message.text,
-                conversation_id=message.conversation_id,
-                ticket_id=message.ticket_id,
-                data=message.data,
-                platform_message_id=message.platform_message_id,
-                created_at=message.created_at,
-                edited_at=None,
-            )
-        )
+        values = values_of(message, _MESSAGE_FIELDS)
+        values["edited_at"] = None
+        self._pending.append(values)
 
     async def edit(
         self, channel: str, chat_id: str, platform_message_id: str, text: str, at: datetime
@@ -98,15 +82,7 @@ class SqlMessageRepository(_QueuedInserts):
 
 # ---------------------------------------------------------------------- ticket events
 def _event(row: Row[Any]) -> TicketEvent:
-    return TicketEvent(
-        ticket_id=row.ticket_id,
-        kind=row.kind,
-        actor=row.actor,
-        from_state=row.from_state,
-        to_state=row.to_state,
-        data=row.data,
-        created_at=row.created_at,
-    )
+    return from_row(TicketEvent, row, _EVENT_FIELDS)
 
 
 class SqlTicketEventRepository(_QueuedInserts):
@@ -114,17 +90,7 @@ class SqlTicketEventRepository(_QueuedInserts):
 
     async def add(self, event: TicketEvent) -> None:
         """Queue the row (written before commit)."""
-        self._pending.append(
-            dict(
-                ticket_id=event.ticket_id,
-                kind=event.kind,
-                actor=event.actor,
-                from_state=event.from_state,
-                to_state=event.to_state,
-                data=event.data,
-                created_at=event.created_at,
-            )
-        )
+        self._pending.append(values_of(event, _EVENT_FIELDS))
 
     async def for_ticket(self, ticket_id: int) -> Sequence[TicketEvent]:
         await self.write_pending()

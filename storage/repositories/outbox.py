@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Row, bindparam, insert, select, update
 
 from flows.domain import OutboxItem
-from storage.repositories.base import _Repository, outbox
+from storage.models import OutboxRow
+from storage.repositories.base import _Repository, copied_fields, from_row, outbox, values_of
 
 # Statements on the per-message path are built once: building and coercing a statement
 # costs more than running it.
@@ -32,22 +33,13 @@ _ANY_PENDING = (
     .limit(1)
 )
 
+# the one list of outbox fields is the OutboxItem dataclass, checked against the table;
+# the id is set by the database
+_OUTBOX_FIELDS = copied_fields(OutboxItem, OutboxRow, converted=("id",))
+
+
 def _outbox(row: Row[Any]) -> OutboxItem:
-    return OutboxItem(
-        id=row.id,
-        channel=row.channel,
-        target=row.target,
-        kind=row.kind,
-        payload=row.payload,
-        status=row.status,
-        attempts=row.attempts,
-        next_attempt_at=row.next_attempt_at,
-        last_error=row.last_error,
-        created_at=row.created_at,
-        sent_at=row.sent_at,
-        conversation_id=row.conversation_id,
-        ticket_id=row.ticket_id,
-    )
+    return from_row(OutboxItem, row, _OUTBOX_FIELDS, id=row.id)
 
 
 class SqlOutboxRepository(_Repository):
@@ -57,23 +49,7 @@ class SqlOutboxRepository(_Repository):
     async def add_all(self, items: Sequence[OutboxItem]) -> Sequence[OutboxItem]:
         if not items:
             return items
-        rows = [
-            dict(
-                channel=item.channel,
-                target=item.target,
-                kind=item.kind,
-                payload=item.payload,
-                status=item.status,
-                attempts=item.attempts,
-                next_attempt_at=item.next_attempt_at,
-                last_error=item.last_error,
-                conversation_id=item.conversation_id,
-                ticket_id=item.ticket_id,
-                created_at=item.created_at,
-                sent_at=item.sent_at,
-            )
-            for item in items
-        ]
+        rows = [values_of(item, _OUTBOX_FIELDS) for item in items]
         result = await self.connection.execute(_INSERT_OUTBOX, rows)
         for item, new_id in zip(items, result.scalars(), strict=True):
             item.id = new_id

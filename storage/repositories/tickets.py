@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from flows.domain import Attachment, Correction, Severity, Ticket, TicketState
 from flows.formatting import ticket_number
 from storage.models import CorrectionRow, TicketRow
-from storage.repositories.base import _Repository, copied_fields, corrections, tickets
+from storage.repositories.base import _Repository, copied_fields, corrections, from_row, tickets, values_of
 
 # the one list of ticket fields is the Ticket dataclass, checked against TicketRow's
 # columns; these three are converted here: the id and number are set by add(), photos
@@ -21,17 +21,13 @@ _TICKET_FIELDS = copied_fields(Ticket, TicketRow, converted=("id", "number", "ph
 
 
 def _ticket(row: Row[Any]) -> Ticket:
-    values: dict[str, Any] = {name: getattr(row, name) for name in _TICKET_FIELDS}
-    return Ticket(
-        id=row.id,
-        number=row.number,
-        photos=[Attachment.from_dict(p) for p in row.photos or ()],
-        **values,
+    return from_row(
+        Ticket, row, _TICKET_FIELDS, id=row.id, number=row.number, photos=[Attachment.from_dict(p) for p in row.photos or ()]
     )
 
 
 def _ticket_values(ticket: Ticket) -> dict[str, Any]:
-    values = {name: getattr(ticket, name) for name in _TICKET_FIELDS}
+    values = values_of(ticket, _TICKET_FIELDS)
     values["photos"] = [p.to_dict() for p in ticket.photos]
     return values
 
@@ -117,11 +113,11 @@ _CORRECTION_FIELDS = copied_fields(Correction, CorrectionRow, converted=("id",))
 
 
 def _correction(row: Row[Any]) -> Correction:
-    return Correction(id=row.id, **{name: getattr(row, name) for name in _CORRECTION_FIELDS})
+    return from_row(Correction, row, _CORRECTION_FIELDS, id=row.id)
 
 
 def _correction_values(correction: Correction) -> dict[str, Any]:
-    return {name: getattr(correction, name) for name in _CORRECTION_FIELDS}
+    return values_of(correction, _CORRECTION_FIELDS)
 
 
 async def desk_labels(connection: AsyncConnection) -> list[Correction]:

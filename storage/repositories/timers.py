@@ -9,33 +9,22 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, and_, insert, or_, select, update
 
 from flows.domain import Timer, TimerKind
-from storage.repositories.base import _Repository, timers
+from storage.models import TimerRow
+from storage.repositories.base import _Repository, copied_fields, from_row, timers, values_of
+
+# the one list of timer fields is the Timer dataclass, checked against the table; the id
+# is set by the database
+_TIMER_FIELDS = copied_fields(Timer, TimerRow, converted=("id",))
+
 
 def _timer(row: Row[Any]) -> Timer:
-    return Timer(
-        id=row.id,
-        ticket_id=row.ticket_id,
-        kind=row.kind,
-        due_at=row.due_at,
-        remind_at=row.remind_at,
-        reminded_at=row.reminded_at,
-        fired_at=row.fired_at,
-        done_at=row.done_at,
-        created_at=row.created_at,
-    )
+    return from_row(Timer, row, _TIMER_FIELDS, id=row.id)
 
 
 def _timer_values(timer: Timer) -> dict[str, Any]:
-    return dict(
-        ticket_id=timer.ticket_id,
-        kind=timer.kind,
-        due_at=timer.due_at,
-        remind_at=timer.remind_at,
-        reminded_at=timer.reminded_at,
-        fired_at=timer.fired_at,
-        done_at=timer.done_at,
-        created_at=timer.created_at or timer.due_at,
-    )
+    values = values_of(timer, _TIMER_FIELDS)
+    values["created_at"] = timer.created_at or timer.due_at
+    return values
 
 
 class SqlTimerRepository(_Repository):

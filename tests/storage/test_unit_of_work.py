@@ -10,12 +10,24 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from flows.domain import Conversation, ConversationState, Correction, Severity, Ticket
+from flows.domain import (
+    Conversation,
+    ConversationState,
+    Correction,
+    Customer,
+    HotIssue,
+    MessageRecord,
+    OutboxItem,
+    Severity,
+    Ticket,
+    TicketEvent,
+    Timer,
+)
 from flows.ports import DuplicateUpdate
 from storage.database import PROCESSED_UPDATES_KEY, Database, violated_constraint
-from storage.models import CorrectionRow, TicketRow
+from storage.models import CorrectionRow, HotIssueRow, MessageRow, TicketRow
 from storage.repositories import MappingMismatch, copied_fields
-from storage.repositories.base import processed_updates, tickets
+from storage.repositories.base import from_row, processed_updates, tickets, values_of
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
@@ -48,6 +60,64 @@ def test_a_field_missing_on_either_side_is_named() -> None:
         copied_fields(Narrow, TicketRow)
     with pytest.raises(MappingMismatch, match=r"converted fields that are not on both sides: nothing"):
         copied_fields(Ticket, TicketRow, converted=("nothing",))
+
+
+def test_fields_on_one_side_only_are_declared_and_must_be_on_that_side_only() -> None:
+    @dataclass
+    class Issue:
+        id: int | None
+        category: str
+        term: str
+        created_at: datetime
+        ticket_ids: tuple[int, ...] = ()
+        pinged_at: datetime | None = None
+
+    assert copied_fields(HotIssue, HotIssueRow, converted=("id",), domain_only=("ticket_ids",)) == (
+        "category", "term", "created_at", "pinged_at"
+    )  # fmt: skip
+    assert copied_fields(MessageRecord, MessageRow, model_only=("id", "edited_at")) == tuple(
+        f.name for f in fields(MessageRecord)
+    )
+    with pytest.raises(MappingMismatch, match=r"Issue fields without a column in HotIssueRow: ticket_ids"):
+        copied_fields(Issue, HotIssueRow)
+    with pytest.raises(MappingMismatch, match=r"MessageRow columns without a field in MessageRecord: id, edited_at"):
+        copied_fields(MessageRecord, MessageRow)
+    with pytest.raises(MappingMismatch, match=r"domain-only fields that are not fields of Issue only: term, nothing"):
+        copied_fields(Issue, HotIssueRow, domain_only=("ticket_ids", "term", "nothing"))
+    with pytest.raises(MappingMismatch, match=r"model-only columns that are not columns of MessageRow only: text, nothing"):
+        copied_fields(MessageRecord, MessageRow, model_only=("id", "edited_at", "text", "nothing"))
+
+
+def test_values_of_and_from_row_copy_the_named_fields_and_take_the_converted_ones() -> None:
+    from types import SimpleNamespace
+
+    names = copied_fields(HotIssue, HotIssueRow, converted=("id",), domain_only=("ticket_ids",))
+    issue = HotIssue(7, "delivery", "顺丰", NOW, (1, 2), None)
+    values = values_of(issue, names)
+    assert values == {"category": "delivery", "term": "顺丰", "created_at": NOW, "pinged_at": None}
+    row = SimpleNamespace(id=7, **values)
+    assert from_row(HotIssue, row, names, id=row.id, ticket_ids=(1, 2)) == issue
+
+
+def test_every_repository_takes_its_fields_from_its_dataclass() -> None:
+    """Each mapping is computed once, at import; what it leaves out is what the
+    repository converts (or what one side only has)."""
+    from storage.repositories import conversations, hot_issues, messages, outbox, tickets, timers
+
+    mappings = [
+        (conversations._CUSTOMER_FIELDS, Customer, {"id"}),
+        (conversations._CONVERSATION_FIELDS, Conversation, {"id", "draft"}),
+        (messages._MESSAGE_FIELDS, MessageRecord, set()),
+        (messages._EVENT_FIELDS, TicketEvent, set()),
+        (outbox._OUTBOX_FIELDS, OutboxItem, {"id"}),
+        (timers._TIMER_FIELDS, Timer, {"id"}),
+        (hot_issues._HOT_ISSUE_FIELDS, HotIssue, {"id", "ticket_ids"}),
+        (tickets._TICKET_FIELDS, Ticket, {"id", "number", "photos"}),
+        (tickets._CORRECTION_FIELDS, Correction, {"id"}),
+    ]
+    for names, domain, left_out in mappings:
+        assert isinstance(names, tuple)
+        assert names == tuple(f.name for f in fields(domain) if f.name not in left_out), domain.__name__
 
 
 # ---------------------------------------------------------------------- severity order
