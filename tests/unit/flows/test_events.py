@@ -67,3 +67,19 @@ def test_a_payload_that_is_no_event_is_refused_with_its_reason() -> None:
 def test_events_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         SAMPLES[ev.TicketClaimed].by = "Mallory"  # type: ignore[misc]
+
+
+def test_every_desk_event_class_of_the_module_is_known() -> None:
+    declared = {obj for obj in vars(ev).values() if isinstance(obj, type) and issubclass(obj, ev.DeskEvent)}
+    assert declared - {ev.DeskEvent} == set(ev.ALL_EVENTS)
+
+
+def test_an_event_declared_elsewhere_is_refused_with_where_to_declare_it() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Stray(ev.DeskEvent):
+        kind = ev.EventKind.CLAIMED
+        delivery = ev.Delivery.UPDATE
+        audience = ev.Audience.AGENTS
+
+    with pytest.raises(TypeError, match="flows/events.py"):
+        ev.encode(Stray(1))
