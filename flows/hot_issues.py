@@ -5,29 +5,19 @@ of the same category sharing a key term (a product, shop, place: see
 ``Classifier.key_terms``) within ``Promises.hot_issue_window`` (30 days), they are one
 hot issue. Its tickets become at least hot (:mod:`flows.grading`) and supervisors get
 ONE ping for the issue; later matching tickets join it without a new ping
-(lifecycle.open_ticket does the raising and pinging; this module only finds the issue:
-:func:`new_issue` is the pure decision, :func:`match` reads and writes around it). Whether a complaint starts an
-issue is decided under a lock per category (``HotIssueRepository.lock``), never by
-check-then-insert alone: one issue and one ping however many complaints arrive at once.
+(lifecycle.open_ticket does the raising and pinging).
+
+This module is the pure rule: :func:`new_issue` decides whether a complaint completes an
+issue from what it is given, with no lock, no reading and no writing. The I/O around it
+is :func:`flows.lifecycle.match_hot_issue`, which decides under a lock per category
+(``HotIssueRepository.lock``), never by check-then-insert alone: one issue and one ping
+however many complaints arrive at once.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from flows.domain import HotIssue
-from flows.sla import Promises
-from flows.turn import Turn
-
-
-@dataclass(frozen=True, slots=True)
-class IssueMatch:
-    """The hot issue a new complaint belongs to."""
-
-    issue: HotIssue
-    new: bool  # the issue starts with this complaint: supervisors are pinged
-    others: tuple[int, ...]  # earlier tickets that join with it (a new issue's), oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,7 +36,8 @@ def new_issue(
     (term, ticket id, customer id) of the category's recent tickets with any of those
     terms. A term shared by ``min_customers`` different customers, this one included,
     makes the issue; of several, the one most customers share, the earlier in the
-    description on a tie. Pure: no lock, no reading (see :func:`match`)."""
+    description on a tie. Pure: no lock, no reading (see
+    :func:`flows.lifecycle.match_hot_issue`)."""
     tickets: dict[str, set[int]] = {}
     customers: dict[str, set[int]] = {term: {customer_id} for term in terms}
     for term, ticket_id, other in mentions:
@@ -61,26 +52,3 @@ def new_issue(
     term = ranked[0]
     return NewIssue(term, tuple(sorted(tickets.get(term, ()))))
 
-
-async def match(
-    turn: Turn, category: str, customer_id: int, terms: Sequence[str], promises: Promises
-) -> IssueMatch | None:
-    """The issue a complaint about to be filed belongs to, creating it when this
-    complaint completes one (:func:`new_issue` decides).
-
-    Holds the category's hot-issue lock from here to the end of the transaction (the
-    caller records the complaint's terms under it): complaints that arrive together,
-    in any process, are decided one after the other, each seeing the tickets and the
-    issue of those before it. Without it each would find no issue (or too few other
-    customers) and several issues and pings, or none, would follow."""
-    await turn.uow.hot_issues.lock(category)
-    since = turn.now - promises.hot_issue_window
-    issue = await turn.uow.hot_issues.recent(category, terms, since)
-    if issue is not None:  # an open issue about one of its terms: join it
-        return IssueMatch(issue, False, ())
-    mentions = await turn.uow.terms.customers_with(category, terms, since)
-    found = new_issue(customer_id, terms, mentions, promises.hot_issue_customers)
-    if found is None:
-        return None
-    issue = await turn.uow.hot_issues.add(HotIssue(None, category, found.term, turn.now))
-    return IssueMatch(issue, True, found.others)

@@ -3,21 +3,23 @@ I/O around the rules.
 
 The rules are pure and live where their names say: deadlines and timers in
 :mod:`flows.sla`, severity grades (二次投诉, hot issue, overdue) and the hand-off in
-:mod:`flows.grading`, the hot-issue decision in :mod:`flows.hot_issues`. Here the turn's
-unit of work is read, the rule is asked, and its decision is written: the ticket, its
-timers, the audit trail (every state change and every agent action is recorded as a
-:class:`TicketEvent`) and the desk's news.
+:mod:`flows.grading`, the hot-issue decision in :mod:`flows.hot_issues` (its lock,
+reading and writing: :func:`match_hot_issue` here), the intake's details in
+:mod:`flows.steps`. Here the turn's unit of work is read, the rule is asked, and its
+decision is written: the ticket, its timers, the audit trail (every state change and
+every agent action is recorded as a :class:`TicketEvent`) and the desk's news.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from flows import grading, hot_issues, sla
 from flows import ticket as ticket_machine
-from flows.domain import Conversation, Severity, Ticket, TicketEvent, TicketState, TimerKind
+from flows.domain import Conversation, Draft, HotIssue, Severity, Ticket, TicketEvent, TicketState, TimerKind
 from flows.events import (
     HandoffReason,
     HotIssuePing,
@@ -30,6 +32,7 @@ from flows.events import (
 )
 from flows.grading import HandoffPolicy
 from flows.sla import Promises
+from flows.steps import detail_fields
 from flows.ticket import OPEN_STATES
 from flows.turn import Turn
 
@@ -81,6 +84,14 @@ async def hand_off(turn: Turn, ticket: Ticket, reason: HandoffReason, actor: str
     await record(turn, ticket, "handed_off", actor, ticket.state, {"reason": reason.value})
 
 
+def draft_details(draft: Draft) -> dict[str, Any]:
+    """The draft's answers to the intake's detail questions (every ``Detail.field`` of
+    the step table, :func:`flows.steps.detail_fields`), for the ticket: a detail step
+    added to the table reaches the ticket with no change here (the ticket needs the
+    field: tests/unit/flows/test_steps.py checks it has)."""
+    return {detail.field: getattr(draft, detail.field) for detail in detail_fields()}
+
+
 async def open_ticket(
     turn: Turn,
     conversation: Conversation,
@@ -106,21 +117,19 @@ async def open_ticket(
         category=draft.category or draft.suggested_category or "other",
         severity=suggested,
         description=draft.description,
-        order_number=draft.order_number,
-        occurred=draft.occurred,
-        contact=draft.contact,
         photos=list(draft.photos),
         classification=draft.suggestion,
         language=turn.language,
         created_at=turn.now,
         updated_at=turn.now,
         sla_started_at=turn.now,
+        **draft_details(draft),
     )
     earlier = await turn.uow.tickets.for_customer(ticket.customer_id, limit=20)
     repeat_of = grading.repeat_of(ticket.category, earlier, turn.now, promises.repeat_window)
-    # match() takes the category's hot-issue lock (held to commit): the decision and the
-    # terms recorded below are serialised with every other complaint of the category
-    issue = await hot_issues.match(turn, ticket.category, ticket.customer_id, terms, promises) if terms else None
+    # match_hot_issue() takes the category's hot-issue lock (held to commit): the decision
+    # and the terms recorded below are serialised with every other complaint of the category
+    issue = await match_hot_issue(turn, ticket.category, ticket.customer_id, terms, promises) if terms else None
     grade = grading.grade_new_ticket(suggested, repeat=repeat_of is not None, in_hot_issue=issue is not None)
     ticket.severity = grade.severity
     if issue is not None:
@@ -161,8 +170,41 @@ async def open_ticket(
     return ticket
 
 
+@dataclass(frozen=True, slots=True)
+class IssueMatch:
+    """The hot issue a new complaint belongs to."""
+
+    issue: HotIssue
+    new: bool  # the issue starts with this complaint: supervisors are pinged
+    others: tuple[int, ...]  # earlier tickets that join with it (a new issue's), oldest first
+
+
+async def match_hot_issue(
+    turn: Turn, category: str, customer_id: int, terms: Sequence[str], promises: Promises
+) -> IssueMatch | None:
+    """The issue a complaint about to be filed belongs to, creating it when this
+    complaint completes one (:func:`flows.hot_issues.new_issue` decides).
+
+    Holds the category's hot-issue lock from here to the end of the transaction (the
+    caller records the complaint's terms under it): complaints that arrive together,
+    in any process, are decided one after the other, each seeing the tickets and the
+    issue of those before it. Without it each would find no issue (or too few other
+    customers) and several issues and pings, or none, would follow."""
+    await turn.uow.hot_issues.lock(category)
+    since = turn.now - promises.hot_issue_window
+    issue = await turn.uow.hot_issues.recent(category, terms, since)
+    if issue is not None:  # an open issue about one of its terms: join it
+        return IssueMatch(issue, False, ())
+    mentions = await turn.uow.terms.customers_with(category, terms, since)
+    found = hot_issues.new_issue(customer_id, terms, mentions, promises.hot_issue_customers)
+    if found is None:
+        return None
+    issue = await turn.uow.hot_issues.add(HotIssue(None, category, found.term, turn.now))
+    return IssueMatch(issue, True, found.others)
+
+
 async def _join_hot_issue(
-    turn: Turn, ticket: Ticket, match: hot_issues.IssueMatch, promises: Promises, handoff: HandoffPolicy
+    turn: Turn, ticket: Ticket, match: IssueMatch, promises: Promises, handoff: HandoffPolicy
 ) -> None:
     """The new ticket is in the issue (and already at least hot); a new issue's earlier
     tickets join it and become at least hot too, and supervisors hear once per issue.

@@ -38,5 +38,5 @@ def fire(ticket: Ticket, event: str) -> TicketState:
     before = ticket.state
     subject = Subject(ticket.state)
     TICKET_MACHINE.fire(subject, event)
-    ticket.state = subject.state  # type: ignore[assignment]
+    ticket.state = TicketState(subject.state)
     return before

@@ -24,6 +24,7 @@ from sqlalchemy import func, select, text
 from flows.domain import Attachment, Inbound, InboundKind, MessageRecord, OutboxItem, Reply, Ticket, UserRef
 from flows.ports import UnitOfWorkFactory
 from flows.service import ComplaintService, Outcome
+from flows.steps import INTAKE_STEPS, Detail, step_of
 from nlp import default_classifier
 from storage.database import Database
 from storage.models import MessageRow, OutboxRow, TicketEventRow, TicketTermRow
@@ -213,12 +214,28 @@ class Customer:
     def text(self) -> str:
         return "\n".join(r.text for r in self.replies)
 
+    @property
+    def at_detail(self) -> bool:
+        """Is the conversation on a detail question (a :class:`flows.steps.Detail` step)?"""
+        conversation = self.last.conversation if self.last else None
+        step = step_of(conversation.state) if conversation else None
+        return step is not None and isinstance(step.reader, Detail)
+
+    async def skip_details(self) -> list[Reply]:
+        """Skip every detail question the step table asks (order number, when, contact...,
+        however many there are), from the first one: the photos question comes next."""
+        assert self.at_detail, "not on a detail question"
+        for _ in INTAKE_STEPS:  # at most one skip per step of the table
+            if not self.at_detail:
+                return self.replies
+            await self.press("跳过")
+        raise AssertionError("skipping the details never ended")
+
     async def submit(self, text: str) -> Ticket:
         """Describe a complaint, accept the suggested category, skip every detail, submit."""
         await self.say(text)
         await self.press("是的")
-        for _ in range(3):
-            await self.press("跳过")
+        await self.skip_details()
         await self.press("没有照片")
         await self.press("提交")
         assert self.last and self.last.ticket and self.last.ticket.number

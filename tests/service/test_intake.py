@@ -67,8 +67,7 @@ async def test_choose_another_category_then_change_it_again_from_review(customer
     await customer.press("其他类型")
     assert zh("category.choose") in customer.text
     await customer.press("费用支付")
-    for _ in range(3):
-        await customer.press("跳过")
+    await customer.skip_details()
     await customer.press("没有照片")
     assert "费用支付" in customer.text
     await customer.press("修改类型")
@@ -132,8 +131,7 @@ async def test_health_harm_is_urgent_and_goes_to_agents_and_supervisors(customer
     await customer.say("昨天点的外卖吃完全家都拉肚子了")
     assert zh("severity.note_hot", reasons="").split("（")[0] in customer.text
     await customer.press("是的")
-    for _ in range(3):
-        await customer.press("跳过")
+    await customer.skip_details()
     await customer.press("没有照片")
     await customer.press("提交")
     assert customer.last and customer.last.ticket
@@ -150,8 +148,7 @@ async def test_general_complaint_stays_in_the_queue_unless_configured(make_servi
         c = Customer(service, chat_id=chat)
         await c.say("包装有点破，不过东西没事")
         await c.press("是的")
-        for _ in range(3):
-            await c.press("跳过")
+        await c.skip_details()
         await c.press("没有照片")
         await c.press("提交")
         return c
@@ -209,8 +206,7 @@ async def test_a_10000_character_rant_is_kept_whole(customer: Customer) -> None:
     await customer.say(rant)
     assert "物流配送" in customer.text
     await customer.press("是的")
-    for _ in range(3):
-        await customer.press("跳过")
+    await customer.skip_details()
     await customer.press("没有照片")
     assert len(customer.text) < 2_000, "the review shows a shortened description"
     await customer.press("提交")
@@ -235,8 +231,7 @@ async def test_photo_first_starts_a_complaint(customer: Customer) -> None:
     assert customer.text == zh("photos.received_describe", count=1)
     await customer.say("收到的杯子是碎的")
     await customer.press("是的")
-    for _ in range(3):
-        await customer.press("跳过")
+    await customer.skip_details()
     assert zh("details.photos_more", count=1) in customer.text
     await customer.press("完成")
     await customer.press("提交")
@@ -327,8 +322,7 @@ async def test_several_chats_do_not_mix(service: ComplaintService) -> None:
 async def test_whole_flow_on_both_backends(customer: Customer) -> None:
     await customer.say("买的鞋子开胶了，要求退货")
     await customer.press("是的")
-    for _ in range(3):
-        await customer.press("跳过")
+    await customer.skip_details()
     await customer.press("没有照片")
     await customer.press("提交")
     assert customer.last and customer.last.ticket and customer.last.ticket.number == "T000001"

@@ -13,9 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from flows import conversation
-from flows.domain import Conversation, Customer, Draft
+from flows.domain import Conversation, Customer, Draft, Ticket
 from flows.domain import ConversationState as S
 from flows.intake import Intake
+from flows.lifecycle import draft_details
 from flows.steps import (
     FOLLOW_UP_STEPS,
     INTAKE_STEPS,
@@ -28,6 +29,7 @@ from flows.steps import (
     PickFromList,
     Question,
     Step,
+    detail_fields,
     intake_moves,
     intake_transitions,
 )
@@ -111,6 +113,22 @@ def test_detail_steps_are_complete(language: str) -> None:
         assert placeholders(language, detail.invalid) <= wanted
         assert [typed.action for typed in step.typed] == ["skip"], "a detail can always be skipped"
         assert {move.event for move in step.moves} == {"answer", "skip"}
+
+
+def test_every_detail_reaches_the_ticket() -> None:
+    """An answer to a detail question is kept on the draft and copied to the ticket at
+    submission (flows.lifecycle.open_ticket, through ``draft_details``)."""
+    draft_fields = {f.name for f in fields(Draft)}
+    ticket_fields = {f.name for f in fields(Ticket)}
+    for detail in detail_fields():
+        assert detail.field in draft_fields, f"add `{detail.field}` to flows.domain.Draft to keep the answer"
+        assert detail.field in ticket_fields, (
+            f"add `{detail.field}` to flows.domain.Ticket (and its column in storage/models.py, with a "
+            "migration): otherwise the answer is shown in the review and lost at submission"
+        )
+    draft = Draft(description="坏了", order_number="A-1", occurred="昨天", contact="13812345678")
+    assert draft_details(draft) == {"order_number": "A-1", "occurred": "昨天", "contact": "13812345678"}
+    assert draft_details(Draft()) == {"order_number": None, "occurred": None, "contact": None}
 
 
 def test_every_action_of_the_table_has_a_handler() -> None:

@@ -137,3 +137,49 @@ def test_what_one_person_may_do_follows_the_machine_and_ownership() -> None:
     assert allowed_actions(ticket(T.REOPENED, ALICE), BOB) == (A.CLAIM, A.NOTE, A.ESCALATE, A.REGRADE)
     assert allowed_actions(ticket(T.RESOLVED, ALICE), ALICE) == (A.NOTE,)
     assert allowed_actions(ticket(T.CLOSED, ALICE), SUE) == (A.NOTE,)
+
+
+#: Who looks at a ticket (owned by Alice when it has an owner).
+VIEWERS = {"owner": ALICE, "other agent": BOB, "supervisor": SUE, "non-member": MALLORY}
+
+
+def _checks_allow(action: A, t: Ticket, viewer: Actor) -> bool:
+    """What the ``check_*`` rules (the ones desk actions are refused by) say about the action."""
+    if action is A.CLAIM:
+        return rules.check_claim(t, viewer) is None
+    if action is A.REPLY:
+        return rules.check_reply(t, viewer) is None
+    if action is A.NOTE:
+        return rules.check_note(t, viewer) is None
+    if action is A.TRANSFER:  # a desk member handing it to some agent of the desk
+        return rules.check_desk_member(viewer) is None and any(
+            rules.check_transfer(t, viewer, to) is None for to in (ALICE, BOB, SUE)
+        )
+    if action is A.ESCALATE:
+        return rules.check_escalate(t, viewer) is None
+    if action is A.REGRADE:  # some part of the form may be submitted
+        return (
+            rules.check_change_category(t, viewer) is None
+            or any(rules.check_change_severity(t, viewer, s) is None for s in Severity)
+            or rules.check_declare_crisis(t, viewer) is None
+        )
+    assert action is A.RESOLVE, action
+    return rules.check_resolve(t, viewer) is None
+
+
+@pytest.mark.parametrize(
+    ("state", "owned", "severity"), list(itertools.product(list(T), [False, True], list(Severity)))
+)
+def test_allowed_actions_agree_with_the_checks(state: T, owned: bool, severity: Severity) -> None:
+    """What a viewer is offered is exactly what the machine and the ``check_*`` rules allow:
+    for every action, state and kind of viewer (the rules cannot drift apart)."""
+    t = ticket(state, ALICE if owned else None, severity)
+    allowed_events = TICKET_MACHINE.allowed_events(state)
+    for kind, viewer in VIEWERS.items():
+        if kind == "owner" and not owned:
+            continue
+        offered = allowed_actions(t, viewer)
+        for action in A:
+            machine = not ACTION_EVENTS[action] or bool(ACTION_EVENTS[action] & allowed_events)
+            expected = machine and _checks_allow(action, t, viewer)
+            assert (action in offered) == expected, (kind, action)
