@@ -27,8 +27,7 @@ async def _to_review(customer: Customer, text: str) -> None:
     """Describe, confirm and skip the details: the next press submits."""
     await customer.say(text)
     await customer.press("是的")
-    for _ in range(3):
-        await customer.press("跳过")
+    await customer.skip_details()
     await customer.press("没有照片")
     customer.button("提交")  # the review's submit button is there
 
