@@ -90,6 +90,8 @@ class DeskView:
     events: Sequence[TicketEvent]
     customer_messages: Sequence[MessageRecord]  # what the customer sent about it, oldest first
     actions: Sequence[DeskAction] = ()  # what the shared card offers (flows.ownership.card_actions)
+    hot_issue_term: str | None = None  # the term of the hot issue the ticket joined last
+    crisis_ping_refs: Sequence[str] = ()  # where the crisis pings went out (ComplaintService.crisis_pinged), to unpin
 
 
 @dataclass(frozen=True, slots=True)
@@ -440,7 +442,18 @@ class ComplaintService:
             assert customer is not None
             events = await uow.events.for_ticket(ticket_id)
             said = await uow.messages.for_ticket(ticket_id, direction="in")
-        return DeskView(ticket, customer, tuple(events), tuple(said), card_actions(ticket))
+        # the audit trail's own kinds: "hot_issue" (flows.lifecycle), "crisis_pinned" (crisis_pinged below)
+        joined = next((e.data for e in reversed(events) if e.kind == "hot_issue" and e.data), None)
+        pinned = tuple(str(e.data["ref"]) for e in events if e.kind == "crisis_pinned" and e.data and e.data.get("ref"))
+        return DeskView(
+            ticket,
+            customer,
+            tuple(events),
+            tuple(said),
+            card_actions(ticket),
+            hot_issue_term=(str(joined.get("term") or "") or None) if joined else None,
+            crisis_ping_refs=pinned,
+        )
 
     async def card_posted(self, ticket_id: int, ref: str, follow_ups: Sequence[DeskEvent] = ()) -> None:
         """The desk posted the ticket's card at ``ref``: remember it and, in the same

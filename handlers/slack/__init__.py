@@ -30,7 +30,6 @@ from handlers.slack.blocks import (
     TRANSFER,
     TRANSFER_VIEW,
     CardRenderer,
-    hot_issue_term,
 )
 from handlers.slack.desk import (
     ButtonPress,
@@ -79,7 +78,6 @@ __all__ = [
     "build_app",
     "card_ref",
     "escape",
-    "hot_issue_term",
     "http_handler",
     "parse_card_ref",
     "plain_text",

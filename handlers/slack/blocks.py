@@ -6,8 +6,8 @@ Customer text is escaped (:func:`escape`) wherever it appears.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol
 
 from flows import events as ev
 from flows.domain import Severity, Ticket
@@ -15,9 +15,10 @@ from flows.explain import explaining_words
 from flows.formatting import mask_contact, shorten
 from flows.intake import severity_reason
 from flows.ownership import DeskAction
-from flows.service import ComplaintService, DeskView
+from flows.service import DeskView
 from flows.texts import Catalogue
 from handlers.slack.markup import SECTION_LIMIT, escape, slack_date
+from nlp import Category
 
 # action ids of the card's buttons, and callback ids of their modals
 CLAIM, TRANSFER, ESCALATE, REGRADE, RESOLVE = (
@@ -36,21 +37,26 @@ STYLES = {DeskAction.CLAIM: "primary", DeskAction.ESCALATE: "danger", DeskAction
 ICONS = {Severity.GENERAL: "📝", Severity.IMPORTANT: "⚠️", Severity.HOT: "🔥", Severity.MAJOR: "⛔"}
 
 
-def hot_issue_term(view: DeskView) -> str | None:
-    """The term of the hot issue the ticket joined, from its events."""
-    for event in reversed(view.events):
-        if event.kind == "hot_issue" and event.data:
-            return str(event.data.get("term") or "") or None
-    return None
+class Taxonomy(Protocol):
+    """What the renderer needs of the application service: the categories and their names."""
+
+    @property
+    def categories(self) -> Sequence[Category]: ...
+
+    def category_name(self, category_id: str, language: str) -> str: ...
 
 
 class CardRenderer:
-    """Block Kit for tickets, in the desk's language."""
+    """Block Kit for tickets, in the desk's language.
 
-    def __init__(self, texts: Catalogue, service: ComplaintService, language: str) -> None:
+    Of ``taxonomy`` (the application service) it keeps only the categories, for the
+    re-grade modal, and the function that names one."""
+
+    def __init__(self, texts: Catalogue, taxonomy: Taxonomy, language: str) -> None:
         self.texts = texts
-        self.service = service
         self.language = language
+        self.categories: tuple[Category, ...] = tuple(taxonomy.categories)
+        self._category_name: Callable[[str, str], str] = taxonomy.category_name
 
     def t(self, key: str, **params: object) -> str:
         return self.texts.text(self.language, key, **params)
@@ -63,7 +69,7 @@ class CardRenderer:
         return self.category_name(ticket.category)
 
     def category_name(self, category_id: str) -> str:
-        return self.service.category_name(category_id, self.language)
+        return self._category_name(category_id, self.language)
 
     def severity(self, severity: Severity) -> str:
         return self.t(f"severity_name.{severity.value}")
@@ -131,9 +137,8 @@ class CardRenderer:
             context.append(self.t("card.reopened", count=ticket.reopen_count))
         if ticket.rating is not None:
             context.append(self.t("card.rating", rating=ticket.rating, comment=escape(ticket.feedback or "")))
-        term = hot_issue_term(view)
-        if term:
-            context.append(self.t("card.hot_issue", term=escape(term)))
+        if view.hot_issue_term:
+            context.append(self.t("card.hot_issue", term=escape(view.hot_issue_term)))
         if context:
             blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
         buttons = self._buttons(ticket, view.actions)
@@ -208,7 +213,7 @@ class CardRenderer:
         def option(text: str, value: str) -> dict[str, Any]:
             return {"text": {"type": "plain_text", "text": shorten(text, 75)}, "value": value}
 
-        categories = [option(c.name(self.language), c.id) for c in self.service.categories]
+        categories = [option(c.name(self.language), c.id) for c in self.categories]
         severities = [option(self.severity(s), s.value) for s in Severity]
         current_category = next((o for o in categories if o["value"] == ticket.category), categories[0])
         current_severity = next(o for o in severities if o["value"] == ticket.severity.value)

@@ -4,8 +4,8 @@ what the supervisors' ping says.
 ``NOTICES`` maps each event the card's thread reports (the ``UPDATE`` and ``REMINDER``
 deliveries) to a function of the renderer and the event; ``PINGS`` does the same for
 the supervisors' pings, which also get the card's link and the ticket's category.
-A unit test checks that every event class of :data:`flows.events.ALL_EVENTS` is either
-rendered here or delivered by a step of its own (card, relay, thread piece, pin, digest).
+The sender (sender.py) gives each class with a notice or a ping its step in ``STEPS``;
+a unit test checks that every event class of :data:`flows.events.ALL_EVENTS` has one there.
 """
 
 from __future__ import annotations

@@ -11,13 +11,14 @@ import asyncio
 import io
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from flows import events as ev
-from flows.domain import Attachment, OutboxItem, Ticket
+from flows.domain import Attachment, InboundKind, OutboxItem, Ticket
 from flows.formatting import mask_contact
 from flows.outbox import DeliveryError
 from flows.report import ReportSource, format_text
@@ -25,7 +26,7 @@ from flows.service import ComplaintService, DeskView
 from handlers.charts import render_chart
 from handlers.slack.blocks import CardRenderer
 from handlers.slack.markup import SECTION_LIMIT, card_ref, escape, parse_card_ref
-from handlers.slack.render import notice_text, ping_text
+from handlers.slack.render import NOTICES, PINGS, notice_text, ping_text
 from handlers.slack.settings import DeskSettings
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,6 @@ logger = logging.getLogger(__name__)
 FileFetcher = Callable[[str], Awaitable[bytes]]
 # errors that retrying the same call cannot fix
 PERMANENT_ERRORS = frozenset({"invalid_blocks", "msg_too_long", "no_text", "invalid_arguments", "message_not_found"})
-#: the deliveries this module has a step for besides the rendered notices and pings
-STEPS = frozenset({ev.Delivery.CARD, ev.Delivery.RELAY, ev.Delivery.THREAD, ev.Delivery.PIN, ev.Delivery.DIGEST})
 
 
 def _delivery_error(exc: Exception) -> DeliveryError:
@@ -77,44 +76,20 @@ class SlackDeskSender:
             event = ev.decode(item.ticket_id, item.payload)
         except ev.UnknownEvent as exc:
             raise DeliveryError(f"desk item {item.id}: {exc}", permanent=True) from exc
-        if isinstance(event, ev.DigestDue):
-            try:
-                await self._digest(event)
-            except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-                raise _delivery_error(exc) from exc
-            return
+        step = STEPS.get(type(event))
+        if step is None:
+            raise DeliveryError(f"no Slack rendering for {type(event).__name__}", permanent=True)
+        await step(self, item, event)
+
+    async def _view(self, item: OutboxItem, event: ev.DeskEvent) -> DeskView | None:
+        """The event's ticket as the desk shows it (None: an item without a ticket, dropped)."""
         if event.ticket_id is None:
             logger.warning("desk item %s without a ticket: %s", item.id, event.kind)
-            return
+            return None
         view = await self.service.desk_view(event.ticket_id)
         if view is None:
             raise DeliveryError(f"ticket {event.ticket_id} not found", permanent=True)
-        try:
-            await self._deliver(event, view)
-        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
-            raise _delivery_error(exc) from exc
-
-    async def _deliver(self, event: ev.DeskEvent, view: DeskView) -> None:
-        """One step per delivery; the texts come from one renderer per event class (render.py)."""
-        delivery = event.delivery
-        if delivery is ev.Delivery.CARD:
-            await self._card(view)
-        elif delivery is ev.Delivery.UPDATE:
-            await self._update(view, event)
-        elif delivery is ev.Delivery.RELAY and isinstance(event, ev.CustomerAdded):
-            await self._relay(view, event)
-        elif delivery is ev.Delivery.PING:
-            await self._ping(view, event)
-        elif delivery is ev.Delivery.REMINDER:
-            await self._reminder(view, event)
-        elif delivery is ev.Delivery.THREAD and isinstance(event, (ev.CardText, ev.CardPhoto, ev.CardHistory)):
-            await self._thread_step(view, event)
-        elif delivery is ev.Delivery.PIN and isinstance(event, ev.PinPing):
-            ref = parse_card_ref(event.ref)
-            if ref:
-                await self.client.pins_add(channel=ref[0], timestamp=ref[1])
-        else:
-            raise DeliveryError(f"no Slack rendering for {type(event).__name__}", permanent=True)
+        return view
 
     def _t(self, key: str, **params: object) -> str:
         return self.renderer.t(key, **params)
@@ -135,6 +110,9 @@ class SlackDeskSender:
         await self.service.card_posted(ticket.id or 0, card_ref(channel, ts), self._thread_steps(view))
         return channel, ts
 
+    async def _post_card(self, view: DeskView, handed_off: ev.TicketHandedOff) -> None:
+        await self._card(view)
+
     def _thread_steps(self, view: DeskView) -> list[ev.DeskEvent]:
         """What the card cannot hold, for its thread, one step each: the full description,
         the photos, and what the customer added after submitting and before the hand-off."""
@@ -144,7 +122,7 @@ class SlackDeskSender:
             for start in range(0, len(ticket.description), SECTION_LIMIT):
                 steps.append(ev.CardText(ticket.id, text=ticket.description[start : start + SECTION_LIMIT]))
         steps += [ev.CardPhoto(ticket.id, attachment=photo) for photo in ticket.photos]
-        if any(m.kind == "text" and m.text.strip() for m in view.customer_messages):
+        if any(m.kind == InboundKind.TEXT and m.text.strip() for m in view.customer_messages):
             until = max((m.created_at for m in view.customer_messages if m.created_at), default=None)
             steps.append(ev.CardHistory(ticket.id, until=until))
         return steps
@@ -159,7 +137,7 @@ class SlackDeskSender:
             until = step.until
             earlier = [
                 m for m in view.customer_messages
-                if m.kind == "text" and m.text.strip() and (until is None or (m.created_at and m.created_at <= until))
+                if m.kind == InboundKind.TEXT and m.text.strip() and (until is None or (m.created_at and m.created_at <= until))
             ]
             if earlier:
                 lines = "\n".join(f"> {escape(m.text)}" for m in earlier)
@@ -221,18 +199,18 @@ class SlackDeskSender:
             await self._card(view)
             return  # the new card's thread replays the customer's messages
         channel, ts = ref
-        kind = added.message.value
+        kind = added.message
         text = added.text
         if added.attachment is not None:
             await self._upload(view.ticket, added.attachment, channel, ts)
             if text.strip():
                 await self.client.chat_postMessage(channel=channel, thread_ts=ts, text=self._t("thread.customer", text=escape(text)))
             return
-        if kind == "contact":
+        if kind is InboundKind.CONTACT:
             message = self._t("thread.customer_contact", contact=escape(mask_contact(text)))
-        elif kind == "edit":
+        elif kind is InboundKind.EDIT:
             message = self._t("thread.customer_edit", text=escape(text))
-        elif kind == "unsupported":
+        elif kind is InboundKind.UNSUPPORTED:
             label = self.renderer.text_or(f"media.{added.unsupported_type or 'other'}", self._t("media.other"))
             message = self._t("thread.customer_other", kind=label)
         else:
@@ -272,12 +250,67 @@ class SlackDeskSender:
             channel, ts = str(response.get("channel") or self.settings.supervisors_channel), str(response["ts"])
             await self.service.crisis_pinged(ticket.id or 0, card_ref(channel, ts))
 
+    async def _pin(self, view: DeskView, pin: ev.PinPing) -> None:
+        ref = parse_card_ref(pin.ref)
+        if ref:
+            await self.client.pins_add(channel=ref[0], timestamp=ref[1])
+
     async def _unpin_crisis(self, view: DeskView) -> None:
-        for event in view.events:
-            if event.kind == "crisis_pinned" and event.data:
-                ref = parse_card_ref(str(event.data.get("ref")))
-                if ref:
-                    try:
-                        await self.client.pins_remove(channel=ref[0], timestamp=ref[1])
-                    except SlackApiError as exc:
-                        logger.info("crisis ping of ticket %s not unpinned: %s", view.ticket.number, exc)
+        for crisis_ping in view.crisis_ping_refs:
+            ref = parse_card_ref(crisis_ping)
+            if ref:
+                try:
+                    await self.client.pins_remove(channel=ref[0], timestamp=ref[1])
+                except SlackApiError as exc:
+                    logger.info("crisis ping of ticket %s not unpinned: %s", view.ticket.number, exc)
+
+
+E = TypeVar("E", bound=ev.DeskEvent)
+Step = Callable[[SlackDeskSender, OutboxItem, Any], Awaitable[None]]  # (sender, the outbox item, its event)
+
+
+def _about_its_ticket(deliver: Callable[[SlackDeskSender, DeskView, E], Awaitable[object]]) -> Step:
+    """A step about the event's ticket: ``deliver`` is given the ticket as the desk shows it."""
+
+    async def step(sender: SlackDeskSender, item: OutboxItem, event: E) -> None:
+        view = await sender._view(item, event)
+        if view is None:
+            return
+        try:
+            await deliver(sender, view, event)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            raise _delivery_error(exc) from exc
+
+    return step
+
+
+def _about_no_ticket(deliver: Callable[[SlackDeskSender, E], Awaitable[object]]) -> Step:
+    """A step about no ticket (the digest): no ticket is read."""
+
+    async def step(sender: SlackDeskSender, item: OutboxItem, event: E) -> None:
+        try:
+            await deliver(sender, event)
+        except (SlackApiError, aiohttp.ClientError, TimeoutError) as exc:
+            raise _delivery_error(exc) from exc
+
+    return step
+
+
+_update = _about_its_ticket(SlackDeskSender._update)
+_reminder = _about_its_ticket(SlackDeskSender._reminder)
+_ping = _about_its_ticket(SlackDeskSender._ping)
+#: the sender's step for each event class, the one place :meth:`SlackDeskSender.send` looks:
+#: an event class without one is not delivered ("no Slack rendering", permanently). A thread
+#: notice or a supervisors' ping has a step for each class render.py has a text for.
+STEPS: Mapping[type[ev.DeskEvent], Step] = {
+    ev.TicketHandedOff: _about_its_ticket(SlackDeskSender._post_card),
+    ev.CustomerAdded: _about_its_ticket(SlackDeskSender._relay),
+    ev.CardText: _about_its_ticket(SlackDeskSender._thread_step),
+    ev.CardPhoto: _about_its_ticket(SlackDeskSender._thread_step),
+    ev.CardHistory: _about_its_ticket(SlackDeskSender._thread_step),
+    ev.PinPing: _about_its_ticket(SlackDeskSender._pin),
+    ev.DigestDue: _about_no_ticket(SlackDeskSender._digest),
+    **{cls: _update for cls in NOTICES if cls.delivery is ev.Delivery.UPDATE},
+    **{cls: _reminder for cls in NOTICES if cls.delivery is ev.Delivery.REMINDER},
+    **{cls: _ping for cls in PINGS if cls.delivery is ev.Delivery.PING},
+}
