@@ -38,6 +38,9 @@ from flows.turn import Turn
 
 CUSTOMER = "customer"
 SYSTEM = "system"
+# audit kinds that are read back (the desk's view of a ticket: flows.service.desk_view)
+JOINED_HOT_ISSUE = "hot_issue"
+CRISIS_PINNED = "crisis_pinned"
 
 
 async def record(
@@ -223,7 +226,7 @@ async def _join_hot_issue(
     hold only their own conversation (their ticket does not exist yet)."""
     issue = match.issue
     assert issue.id is not None
-    await record(turn, ticket, "hot_issue", SYSTEM, ticket.state, {"issue": issue.id, "term": issue.term})
+    await record(turn, ticket, JOINED_HOT_ISSUE, SYSTEM, ticket.state, {"issue": issue.id, "term": issue.term})
     numbers = []
     for ticket_id in match.others:
         member = await turn.uow.tickets.get(ticket_id, lock=True)
@@ -231,7 +234,7 @@ async def _join_hot_issue(
             continue
         numbers.append(member.number)
         member.hot_issue_id = issue.id
-        await record(turn, member, "hot_issue", SYSTEM, member.state, {"issue": issue.id, "term": issue.term})
+        await record(turn, member, JOINED_HOT_ISSUE, SYSTEM, member.state, {"issue": issue.id, "term": issue.term})
         raised = member.state in OPEN_STATES and await raise_severity(
             turn, member, grading.HOT_ISSUE_GRADE, UpgradeReason.HOT_ISSUE, promises, handoff, ping=False
         )

@@ -442,9 +442,10 @@ class ComplaintService:
             assert customer is not None
             events = await uow.events.for_ticket(ticket_id)
             said = await uow.messages.for_ticket(ticket_id, direction="in")
-        # the audit trail's own kinds: "hot_issue" (flows.lifecycle), "crisis_pinned" (crisis_pinged below)
-        joined = next((e.data for e in reversed(events) if e.kind == "hot_issue" and e.data), None)
-        pinned = tuple(str(e.data["ref"]) for e in events if e.kind == "crisis_pinned" and e.data and e.data.get("ref"))
+        joined = next((e.data for e in reversed(events) if e.kind == lifecycle.JOINED_HOT_ISSUE and e.data), None)
+        pinned = tuple(
+            str(e.data["ref"]) for e in events if e.kind == lifecycle.CRISIS_PINNED and e.data and e.data.get("ref")
+        )
         return DeskView(
             ticket,
             customer,
@@ -464,7 +465,7 @@ class ComplaintService:
     async def crisis_pinged(self, ticket_id: int, ref: str) -> None:
         """The crisis ping went out at ``ref``: remember it (to unpin it at closing) and
         queue the pinning as its own step."""
-        await self._desk_steps(ticket_id, (PinPing(ticket_id, ref=ref),), event=("crisis_pinned", {"ref": ref}))
+        await self._desk_steps(ticket_id, (PinPing(ticket_id, ref=ref),), event=(lifecycle.CRISIS_PINNED, {"ref": ref}))
 
     async def _desk_steps(
         self,
