@@ -38,10 +38,6 @@ every_store = pytest.mark.every_store
 Store = UnitOfWorkFactory
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "every_store: run on the in-memory unit of work, SQLite and PostgreSQL")
-
-
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store_kind" in metafunc.fixturenames and metafunc.definition.get_closest_marker("every_store"):
         metafunc.parametrize("store_kind", STORES, indirect=True)
