@@ -105,12 +105,18 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
         shutil.copy(request.getfixturevalue("sqlite_template"), path)
         db = Database.from_url(sqlite_url(path))
     else:
-        url, schema = request.getfixturevalue("pg_schema")
-        db = Database.from_url(url, search_path=schema)
-        async with db.engine.begin() as conn:
-            await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+        db = await empty_postgresql(request.getfixturevalue("pg_schema"))
     yield db
     await db.dispose()
+
+
+async def empty_postgresql(pg_schema: tuple[str, str]) -> Database:
+    """The test schema of PostgreSQL, emptied (tables kept, ids restarted)."""
+    url, schema = pg_schema
+    db = Database.from_url(url, search_path=schema)
+    async with db.engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    return db
 
 
 # ---------------------------------------------------------------------- the application service

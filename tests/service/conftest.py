@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from flows.domain import Attachment, Inbound, InboundKind, MessageRecord, OutboxItem, Reply, Ticket, UserRef
 from flows.ports import UnitOfWorkFactory
@@ -65,12 +65,9 @@ def store(request: pytest.FixtureRequest, store_kind: str) -> Store:
 @pytest.fixture
 async def postgresql_store(pg_schema: tuple[str, str]) -> AsyncIterator[Database]:
     """An empty PostgreSQL database (skipped without TEST_DATABASE_URL)."""
-    from tests.conftest import TABLES
+    from tests.conftest import empty_postgresql
 
-    url, schema = pg_schema
-    db = Database.from_url(url, search_path=schema)
-    async with db.engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    db = await empty_postgresql(pg_schema)
     yield db
     await db.dispose()
 
