@@ -3,9 +3,9 @@ solved or not, a rating (a low one reopens), a comment, closing."""
 
 from __future__ import annotations
 
-from flows import lifecycle
+from flows import lifecycle, sla
 from flows.conversation import WAITING_STATES
-from flows.domain import ConversationState, Inbound, Ticket, TicketState, TimerKind
+from flows.domain import ConversationState, Inbound, Ticket, TicketState
 from flows.events import (
     CloseReason,
     CustomerAdded,
@@ -120,7 +120,7 @@ class FollowUp(Questions):
         data = {"rating": ticket.rating, "comment": ticket.feedback}
         if ticket.state is TicketState.RESOLVED:
             await lifecycle.apply(turn, ticket, "close", lifecycle.CUSTOMER, data)
-        await lifecycle.met(turn, ticket, (TimerKind.FOLLOW_UP,))
+        await lifecycle.met(turn, ticket, sla.KEPT_BY_ANSWERING_THE_FOLLOW_UP)
         await turn.uow.tickets.save(ticket)
         turn.to_desk(TicketClosed(ticket.id, reason=CloseReason.CUSTOMER, rating=ticket.rating, comment=ticket.feedback))
         turn.reply(self.t(turn, "feedback.thanks", number=ticket.number))
