@@ -247,11 +247,12 @@ _WHEN_RE = re.compile(
         (
             rf"(?P<ymd>(?P<y>20\d\d|19\d\d)\s*[-/.年]\s*(?P<m>\d{{1,2}})\s*[-/.月]\s*(?P<d>\d{{1,2}})\s*[日号]?)",
             rf"(?P<md>(?P<m2>{_NUM})\s*月\s*(?P<d2>{_NUM})\s*[日号]?)(?![\d元块天个件])",
-            r"(?P<rel>大前天|前天|昨天|昨晚|昨日|今天|今早|今晚|今日)",
-            rf"(?P<week>(?P<which>上上|上|这|本)?(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天末]))",
+            r"(?P<rel>大前天|前天|昨天|昨晚|昨日|今早|今晚|(?:今天|今日)(?=\s*(?:早上|早晨|上午|中午|下午|傍晚|晚上|夜里|凌晨|\d|[一二三四五六七八九十]+点)))",
+            rf"(?P<week>(?:(?P<which>上上|上|这|本)(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天末]))"
+            rf"|(?:周|星期|礼拜)(?P<wd_bare>[一二三四五六日天])(?=\s*(?:早上|早晨|上午|中午|下午|傍晚|晚上|夜里|凌晨|那天)))",
             r"(?P<lastweek>上(?:个)?(?:周|星期|礼拜)|上个月)",
             rf"(?P<ago>(?P<n>\d{{1,3}}|{_CN_NUM}|几|半)\s*(?:个)?\s*(?P<unit>天|日|周|星期|礼拜|月|年|小时)\s*(?:之|以)?前)",
-            r"(?P<en_rel>\bthe day before yesterday\b|\byesterday\b|\btoday\b|\blast night\b|\bthis (?:morning|afternoon|evening)\b|\btonight\b)",
+            r"(?P<en_rel>\bthe day before yesterday\b|\byesterday\b|\blast night\b|\bthis (?:morning|afternoon|evening)\b|\btoday at \d{1,2}(?::\d\d)?\s*(?:am|pm)?)",
             rf"(?P<en_week>\b(?:last|on|this past) (?P<en_wd>{_WEEKDAY_NAMES})\b)",
             r"(?P<en_last>\blast (?:week|month)\b)",
             rf"(?P<en_ago>\b(?P<en_n>\d{{1,3}}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|a few|few|several)\s+(?P<en_unit>days?|weeks?|months?|hours?)\s+ago\b)",
@@ -264,7 +265,7 @@ _WHEN_RE = re.compile(
 _DAYPART_AFTER = re.compile(rf"^\s*{_DAYPART}\s*{_CLOCK}")
 _EN_DAYPART_AFTER = re.compile(r"^(?:\s+(?:morning|afternoon|evening|night)|\s+at\s+\d{1,2}(?::\d\d)?\s*(?:am|pm)?|\s+around\s+\d{1,2}(?::\d\d)?\s*(?:am|pm)?)", re.IGNORECASE)
 # "到今天还没到", "今天已经是第五天": not when it happened, how long it lasts
-_UNTIL_BEFORE = re.compile(r"(?:到|至|直到|截至|截止|until|till|as of)\s*$", re.IGNORECASE)
+_UNTIL_BEFORE = re.compile(r"(?:到|至|直到|截至|截止|今天是|今天|现在是|反馈|回复|回应|点评|until|till|as of|today is)\s*$", re.IGNORECASE)
 _STILL_AFTER = re.compile(r"^\s*(?:还|仍|也|都|依然|依旧|已经是|是第|为止|still)", re.IGNORECASE)
 _EN_NUMBERS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
 
@@ -286,13 +287,14 @@ def _occurred(text: str, today: date, cut: Cut | None) -> When | None:
         start, end = match.span()
         if match.lastgroup is None:  # pragma: no cover - every alternative is a named group
             continue
-        if not match.lastgroup.startswith("en") and boundaries is not None and (start not in boundaries or end not in boundaries):
-            continue  # "如今天气", "三天前台": not a time word in this sentence
-        if _UNTIL_BEFORE.search(text[max(0, start - 4) : start]):
-            continue
+        core_end = end
         extra = (_EN_DAYPART_AFTER if match.lastgroup.startswith("en") else _DAYPART_AFTER).match(text[end:])
         if extra is not None and extra.group(0).strip():
             end += len(extra.group(0).rstrip())
+        if not match.lastgroup.startswith("en") and boundaries is not None and (start not in boundaries or not {core_end, end} & boundaries):
+            continue  # "如今天气", "三天前台": not a time word in this sentence ("昨天晚上" is one word)
+        if _UNTIL_BEFORE.search(text[max(0, start - 4) : start]):
+            continue
         if _STILL_AFTER.match(text[end:]):
             continue
         when = _resolve(match, today)
@@ -325,9 +327,10 @@ def _resolve(match: re.Match[str], today: date) -> When | None:
         back = {"大前天": 3, "前天": 2, "昨天": 1, "昨晚": 1, "昨日": 1}.get(words, 0)
         return When(words, today - timedelta(days=back), relative=True)
     if kind == "week":
-        weekday = _WEEKDAYS_ZH[match.group("wd")]
+        named = match.group("wd") or match.group("wd_bare")  # "上周三"; "周三晚上" (a bare "星期五" is too often a rule)
+        weekday = _WEEKDAYS_ZH[named]
         which = match.group("which")
-        if match.group("wd") in "末":
+        if named == "末":
             return When(words, None, relative=True)  # a weekend is two days
         if which in ("上", "上上"):
             monday = today - timedelta(days=today.weekday() + (7 if which == "上" else 14))
@@ -400,21 +403,28 @@ _CURRENCIES = {
 _NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?|\d+(?:\.\d{1,2})?"
 _AMOUNT_RE = re.compile(
     rf"(?P<pre>us\$|¥|￥|\$|€|£|\b(?:rmb|cny|usd|eur|gbp)\b)\s?(?P<n1>{_NUMBER})(?![\d.,]*\d)"
-    rf"|(?<![\d.,])(?P<n2>{_NUMBER})\s?(?P<post>美元|欧元|英镑|元|块钱|块|圆|(?:rmb|cny|yuan|dollars?|bucks|usd|euros?|eur|pounds?|gbp)\b)"
-    rf"|(?P<cn>[零一二两三四五六七八九十百千万]+)\s?(?P<cnpost>元|块钱|块)",
+    rf"|(?<![\d.])(?<!\d,)(?P<n2>{_NUMBER})\s?(?P<post>美元|欧元|英镑|元|块钱|块|圆|(?:rmb|cny|yuan|dollars?|bucks|usd|euros?|eur|pounds?|gbp)\b)"
+    rf"|(?P<cn>[零一二两三四五六七八九十百千万]+)\s?(?P<cnpost>元|块钱|块)"
+    # no unit, right after a payment verb: "花了129，买了一个教训" (not "花了20分钟", "花了3天")
+    rf"|(?<=花了|付了|支付|实付|花费)(?P<bare>\d{{2,6}}(?:\.\d{{1,2}})?)(?![\d.,]*\d|\s*(?:[多余个天周月年次分秒小件台本张份斤人号楼层%])|\s*[A-Za-z])",
     re.IGNORECASE,
 )
 # what makes it an amount *paid*: the customer paid, spent, was charged...
 _PAID_BEFORE = re.compile(
-    r"(?:花了|花费了?|花|付了|付款|付钱|实付|支付了?|付|交了|缴了|充了|充值了?|扣了|扣款|被扣|扣|买来是|买的时候|购买了?|消费了?|"
+    r"(?:花了|花费了?|花|付了|付款|付钱|实付|支付了?|付|交了|缴了|充了|充值了?|扣了我|扣款|扣费|被扣了?|刷了|被刷了?|买来是|买的时候|购买了?|消费了?|"
     r"paid|pay|charged(?: me)?(?: twice)?|spent|spend|cost(?: me)?|billed(?: me)?|debited)"
     r"(?:\s*(?:了|我|共|总共|一共|整整|足足|on|for it|twice|for))*\s*$",
     re.IGNORECASE,
 )
-_PAID_AFTER = re.compile(r"^\s*(?:买的|买了|购买的|购买|拍的|入手|下单|付的|订的|住的)")
+_PAID_AFTER = re.compile(r"^\s*(?:就|才)?\s*(?:买的|买了|购买的|购买|拍的|入手|下单|付的|订的|住的)")
 # not paid: a refund, a compensation, a price drop, a fee someone asks for
-_NOT_PAID = re.compile(r"退款|退了|退回|退还|返还|赔|补偿|降价|跌到|降到|差价|优惠|便宜|券|原价|现价|要收|收我|收费|refund|compensat|discount|off\b|price drop", re.IGNORECASE)
+_NOT_PAID = re.compile(
+    r"退款|退了|退回|退还|返还|赔|补偿|降价|跌到|降到|差价|优惠|便宜|券|原价|现价|要收|收我|收费|得花|要花|需要|需花|得付|要付|需付|得交|要交|"
+    r"refund|compensat|discount|off\b|price drop|would|will|have to|need to",
+    re.IGNORECASE,
+)
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def _cn_amount(text: str) -> int | None:
@@ -443,17 +453,24 @@ def _amount(text: str) -> Amount | None:
         after = text[match.end() : match.end() + 6]
         if _NOT_PAID.search(before) or not (_PAID_BEFORE.search(before) or _PAID_AFTER.match(after)):
             continue
-        if match.group("cn") is not None:
-            number = _cn_amount(match.group("cn"))
-            value = Decimal(number) if number is not None else None
-            currency = "CNY"
-        else:
-            sign = (match.group("pre") or match.group("post")).lower()
-            currency = _CURRENCIES.get(sign.rstrip("s") if sign not in _CURRENCIES else sign, "CNY")
-            try:
-                value = Decimal((match.group("n1") or match.group("n2")).replace(",", ""))
-            except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
-                value = None
-        if value is not None and value > 0:
-            return Amount(value, currency, match.group(0).strip())
+        if match.group("bare") is not None and not _CJK.search(text):
+            continue  # without a unit the currency is the one of a Chinese message
+        valued = _value(match)
+        if valued is not None and valued[0] > 0:
+            return Amount(valued[0], valued[1], match.group(0).strip())
     return None
+
+
+def _value(match: re.Match[str]) -> tuple[Decimal, str] | None:
+    """The number and currency of an amount the pattern found."""
+    if match.group("bare") is not None:
+        return Decimal(match.group("bare")), "CNY"
+    if match.group("cn") is not None:
+        number = _cn_amount(match.group("cn"))
+        return (Decimal(number), "CNY") if number is not None else None
+    sign = (match.group("pre") or match.group("post")).lower()
+    currency = _CURRENCIES.get(sign if sign in _CURRENCIES else sign.rstrip("s"), "CNY")
+    try:
+        return Decimal((match.group("n1") or match.group("n2")).replace(",", "")), currency
+    except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
+        return None
