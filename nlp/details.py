@@ -134,6 +134,7 @@ _UNIT_AFTER = re.compile(
     r"|dollars?|bucks|usd|rmb|yuan|euros?|items?|pcs|pieces|days?|weeks?|months?|years?|hours?|times)",
     re.IGNORECASE,
 )
+_ORDER_NUMBER_LABEL = re.compile(r"订单编号|订单号码|订单号|定单号|order\s*(?:number|num|no\.?|id|#)", re.IGNORECASE)
 _DATE_LIKE = re.compile(r"^(?:\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}(?:[-/.]\d{2,4})?)$")
 
 
@@ -156,8 +157,10 @@ def _looks_like_order(text: str, match: re.Match[str]) -> bool:
     value = match.group("value")
     if not 4 <= len(value) <= MAX_ORDER_LENGTH or not any(c.isdigit() for c in value):
         return False
-    if _DATE_LIKE.match(value) or _MOBILE_ONLY.match(value) or _SERVICE_NUMBER_ONLY.match(value):
+    if _DATE_LIKE.match(value) or _SERVICE_NUMBER_ONLY.match(value):
         return False
+    if _MOBILE_ONLY.match(value) and not _ORDER_NUMBER_LABEL.fullmatch(match.groupdict().get("label") or ""):
+        return False  # "订单 139…": a phone after a loose label; "订单号：19513967161" is an order number
     if _UNIT_AFTER.match(text[match.end("value") :]):
         return False
     if "label" in match.groupdict() and match.group("label") is not None:
@@ -193,7 +196,7 @@ _CONTACT_LABEL = re.compile(
     re.IGNORECASE,
 )
 _MINE = re.compile(
-    r"我|本人|call me|reach me|contact me|text me|email me|mail me|\bmy\b|\bme\b|\bI\b",
+    r"我(?!们)|本人|call me|reach me|contact me|text me|email me|mail me|\bmy\b|\bme\b|\bI\b",
     re.IGNORECASE,
 )
 

@@ -46,6 +46,7 @@ ROWS = [
     ("174208675是我的订单编号。由于工作忙，一直没来得及看DVD", {"O": "174208675"}),  # real: the number before its label
     ("订单1444309157 到货就烂了。京东送货说不允许退货。", {"O": "1444309157"}),  # real
     ("6月5号收到一张发票号码：10342543（金额为3217元）属于订单号：4491950", {"O": "4491950", "W": "6月5号"}),  # real: not the invoice number
+    ("订单号：19513967161 衣服比实体店的衣服薄，客服素质差", {"O": "19513967161"}),  # real: phone-shaped, but labelled an order number
     ("My order number is 55-88213 and it never came", {"O": "55-88213"}),
     ("订单号：ＤＤ２０２６１１２７００１", {"O": "DD20261127001"}),  # full-width, as some keyboards type
     # ------------------------------------------------------------ contacts
@@ -103,6 +104,7 @@ NOTHING = [
     "客服010-88210766长期没人接电话;",  # real
     "装好系统了用半个小时容易蓝屏？知道的联系下QQ：252620710！",  # real
     "客服邮箱是 service@shop.example.com，发了三封都没人回",
+    "请将邮费凭证及订单号码传真至：010-59222799，我们为您承担一次国内平邮邮寄费用。",  # real: the shop's fax ("我们")
     # tracking, complaint and membership numbers; order labels without an order number
     "查询货运单号竟然显示没有该单号。后来和京东客服联系才知道商家一直没有发货",  # real
     "后来退货写错单号了，快递单号 SF1234567890 也查不到",
