@@ -114,17 +114,17 @@ def extract_details(text: str, today: date, cut: Cut | None = None) -> Details:
 
 
 # ---------------------------------------------------------------------- order numbers
-_CODE = r"[A-Za-z0-9](?:[A-Za-z0-9_/-]*[A-Za-z0-9])?"
+_CODE = r"[A-Za-z0-9](?:[A-Za-z0-9_/-]{0,62}[A-Za-z0-9])?"  # bounded: no quadratic backtracking on long runs
 _ORDER_LABEL_ZH = r"订单编号|订单号码|订单号|订单|定单号|定单|单号"
 _ORDER_LABEL_EN = r"\border\s*(?:number|num|no\.?|id|#)|\border\b|\bord\s*#"
 _ORDER_RE = re.compile(
     rf"(?P<label>{_ORDER_LABEL_ZH}|{_ORDER_LABEL_EN})"
     r"(?:\s*(?:是|为|:|#|no\.?|number|is|:)){0,2}\s*"
-    rf"(?P<value>{_CODE})(?![A-Za-z0-9])",
+    rf"(?P<value>{_CODE})(?![A-Za-z0-9]|[_/-][A-Za-z0-9])",  # the whole code or nothing
     re.IGNORECASE,
 )
 _ORDER_BEFORE_LABEL_RE = re.compile(
-    rf"(?<![A-Za-z0-9])(?P<value>{_CODE})\s*(?:是|就是)?\s*(?:我的|我们的)?(?:{_ORDER_LABEL_ZH})(?![A-Za-z0-9])"
+    rf"(?<![A-Za-z0-9_/-])(?P<value>{_CODE})\s*(?:是|就是)?\s*(?:我的|我们的)?(?:{_ORDER_LABEL_ZH})(?![A-Za-z0-9])"
 )
 # a number with these around it is a tracking, invoice or complaint number, not the order's
 _NOT_ORDER_BEFORE = re.compile(r"(?:快递|运|物流|货运|快件|退货|发票|投诉|取件|寄件|会员|快递公司的)$")
