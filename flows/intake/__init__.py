@@ -128,6 +128,7 @@ class Intake(Answers):
             return
         if conv is not None and conv.state in INTAKE_STATES:
             conv.draft.contact = inbound.contact
+            self._answered(conv.draft, "contact")
             turn.reply(self.t(turn, "contact.saved"))
             self.prompt(turn)
             return

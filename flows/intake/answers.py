@@ -160,6 +160,7 @@ class Answers(Commands):
             turn.reply(text, self._buttons(turn, question), request_contact=share)
             return
         setattr(conv.draft, detail.field, value)
+        self._answered(conv.draft, detail.field)
         self._fire(turn, "answer")
         self.prompt(turn)
 

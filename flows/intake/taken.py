@@ -68,6 +68,14 @@ class TakenDetails(IntakeContext):
                     taken.append(name)
 
     @staticmethod
+    def _answered(draft: Draft, name: str) -> None:
+        """The customer gave ``name`` themselves (an answer, a shared contact): it is theirs,
+        no longer something taken from a description that may be replaced."""
+        for taken in (draft.from_words, draft.unshown):
+            if name in taken:
+                taken.remove(name)
+
+    @staticmethod
     def _forget_taken(draft: Draft) -> None:
         """The text the details were taken from is replaced: so are they."""
         for name in draft.from_words:

@@ -147,3 +147,18 @@ async def test_an_edited_description_is_read_again(customer: Customer) -> None:
     await customer.send(InboundKind.EDIT, text="快递一直没到，订单号 DD20261127001", message_id="1")
     await customer.press("是的")
     assert "订单号 DD20261127001" in customer.text and zh("details.when") in customer.text
+
+
+async def test_a_contact_the_customer_shares_is_theirs_not_taken_from_the_description(customer: Customer) -> None:
+    await customer.say("快递一直没到，电话 13912345678")
+    await customer.send(InboundKind.CONTACT, contact="+8613812345678")  # shared while the category is asked
+    assert zh("contact.saved") in customer.text
+    await customer.press("是的")
+    assert "我从您的描述里记下了" not in customer.text, "nothing taken is left to show: the shared contact replaced it"
+    await customer.skip_details()
+    await customer.press("没有照片")
+    await customer.press("重新描述")
+    await customer.say("快递一直没到，物流也不更新")
+    await customer.press("是的")
+    assert customer.last and customer.last.conversation
+    assert customer.last.conversation.draft.contact == "+8613812345678", "a new description does not take it away"
