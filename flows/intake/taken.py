@@ -106,11 +106,14 @@ class TakenDetails(IntakeContext):
         draft = conv.draft
         if not draft.unshown or conv.state not in DETAIL_STATES:
             return
+        masked = {detail.field for detail in detail_fields() if detail.masked}
         items = [
-            self.t(turn, f"taken.{name}", value=mask_contact(value) if name == "contact" else value)
+            self.t(turn, f"taken.{name}", value=mask_contact(value) if name in masked else value)
             for name in TAKEN_FIELDS
             if name in draft.unshown and (value := getattr(draft, name))
         ]
         draft.unshown.clear()
         if items:
-            turn.reply(self.t(turn, "taken.noted", details=self.t(turn, "taken.joiner").join(items)))
+            # at the review only what the customer wrote there can be new: a correction
+            key = "taken.updated" if conv.state is ConversationState.REVIEWING else "taken.noted"
+            turn.reply(self.t(turn, key, details=self.t(turn, "taken.joiner").join(items)))
