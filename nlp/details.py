@@ -241,6 +241,10 @@ _MONTHS_EN = {
     )
     for name in names
 }
+_EVENT_AFTER = (
+    r"\s*(?:早上|早晨|上午|中午|下午|傍晚|晚上|夜里|凌晨|晚|下的单|下的订单|下单|订的|买的|买了|购买|收到|收货|到货|签收|发货|送到|"
+    r"入住|退房|的订单|就|才)"
+)
 _DAYPART = r"(?:早上|早晨|上午|中午|下午|傍晚|晚上|夜里|半夜|凌晨|晚|早)?"
 _CLOCK = rf"(?:{_NUM}\s*(?:点|:)\s*(?:半|{_NUM}\s*分?(?::\d\d)?)?)?"
 _MONTH_NAMES = "|".join(sorted(_MONTHS_EN, key=len, reverse=True))
@@ -250,6 +254,12 @@ _WHEN_RE = re.compile(
         (
             rf"(?P<ymd>(?P<y>20\d\d|19\d\d)\s*[-/.年]\s*(?P<m>\d{{1,2}})\s*[-/.月]\s*(?P<d>\d{{1,2}})\s*[日号]?)",
             rf"(?P<md>(?P<m2>{_NUM})\s*月\s*(?P<d2>{_NUM})\s*[日号]?)(?![\d元块天个件])",
+            # a day without its month, only when something happened on it: "21日入住", "17号就被代收了"
+            # (not "6号房", "7号电池", "3号楼")
+            rf"(?P<dom>(?<![\d月.\-/])(?P<d3>\d{{1,2}})\s*[日号])(?={_EVENT_AFTER})",
+            # month.day or month/day with 日, or when something happened on it: "3.10日才收到", "6/23(一)入住"
+            # (not "2.47的时候", "5.5元")
+            rf"(?P<mdot>(?<![\d.\-/])(?P<m4>\d{{1,2}})[./](?P<d4>\d{{1,2}})(?:\s*[日号]|(?=\s*(?:[(（][一二三四五六日天][)）])?{_EVENT_AFTER})))",
             r"(?P<rel>大前天|前天|昨天|昨晚|昨日|今早|今晚|(?:今天|今日)(?=\s*(?:早上|早晨|上午|中午|下午|傍晚|晚上|夜里|凌晨|\d|[一二三四五六七八九十]+点)))",
             rf"(?P<week>(?:(?P<which>上上|上|这|本)(?:个)?(?:周|星期|礼拜)(?P<wd>[一二三四五六日天末]))"
             rf"|(?:周|星期|礼拜)(?P<wd_bare>[一二三四五六日天])(?=\s*(?:早上|早晨|上午|中午|下午|傍晚|晚上|夜里|凌晨|那天)))",
@@ -326,6 +336,10 @@ def _resolve(match: re.Match[str], today: date) -> When | None:
         if month is None or day_ is None:
             return None
         return _day_this_year(words, month, day_, today)
+    if kind == "mdot":
+        return _day_this_year(words, int(match.group("m4")), int(match.group("d4")), today)
+    if kind == "dom":
+        return _day_this_month(words, int(match.group("d3")), today)
     if kind == "rel":
         back = {"大前天": 3, "前天": 2, "昨天": 1, "昨晚": 1, "昨日": 1}.get(words, 0)
         return When(words, today - timedelta(days=back), relative=True)
@@ -385,6 +399,20 @@ def _day(words: str, year: int, month: int, day_: int, *, relative: bool) -> Whe
         return When(words, date(year, month, day_), relative)
     except ValueError:
         return None
+
+
+def _day_this_month(words: str, day_: int, today: date) -> When | None:
+    """A day of the month without its month: the last such day up to today."""
+    year, month = today.year, today.month
+    for _ in range(3):  # "31日" said in a month of 30 days: the month before has it
+        try:
+            day = date(year, month, day_)
+        except ValueError:
+            day = None
+        if day is not None and day <= today:
+            return When(words, day, relative=True)
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return None
 
 
 def _day_this_year(words: str, month: int, day_: int, today: date) -> When | None:

@@ -70,6 +70,9 @@ ROWS = [
     ("三天前下的单，物流一直没更新", {"W": "三天前"}),
     ("今天下午3点送来的蛋糕是坏的", {"W": "今天下午3点"}),
     ("2026-11-27 买的电饭煲坏了", {"W": "2026-11-27"}),
+    ("21日入住，外观还不错。进入房间，发现网口不通", {"W": "21日"}),  # real: a day of the month, something happened on it
+    ("不得不差评！我6.17号下的单，到现在还显示缺货", {"W": "6.17号"}),  # real
+    ("我们是6/23(一)入住的，我住5楼，房号忘了", {"W": "6/23"}),  # real
     ("I ordered it last Monday and it still hasn't arrived", {"W": "last Monday"}),
     ("The blender broke yesterday", {"W": "yesterday"}),
     ("It was delivered 3 days ago, already broken", {"W": "3 days ago"}),
@@ -126,6 +129,9 @@ NOTHING = [
     "花了七十多买了一模一样的皮套",  # real: about seventy, not an amount to confirm
     "花了近四小时才装好系统",  # real
     "明天再不到我就投诉",  # the future
+    "遥控器要用7号电池，住在3号楼",  # 号 that is no day
+    "1点半订的，到了2.47的时候打电话过去说是还在店里",  # real: a time, not a date
+    "比不上在菜市场买的5.5元的",  # real: a price, not a payment
     "送的200元东券要再消费5000元才能使用，感觉被套了",  # real
     "I will call the courier tomorrow, this is ridiculous",
     "The shop's hotline is +1 800 555 0199 and nobody answers",
