@@ -119,7 +119,7 @@ _ORDER_LABEL_ZH = r"订单编号|订单号码|订单号|订单|定单号|定单|
 _ORDER_LABEL_EN = r"\border\s*(?:number|num|no\.?|id|#)|\border\b|\bord\s*#"
 _ORDER_RE = re.compile(
     rf"(?P<label>{_ORDER_LABEL_ZH}|{_ORDER_LABEL_EN})"
-    r"(?:\s*(?:是|为|:|#|no\.?|number|is|:)){0,2}\s*"
+    r"(?:\s*(?:(?:应该|应|其实|实际上?|改|更正)?(?:是|为|成)|:|#|no\.?|number|(?:should be|is)|:)){0,2}\s*"
     rf"(?P<value>{_CODE})(?![A-Za-z0-9]|[_/-][A-Za-z0-9])",  # the whole code or nothing
     re.IGNORECASE,
 )

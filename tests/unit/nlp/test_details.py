@@ -48,6 +48,8 @@ ROWS = [
     ("6月5号收到一张发票号码：10342543（金额为3217元）属于订单号：4491950", {"O": "4491950", "W": "6月5号"}),  # real: not the invoice number
     ("订单号：19513967161 衣服比实体店的衣服薄，客服素质差", {"O": "19513967161"}),  # real: phone-shaped, but labelled an order number
     ("My order number is 55-88213 and it never came", {"O": "55-88213"}),
+    ("订单号应该是 DD002，不是 DD001", {"O": "DD002"}),  # a correction at the review
+    ("sorry, the order number should be A-557", {"O": "A-557"}),
     ("订单号：ＤＤ２０２６１１２７００１", {"O": "DD20261127001"}),  # full-width, as some keyboards type
     # ------------------------------------------------------------ contacts
     ("西质量也这么差，京东又把责任推给厂家，我的手机号是18913720126 我姓沈", {"C": "18913720126"}),  # real
