@@ -230,8 +230,11 @@ class Draft:
     order_number: str | None = None
     occurred: str | None = None  # "when did it happen", in the customer's words
     contact: str | None = None
+    amount: str | None = None  # the amount paid ("¥299"), only ever taken from the customer's words
     photos: list[Attachment] = field(default_factory=list)
     return_to_review: bool = False
+    from_words: list[str] = field(default_factory=list)  # fields taken from what the customer wrote
+    unshown: list[str] = field(default_factory=list)  # ...of those, not yet shown to them for confirmation
 
     def to_dict(self) -> dict[str, Any]:
         """Every field (a new one needs nothing here), the photos as dicts."""
@@ -291,6 +294,7 @@ class Ticket:
     order_number: str | None = None
     occurred: str | None = None
     contact: str | None = None
+    amount: str | None = None  # the amount paid, as the customer stated it ("¥299")
     photos: list[Attachment] = field(default_factory=list)
     classification: dict[str, Any] | None = None
     owner_id: str | None = None

@@ -32,7 +32,7 @@ from flows.events import (
 )
 from flows.grading import HandoffPolicy
 from flows.sla import Promises
-from flows.steps import detail_fields
+from flows.steps import UNASKED_DETAILS, detail_fields
 from flows.ticket import OPEN_STATES
 from flows.turn import Turn
 
@@ -91,8 +91,10 @@ def draft_details(draft: Draft) -> dict[str, Any]:
     """The draft's answers to the intake's detail questions (every ``Detail.field`` of
     the step table, :func:`flows.steps.detail_fields`), for the ticket: a detail step
     added to the table reaches the ticket with no change here (the ticket needs the
-    field: tests/unit/flows/test_steps.py checks it has)."""
-    return {detail.field: getattr(draft, detail.field) for detail in detail_fields()}
+    field: tests/unit/flows/test_steps.py checks it has); and the details no step asks
+    (:data:`flows.steps.UNASKED_DETAILS`: the amount paid, only taken from their words)."""
+    asked = {detail.field: getattr(draft, detail.field) for detail in detail_fields()}
+    return asked | {detail.field: getattr(draft, detail.field) for detail in UNASKED_DETAILS}
 
 
 async def open_ticket(

@@ -124,6 +124,16 @@ class Detail:
 
 
 @dataclass(frozen=True, slots=True)
+class Unasked:
+    """A detail no step asks for: the draft's ``field`` is only filled from the customer's
+    own words (flows/intake/taken.py); the review shows it as ``{review}`` and it is copied
+    to the ticket like the answers."""
+
+    field: str
+    review: str
+
+
+@dataclass(frozen=True, slots=True)
 class AddsToDescription:
     """Other text adds to the description (nothing a customer says is dropped); ``said``
     acknowledges it and the question comes again."""
@@ -296,6 +306,9 @@ INTAKE_STEPS: tuple[Step, ...] = (
     ),
 )
 """The intake, in the order it is asked."""
+
+UNASKED_DETAILS: tuple[Unasked, ...] = (Unasked("amount", "amount"),)
+"""Details taken only from what the customer wrote (no question asks them): the amount paid."""
 
 WAITING = Step(S.SUBMITTED, Question("waiting.prompt"), AddsToTicket())
 

@@ -6,6 +6,8 @@ Public API (the rest of the bot imports only these names):
 - ``default_classifier()`` the lazily created classifier behind ``classify``,
 - ``Classifier`` (``Classifier.load(...)`` for a business's own lexicon files),
 - ``LexiconError`` raised at load time with file, line and problem,
+- ``Classifier.details(text, today) -> Details``: the order number, contact, time
+  (``When``) and amount paid (``Amount``) a customer's words state (:mod:`nlp.details`),
 - the value types ``Suggestion``, ``Cue``, ``SeverityCue``, ``Severity``, ``Category``.
 
 May import only the standard library and jieba (see DESIGN.md). Importing ``nlp`` is
@@ -13,17 +15,22 @@ cheap: jieba is imported and initialised on the first classification.
 """
 
 from nlp.classifier import Classifier, classify, default_classifier
+from nlp.details import Amount, Details, When, extract_details
 from nlp.lexicon import LexiconError
 from nlp.types import Category, Cue, Severity, SeverityCue, Suggestion
 
 __all__ = [
+    "Amount",
     "Category",
     "Classifier",
     "Cue",
+    "Details",
     "LexiconError",
     "Severity",
     "SeverityCue",
     "Suggestion",
+    "When",
     "classify",
     "default_classifier",
+    "extract_details",
 ]

@@ -23,9 +23,11 @@ import logging
 import threading
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
+from nlp.details import Details, extract_details
 from nlp.lexicon import Keyword, Lexicon, SeverityRule, load_lexicon
 from nlp.matcher import CLAUSE_BREAK, Hit, PhraseIndex
 from nlp.people import PeopleCounter
@@ -146,6 +148,13 @@ class Classifier:
             return ()
         self._get_cutter()
         return key_terms(text, self._tokenizer, self._generic, limit)
+
+    def details(self, text: str, today: date) -> Details:
+        """The order number, contact, time and amount paid that ``text`` states clearly
+        (see :mod:`nlp.details`), time words checked against this classifier's jieba words."""
+        self._get_cutter()
+        tokenizer = self._tokenizer
+        return extract_details(text, today, lambda sentence: list(tokenizer.cut(sentence, HMM=False)))
 
     def warm_up(self) -> None:
         """Initialise jieba now instead of on the first message."""

@@ -131,6 +131,7 @@ class TicketRow(Base):
     order_number: Mapped[str | None] = mapped_column(String(128), nullable=True)
     occurred: Mapped[str | None] = mapped_column(String(256), nullable=True)
     contact: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    amount: Mapped[str | None] = mapped_column(String(64), nullable=True)
     photos: Mapped[Json]
     classification: Mapped[Json]
     owner_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)

@@ -6,6 +6,7 @@ there and where the answers lead. The parts, each with one job:
 
 * :mod:`flows.intake.context` — texts, categories, the machine, the ticket;
 * :mod:`flows.intake.questions` — the question of each step (``prompt``);
+* :mod:`flows.intake.taken` — details taken from the customer's words, shown, not asked;
 * :mod:`flows.intake.follow_up` — after submission: relaying, solved?, rating, comment;
 * :mod:`flows.intake.commands` — /start /help /lang /status /complain /cancel /human;
 * :mod:`flows.intake.answers` — typed answers and button presses;
@@ -127,6 +128,7 @@ class Intake(Answers):
             return
         if conv is not None and conv.state in INTAKE_STATES:
             conv.draft.contact = inbound.contact
+            self._answered(conv.draft, "contact")
             turn.reply(self.t(turn, "contact.saved"))
             self.prompt(turn)
             return
@@ -155,6 +157,8 @@ class Intake(Answers):
         if conv is not None and conv.state in INTAKE_STATES and inbound.message_id and conv.draft.description_message_id == inbound.message_id and inbound.text.strip():
             conv.draft.description = inbound.text.strip()
             self._classify(turn, conv.draft)
+            self._forget_taken(conv.draft)
+            self._take_details(turn, conv.draft.description)
             turn.reply(self.t(turn, "edit.description_updated"))
             if STEPS[conv.state].question.fill is Fill.SUGGESTION:  # the suggestion on screen changed
                 self.prompt(turn)

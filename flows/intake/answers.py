@@ -124,6 +124,8 @@ class Answers(Commands):
         draft.category = None
         draft.severity = Severity.GENERAL.value
         self._classify(turn, draft)
+        self._forget_taken(draft)  # a new description: the details of the old one go with it
+        self._take_details(turn, draft.description)
         self._fire(turn, "describe")
         self.prompt(turn)
 
@@ -140,6 +142,7 @@ class Answers(Commands):
         draft = turn.conversation.draft
         draft.description = f"{draft.description}\n{text.strip()}".strip()
         self._classify(turn, draft)
+        self._take_details(turn, text)
 
     # ------------------------------------------------------------------ details
     async def _answer_detail(self, turn: Turn, step: Step, detail: Detail, value: str) -> None:
@@ -157,6 +160,7 @@ class Answers(Commands):
             turn.reply(text, self._buttons(turn, question), request_contact=share)
             return
         setattr(conv.draft, detail.field, value)
+        self._answered(conv.draft, detail.field)
         self._fire(turn, "answer")
         self.prompt(turn)
 

@@ -8,8 +8,8 @@ from flows import buttons
 from flows.domain import Button, Draft, Severity
 from flows.explain import explaining_words
 from flows.formatting import mask_contact, shorten
-from flows.intake.context import IntakeContext
-from flows.steps import Fill, Keyboard, Press, Question, detail_fields
+from flows.intake.taken import TakenDetails
+from flows.steps import UNASKED_DETAILS, Fill, Keyboard, Press, Question, detail_fields
 from flows.turn import Turn
 
 REVIEW_DESCRIPTION_LIMIT = 600
@@ -23,13 +23,17 @@ def severity_reason(cue: dict[str, Any], language: str) -> str:
     return f"{label}（{word}）" if language == "zh" else f"{label} (\u201c{word}\u201d)"
 
 
-class Questions(IntakeContext):
+class Questions(TakenDetails):
     """The question of each step with its buttons, and the explanation of illegal events."""
 
     def prompt(self, turn: Turn) -> None:
-        """Ask the question of the conversation's current step, with its buttons."""
+        """Ask the question of the conversation's current step, with its buttons (a detail
+        step whose field the customer's words already filled is passed by, and what was
+        taken from their words is shown first)."""
         conv = turn.conversation
         assert conv is not None
+        self._pass_filled_steps(turn)
+        self._show_taken(turn)
         step = self._step(turn)
         if step is None:  # idle, closed or cancelled: nothing to ask
             return
@@ -77,12 +81,15 @@ class Questions(IntakeContext):
         return self.t(turn, "describe.thanks") + "\n" + text
 
     def _review_text(self, turn: Turn, key: str, draft: Draft) -> str:
-        """The draft's summary: category, description, each detail step's answer, photos."""
+        """The draft's summary: category, description, each detail step's answer, the
+        amount paid (taken from the customer's words), photos."""
         none = self.t(turn, "review.none")
         details: dict[str, object] = {}
         for detail in detail_fields():
             value = getattr(draft, detail.field)
             details[detail.review] = (mask_contact(value) if detail.masked else value) if value else none
+        for unasked in UNASKED_DETAILS:
+            details[unasked.review] = getattr(draft, unasked.field) or none
         return self.t(
             turn,
             key,

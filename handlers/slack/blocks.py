@@ -131,6 +131,8 @@ class CardRenderer:
         if ticket.handoff_reason:
             reason = self.text_or(f"card.reason.{ticket.handoff_reason}", ticket.handoff_reason)
             context.append(self.t("card.handoff", reason=reason))
+        if ticket.amount:  # in the context: a section holds at most 10 fields
+            context.append(f"{self.t('card.amount')}: {escape(ticket.amount)}")
         if ticket.photos:
             context.append(f"{self.t('card.photos')}: {len(ticket.photos)}")
         if ticket.reopen_count:

@@ -21,6 +21,7 @@ from flows.steps import (
     FOLLOW_UP_STEPS,
     INTAKE_STEPS,
     STEPS,
+    UNASKED_DETAILS,
     AddsToDescription,
     Description,
     Detail,
@@ -97,7 +98,7 @@ def test_the_review_fills_every_placeholder_from_the_table(language: str) -> Non
     review = next(step for step in INTAKE_STEPS if step.state is S.REVIEWING)
     given = {"category", "description", "photos"} | {
         step.reader.review for step in INTAKE_STEPS if isinstance(step.reader, Detail)
-    }
+    } | {unasked.review for unasked in UNASKED_DETAILS}
     assert placeholders(language, review.question.text) == given
 
 
@@ -120,15 +121,15 @@ def test_every_detail_reaches_the_ticket() -> None:
     submission (flows.lifecycle.open_ticket, through ``draft_details``)."""
     draft_fields = {f.name for f in fields(Draft)}
     ticket_fields = {f.name for f in fields(Ticket)}
-    for detail in detail_fields():
+    for detail in (*detail_fields(), *UNASKED_DETAILS):
         assert detail.field in draft_fields, f"add `{detail.field}` to flows.domain.Draft to keep the answer"
         assert detail.field in ticket_fields, (
             f"add `{detail.field}` to flows.domain.Ticket (and its column in storage/models.py, with a "
             "migration): otherwise the answer is shown in the review and lost at submission"
         )
-    draft = Draft(description="坏了", order_number="A-1", occurred="昨天", contact="13812345678")
-    assert draft_details(draft) == {"order_number": "A-1", "occurred": "昨天", "contact": "13812345678"}
-    assert draft_details(Draft()) == {"order_number": None, "occurred": None, "contact": None}
+    draft = Draft(description="坏了", order_number="A-1", occurred="昨天", contact="13812345678", amount="¥299")
+    assert draft_details(draft) == {"order_number": "A-1", "occurred": "昨天", "contact": "13812345678", "amount": "¥299"}
+    assert draft_details(Draft()) == {"order_number": None, "occurred": None, "contact": None, "amount": None}
 
 
 def test_every_action_of_the_table_has_a_handler() -> None:

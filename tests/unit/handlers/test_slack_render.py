@@ -113,3 +113,13 @@ async def test_command_words_come_from_the_catalogues(renderer: CardRenderer, wo
     desk = SlackDesk(Tickets(), None, DeskSettings("C1", "C2"), None, renderer, None)  # type: ignore[arg-type]
     assert (await desk.command("U1", word)).startswith(default_catalogue().text("en", header))
     assert renderer.words("slash.mine_words") == {"mine", "我的"}
+
+
+def test_the_card_shows_the_amount_paid_when_the_customer_stated_it(renderer: CardRenderer) -> None:
+    view = _view(TicketState.NEW, ())
+    paid = dataclasses.replace(view, ticket=dataclasses.replace(view.ticket, amount="¥299"))
+    context = [e["text"] for b in renderer.blocks(paid) if b["type"] == "context" for e in b["elements"]]
+    assert any("Amount paid: ¥299" in text for text in context)
+    fields = [f for b in renderer.blocks(paid) if b["type"] == "section" for f in b.get("fields", ())]
+    assert len(fields) <= 10, "Slack refuses a section with more than 10 fields"
+    assert not any("Amount paid" in e["text"] for b in renderer.blocks(view) if b["type"] == "context" for e in b["elements"])
