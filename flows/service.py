@@ -32,6 +32,7 @@ from flows.domain import (
     Severity,
     Ticket,
     TicketEvent,
+    UserRef,
     desk_target,
 )
 from flows.formatting import parse_ticket_number
@@ -548,3 +549,13 @@ class ComplaintService:
     async def customer(self, customer_id: int) -> Customer | None:
         async with self.uow_factory() as uow:
             return await uow.customers.get(customer_id)
+
+    async def customer_text(self, channel: str, user: UserRef, key: str, **params: object) -> str:
+        """A text of the catalogue in the customer's language: for a channel's own notices
+        that never reach the flow (the terminal chat's "file not found")."""
+        async with self.uow_factory() as uow:
+            customer = await uow.customers.get_or_create(
+                channel, user.external_id, user.display_name, self._initial_language(user.language_code)
+            )
+            await uow.commit()
+        return self.texts.text(customer.language, key, **params)

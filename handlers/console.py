@@ -1,17 +1,26 @@
 """The terminal channel: a customer chat in the terminal, on the same flow as Telegram.
 
 Buttons are shown as numbered choices (type the number), photos are sent as file
-paths (``/photo PATH``, or just the path of an image file), commands work as on
+paths (``/photo PATH``, or just the path of the file), commands work as on
 Telegram (/complain, /status, /cancel, /human, /help, /lang). Replies go through the
 outbox like on every channel, so what is printed is exactly what is stored.
+
+Two notices are the terminal's own and never reach the flow: a path to a file that does
+not exist ("file not found: PATH", nothing is added to the complaint), and a line the
+terminal cut short. On a terminal, lines are read through GNU readline (``input()``), which
+takes a line of any length; the terminal's own line editing (canonical mode) passes on at
+most 4095 bytes of a line and drops the rest without a word, so when readline cannot be
+used (output redirected) a line of that length is answered with a warning.
 """
 
 from __future__ import annotations
 
 import asyncio
 import mimetypes
+import shlex
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import TextIO, TypedDict
@@ -23,6 +32,10 @@ from flows.service import ComplaintService
 CHANNEL = "console"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".bmp"}
 DOCUMENT_SUFFIXES = {".pdf", ".txt", ".doc", ".docx", ".xlsx", ".csv", ".zip"}
+PATH_PREFIXES = ("~/", "./", "../")
+SENTENCE_MARKS = frozenset("，。！？；：、,!?;")
+TTY_LINE_LIMIT = 4095
+"""Bytes of one line a terminal in canonical mode passes on (Linux); the rest is dropped."""
 
 
 class _Origin(TypedDict):
@@ -52,7 +65,7 @@ class ConsoleSender:
             self.choices = []
             self.offers_contact = False
             self._fresh_batch = False
-        lines = [f"bot> {line}" if i == 0 else f"     {line}" for i, line in enumerate(reply.text.splitlines() or [""])]
+        lines = _bot_lines(reply.text)
         for row in reply.buttons:
             cells = []
             for button in row:
@@ -65,32 +78,87 @@ class ConsoleSender:
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
 
+    def notice(self, text: str) -> None:
+        """The terminal's own notice; the buttons on screen stay valid."""
+        self.out.write("\n".join(_bot_lines(text)) + "\n")
+        self.out.flush()
 
-def parse_line(line: str, user: UserRef, chat_id: str, choices: list[str], now: datetime) -> Inbound:
+
+def _bot_lines(text: str) -> list[str]:
+    return [f"bot> {line}" if i == 0 else f"     {line}" for i, line in enumerate(text.splitlines() or [""])]
+
+
+@dataclass(frozen=True, slots=True)
+class MissingFile:
+    """A typed path to a file that does not exist: answered by the terminal, not sent."""
+
+    path: str
+
+
+def parse_line(line: str, user: UserRef, chat_id: str, choices: list[str], now: datetime) -> Inbound | MissingFile:
     """Turn one typed line into the neutral inbound event the flow understands."""
     text = line.rstrip("\r\n")
     stripped = text.strip()
     base: _Origin = {"channel": CHANNEL, "chat_id": chat_id, "user": user, "sent_at": now}
     if stripped.isdigit() and 1 <= int(stripped) <= len(choices):
         return Inbound(kind=InboundKind.BUTTON, button=choices[int(stripped) - 1], **base)
-    path = Path(stripped).expanduser()
-    if stripped and path.suffix.lower() in IMAGE_SUFFIXES | DOCUMENT_SUFFIXES and path.is_file():
-        return _attachment(stripped, "", base)  # an absolute path starts with "/" too
+    path = file_path(stripped)
+    if path is not None:
+        return _attachment(path, "", base)
     if stripped.startswith("/"):
         command, _, args = stripped[1:].partition(" ")
         command = command.lower()
         if command == "photo" and args.strip():
-            return _attachment(args.strip(), "", base)
+            return _attachment(_unquoted(args.strip()), "", base)
         if command == "contact" and args.strip():
             return Inbound(kind=InboundKind.CONTACT, contact=args.strip(), text=args.strip(), **base)
         return Inbound(kind=InboundKind.COMMAND, command=command, text=args.strip(), **base)
     return Inbound(kind=InboundKind.TEXT, text=text, **base)
 
 
-def _attachment(raw_path: str, caption: str, base: _Origin) -> Inbound:
+def file_path(typed: str) -> str | None:
+    """The path a typed line is, if it looks like the path of a file (existing or not).
+
+    It starts with ``~/``, ``./`` or ``../``; or with ``/`` and has a folder in it
+    (``/tmp/a.jpg``, not the command ``/help``); or it is a name with the suffix of an
+    image or a document (``box.jpg``; one word, no sentence punctuation). A path dragged
+    into the terminal comes quoted or with escaped spaces, which are undone.
+    """
+    candidate = _unquoted(typed)
+    if not candidate:
+        return None
+    if candidate.startswith(PATH_PREFIXES):
+        return candidate
+    if candidate.startswith("/") and "/" in candidate.split()[0][1:]:
+        return candidate
+    if (
+        len(candidate.split()) == 1
+        and not any(mark in candidate for mark in SENTENCE_MARKS)
+        and Path(candidate).suffix.lower() in IMAGE_SUFFIXES | DOCUMENT_SUFFIXES
+    ):
+        return candidate
+    return None
+
+
+def _unquoted(typed: str) -> str:
+    """``'/a b/c.jpg'`` or ``/a\\ b/c.jpg`` (a file dragged into the terminal) as the path itself."""
+    if not any(mark in typed for mark in ("'", '"', "\\")):
+        return typed
+    try:
+        words = shlex.split(typed)
+    except ValueError:  # an apostrophe in a sentence
+        return typed
+    return words[0] if len(words) == 1 else typed
+
+
+def _attachment(raw_path: str, caption: str, base: _Origin) -> Inbound | MissingFile:
     path = Path(raw_path).expanduser()
-    if not path.is_file():
-        return Inbound(kind=InboundKind.UNSUPPORTED, unsupported_type="other", text=f"missing file {raw_path}", **base)
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name too long for the file system, a NUL character
+        found = False
+    if not found:
+        return MissingFile(raw_path)
     mime, _ = mimetypes.guess_type(path.name)
     kind = "photo" if path.suffix.lower() in IMAGE_SUFFIXES else "document"
     attachment = Attachment(
@@ -102,6 +170,55 @@ def _attachment(raw_path: str, caption: str, base: _Origin) -> Inbound:
     )
     inbound_kind = InboundKind.PHOTO if kind == "photo" else InboundKind.DOCUMENT
     return Inbound(kind=inbound_kind, attachment=attachment, text=caption, **base)
+
+
+class LineReader:
+    """Typed lines, read whole.
+
+    When both stdin and stdout are the terminal, lines are read with ``input()`` through
+    GNU readline (imported here), which reads a line of any length and gives line editing
+    and history. Otherwise lines are read as they come; from a pipe or a file a line is
+    never cut, but from a terminal whose output is redirected the terminal's canonical mode
+    keeps only the first 4095 bytes of a line, and such a line is reported as cut.
+    """
+
+    def __init__(self, stdin: TextIO, out: TextIO) -> None:
+        self.stdin = stdin
+        self.out = out
+        self.on_terminal = _isatty(stdin)
+        self.through_readline = (
+            stdin is sys.stdin and out is sys.stdout and self.on_terminal and _isatty(out) and _readline_loaded()
+        )
+
+    def read(self, prompt: str) -> tuple[str, bool]:
+        """The next line with its newline ("" at end of input), and whether it may be cut."""
+        if self.through_readline:
+            try:
+                return input(prompt) + "\n", False
+            except EOFError:
+                return "", False
+        if prompt:
+            self.out.write(prompt)
+            self.out.flush()
+        line = self.stdin.readline()
+        cut = self.on_terminal and len(line.rstrip("\r\n").encode("utf-8", "surrogateescape")) >= TTY_LINE_LIMIT - 1
+        return line, cut
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or a closed stream
+        return False
+
+
+def _readline_loaded() -> bool:
+    """Load GNU readline (or libedit) so that ``input()`` uses it; False where there is none."""
+    try:
+        import readline  # noqa: F401 - importing it is what makes input() use it
+    except ImportError:  # Windows
+        return False
+    return True
 
 
 class ConsoleChat:
@@ -118,6 +235,7 @@ class ConsoleChat:
         language: str | None = None,
         stdin: TextIO | None = None,
         show_prompt: bool = True,
+        restart_command: str = "complaint-bot chat",
     ) -> None:
         self.service = service
         self.stdin = stdin or sys.stdin
@@ -128,11 +246,25 @@ class ConsoleChat:
         self.sender = sender  # prints to ``sender.out``
         self.relay = relay  # built by the composition root around ``sender``
         self.show_prompt = show_prompt
+        self.reader = LineReader(self.stdin, self.out)
+        self.restart_command = restart_command  # how to continue later, named in the goodbye
 
     async def send(self, inbound: Inbound) -> None:
         await self.service.handle(inbound)
         self.sender.start_batch()
         await self.relay.deliver_target(self.chat_id)
+
+    async def typed(self, line: str, cut: bool = False) -> None:
+        """One typed line: to the flow, or the terminal's own answer (a file not found)."""
+        if cut:
+            kept = len(line.rstrip("\r\n"))
+            self.sender.notice(await self.service.customer_text(CHANNEL, self.user, "console.line_cut", kept=kept))
+        parsed = parse_line(line, self.user, self.chat_id, self.sender.choices, self.clock())
+        if isinstance(parsed, MissingFile):
+            notice = await self.service.customer_text(CHANNEL, self.user, "console.file_not_found", path=parsed.path)
+            self.sender.notice(notice)
+            return
+        await self.send(parsed)
 
     async def run(self) -> None:
         """Chat until end of input (Ctrl-D) or /quit."""
@@ -143,15 +275,13 @@ class ConsoleChat:
             Inbound(CHANNEL, self.chat_id, self.user, InboundKind.COMMAND, command="start", sent_at=self.clock())
         )
         while True:
-            if self.show_prompt:
-                self.out.write("you> ")
-                self.out.flush()
-            line = await loop.run_in_executor(None, self.stdin.readline)
+            prompt = "you> " if self.show_prompt else ""
+            line, cut = await loop.run_in_executor(None, self.reader.read, prompt)
             if not line:
                 self.out.write("\n")
                 break
             if line.strip().lower() in ("/quit", "/exit"):
                 break
-            await self.send(parse_line(line, self.user, self.chat_id, self.sender.choices, self.clock()))
-        self.out.write("Bye. Your conversation is saved; run `complaint-bot chat` again to continue.\n")
+            await self.typed(line, cut)
+        self.out.write(f"Bye. Your conversation is saved; run `{self.restart_command}` again to continue.\n")
         self.out.flush()

@@ -16,13 +16,16 @@ class Commands(FollowUp):
     """Commands, and what they share with buttons (language, a new complaint, a person)."""
 
     async def on_command(self, turn: Turn, inbound: Inbound) -> None:
-        """A /command; /start also asks the current question of an unfinished complaint."""
+        """A /command; /start in a conversation that has a question pending (a restart,
+        the terminal chat started again) welcomes back and asks only that question, so the
+        buttons on screen are the question's own."""
         command = (inbound.command or "").lower()
-        conv = turn.conversation
         if command == "start":
-            turn.reply(self.t(turn, "welcome"), ((self._button(turn, "button.complain", "complain"),),))
-            if conv is not None and conv.state in INTAKE_STATES:
+            if self._step(turn) is not None:
+                turn.reply(self.t(turn, "welcome_back"))
                 self.prompt(turn)
+            else:
+                turn.reply(self.t(turn, "welcome"), ((self._button(turn, "button.complain", "complain"),),))
         elif command == "help":
             turn.reply(self.t(turn, "help"))
         elif command == "lang":
