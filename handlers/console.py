@@ -9,6 +9,7 @@ outbox like on every channel, so what is printed is exactly what is stored.
 from __future__ import annotations
 
 import asyncio
+import logging
 import mimetypes
 import sys
 from collections.abc import Callable
@@ -17,12 +18,17 @@ from pathlib import Path
 from typing import TextIO, TypedDict
 
 from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, UserRef
+from flows.loops import pause
 from flows.outbox import OutboxRelay
 from flows.service import ComplaintService
 
 CHANNEL = "console"
+IDLE_DELIVERY = 0.5  # seconds between looks for what arrived while the customer is idle
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".bmp"}
 DOCUMENT_SUFFIXES = {".pdf", ".txt", ".doc", ".docx", ".xlsx", ".csv", ".zip"}
+
+
+logger = logging.getLogger(__name__)
 
 
 class _Origin(TypedDict):
@@ -128,14 +134,43 @@ class ConsoleChat:
         self.sender = sender  # prints to ``sender.out``
         self.relay = relay  # built by the composition root around ``sender``
         self.show_prompt = show_prompt
+        self._printing = asyncio.Lock()  # one batch of replies on screen at a time
 
     async def send(self, inbound: Inbound) -> None:
         await self.service.handle(inbound)
-        self.sender.start_batch()
-        await self.relay.deliver_target(self.chat_id)
+        async with self._printing:
+            self.sender.start_batch()
+            await self.relay.deliver_target(self.chat_id)
+
+    async def _deliver_while_idle(self, stop: asyncio.Event) -> None:
+        """What reaches the chat while the customer is idle (an agent's reply from the desk),
+        printed within ``IDLE_DELIVERY`` seconds."""
+        while not stop.is_set():
+            await pause(stop, IDLE_DELIVERY)
+            if stop.is_set():
+                return
+            try:
+                async with self._printing:
+                    self.sender.start_batch()  # its buttons replace those on screen
+                    sent = await self.relay.deliver_target(self.chat_id)
+            except Exception:  # the database is busy or away: the next round tries again
+                logger.warning("delivering to the terminal chat failed; retrying", exc_info=True)
+                continue
+            if sent and self.show_prompt:
+                self.out.write("you> ")
+                self.out.flush()
 
     async def run(self) -> None:
         """Chat until end of input (Ctrl-D) or /quit."""
+        stop = asyncio.Event()
+        idle = asyncio.create_task(self._deliver_while_idle(stop), name="console-delivery")
+        try:
+            await self._chat()
+        finally:
+            stop.set()
+            await asyncio.gather(idle, return_exceptions=True)
+
+    async def _chat(self) -> None:
         loop = asyncio.get_running_loop()
         # replies left undelivered by an earlier run (a crash between commit and print) come first
         await self.relay.deliver_target(self.chat_id)
