@@ -3,7 +3,8 @@
 Buttons are shown as numbered choices (type the number), photos are sent as file
 paths (``/photo PATH``, or just the path of an image file), commands work as on
 Telegram (/complain, /status, /cancel, /human, /help, /lang). Replies go through the
-outbox like on every channel, so what is printed is exactly what is stored.
+outbox like on every channel, so what is printed is exactly what is stored; what the
+desk sends while the customer is idle (an agent's reply) is printed within a second.
 """
 
 from __future__ import annotations
@@ -150,7 +151,12 @@ class ConsoleChat:
             if stop.is_set():
                 return
             try:
+                async with self.service.uow_factory() as uow:  # a look first: claiming writes
+                    if not await uow.outbox.has_pending(CHANNEL, self.chat_id):
+                        continue
                 async with self._printing:
+                    if self.show_prompt:
+                        self.out.write("\n")  # below the "you> " prompt
                     self.sender.start_batch()  # its buttons replace those on screen
                     sent = await self.relay.deliver_target(self.chat_id)
             except Exception:  # the database is busy or away: the next round tries again

@@ -613,9 +613,9 @@ class DeskConsole:
                 break
             try:
                 await self.handle(line)
-            except Exception:  # a bug or the database: said, and the desk goes on
+            except Exception as exc:  # a bug or the database: said, and the desk goes on
                 logger.exception("desk command %r failed", line.strip()[:40])
-                self.say(self.t("error.saved_for_later"))
+                self.say(self.t("terminal_desk.failed", error=exc.__class__.__name__))
         self.say(self.t("terminal_desk.bye"))
 
     async def handle(self, line: str) -> None:
