@@ -142,6 +142,9 @@ def test_a_hot_complaint_goes_round_the_whole_loop(folder: Path, terminals: list
     desk.type("Sorry, we are calling you right now.")  # a line that is no command: a reply
     desk.expect(en("desk.done.replied", number="T000001"))
     chat.expect(en("agent.says", agent="alice", text="Sorry, we are calling you right now."))
+    chat.type("We are at the hospital now")  # what the customer adds reaches the desk
+    added = desk.expect("We are at the hospital now")
+    assert added.startswith("💬 T000001")
 
     desk.type("resolve Refunded in full")
     desk.expect(en("desk.done.resolved", number="T000001"))

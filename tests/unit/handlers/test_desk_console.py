@@ -231,3 +231,19 @@ async def test_unknown_words_without_an_open_ticket_are_not_sent_anywhere(
 ) -> None:
     await desk(service, renderer, out).handle("claimm")
     assert out.getvalue().splitlines()[0] == "I don't know the command “claimm”. Type help for the list."
+
+
+async def test_a_transferred_ticket_is_the_new_owners(
+    ticket: Ticket, service: ComplaintService, renderer: TerminalRenderer, out: io.StringIO
+) -> None:
+    alice = desk(service, renderer, out)
+    await alice.handle("open T000001")
+    await alice.handle("claim")
+    await alice.handle("transfer bob")
+    assert "Ticket T000001 transferred." in out.getvalue().splitlines()
+    bobs = io.StringIO()
+    bob = desk(service, renderer, bobs, BOB)
+    await bob.handle("mine")
+    assert "[1] • T000001" in bobs.getvalue()
+    await alice.handle("reply are you there?")
+    assert out.getvalue().splitlines()[-1] == "bob owns this ticket; only the owner or a supervisor can do that."
