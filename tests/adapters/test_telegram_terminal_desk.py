@@ -32,7 +32,7 @@ async def test_telegram_customers_hear_agents_are_there_while_a_terminal_desk_ru
         (tmp_path / "desk.toml").write_text(f'[bot]\ndesk_language = "en"\n[database]\nsqlite_file = "{settings.sqlite_file.name}"\n')
         desk = Terminal(["--config", "desk.toml", "desk", "--agent", "alice", "--no-prompt"], tmp_path, "desk")
         await wait_for_line(desk, en("terminal_desk.events_here"))
-        await asyncio.sleep(3)  # the bot looks for a terminal desk every 2 s
+        await asyncio.sleep(5)  # the bot looks for a terminal desk every 2 s
 
         bob = fake.user(first_name="Bob", language_code="en")
         bob.send_text("/human")
