@@ -2,6 +2,7 @@
 
     complaint-bot run                 start the configured channels (terminal chat without tokens)
     complaint-bot chat                the customer chat in this terminal
+    complaint-bot desk                the agents' desk in this terminal (without Slack)
     complaint-bot classify [FILE...]  classify lines or JSON lines, one JSON line out per input
     complaint-bot diagram             write the state machine diagrams (mermaid)
     complaint-bot db upgrade          apply database migrations
@@ -53,6 +54,11 @@ def _parser() -> argparse.ArgumentParser:
     chat.add_argument("--user", default=None, help="customer name to chat as (default: your login name)")
     chat.add_argument("--lang", choices=("zh", "en"), default=None, help="language for a new customer")
     chat.add_argument("--no-prompt", action="store_true", help="do not print the 'you>' prompt")
+
+    desk = sub.add_parser("desk", help="the agents' desk in this terminal (agent side, without Slack)")
+    desk.add_argument("--agent", default=None, help="your name at the desk (default: your login name)")
+    desk.add_argument("--supervisor", action="store_true", help="work as a supervisor (or list the name under [desk] supervisors)")
+    desk.add_argument("--no-prompt", action="store_true", help="do not print the 'desk>' prompt")
 
     classify = sub.add_parser("classify", help="classify messages from files or stdin into JSON lines")
     classify.add_argument("inputs", nargs="*", help="files of plain lines or JSON lines {id, text}; - or none for stdin")
@@ -199,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_db(settings, args.db_command, parser))
         if args.command == "chat":
             return asyncio.run(_chat(settings, args.user, args.lang, not args.no_prompt, restart=restart))
+        if args.command == "desk":
+            from bot.desk_command import run_desk
+
+            return asyncio.run(run_desk(settings, args.agent or getpass.getuser(), args.supervisor, not args.no_prompt))
         if args.command == "run":
             return asyncio.run(_run(settings, restart))
         if args.command == "report":
@@ -348,8 +358,15 @@ async def _chat(
     from bot.bootstrap import build
     from flows.outbox import OutboxRelay
     from handlers.console import CHANNEL, ConsoleChat, ConsoleSender
+    from handlers.desk_console import terminal_desk_running, watch_desk
 
     app = await build(settings, wait_for_db=wait_for_db)
+    # agents are reachable while Slack is configured or a terminal desk runs (complaint-bot desk)
+    app.service.desk_connected = bool(settings.slack_bot_token) or await terminal_desk_running(app.database.unit_of_work, app.clock())
+    watching = asyncio.Event()
+    watch = asyncio.create_task(
+        watch_desk(app.service, app.database.unit_of_work, app.clock, watching, always=bool(settings.slack_bot_token))
+    )
     try:
         sender = ConsoleSender(sys.stdout)
         relay = OutboxRelay(app.database.unit_of_work, CHANNEL, sender, app.clock)
@@ -365,6 +382,8 @@ async def _chat(
         )
         await chat.run()
     finally:
+        watching.set()
+        await asyncio.gather(watch, return_exceptions=True)
         await app.close()
     return 0
 

@@ -34,6 +34,7 @@ from flows.loops import every
 from flows.outbox import OutboxRelay
 from flows.redaction import redact
 from handlers import telegram as tg
+from handlers.desk_console import watch_desk
 from storage.database import database_unavailable
 from storage.reports import build_report
 
@@ -307,6 +308,9 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, ready: asyn
         if settings.slack_bot_token:
             started.append(await start_slack(app, settings, stack, server, stop, customers))
         started.append(Started(tasks=[asyncio.create_task(keep_promises(app, stop), name="promises")]))
+        if not settings.slack_bot_token:  # agents may work at a terminal desk (complaint-bot desk)
+            presence = watch_desk(app.service, app.database.unit_of_work, app.clock, stop)
+            started.append(Started(tasks=[asyncio.create_task(presence, name="terminal-desk-presence")]))
         inbox_task = asyncio.create_task(inbox.run(stop_inbox), name="inbox")
         relay_tasks = [
             asyncio.create_task(relay.run(stop_relays), name=f"{relay.channel}-outbox")

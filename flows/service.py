@@ -142,6 +142,16 @@ class ComplaintService:
         self.desk = Desk(self.intake)
         self.timer_actions = TimerActions(self.intake.promises, self.intake.handoff, self.texts)
 
+    @property
+    def desk_connected(self) -> bool:
+        """Whether agents are reachable now (Slack configured, or a terminal desk running):
+        when not, a customer handed to a person is told their ticket waits, saved."""
+        return self.intake.desk_connected
+
+    @desk_connected.setter
+    def desk_connected(self, connected: bool) -> None:
+        self.intake.desk_connected = connected
+
     # ------------------------------------------------------------------ customers
     async def handle(
         self,

@@ -3,7 +3,8 @@
 Buttons are shown as numbered choices (type the number), photos are sent as file
 paths (``/photo PATH``, or just the path of the file), commands work as on
 Telegram (/complain, /status, /cancel, /human, /help, /lang). Replies go through the
-outbox like on every channel, so what is printed is exactly what is stored.
+outbox like on every channel, so what is printed is exactly what is stored; what the
+desk sends while the customer is idle (an agent's reply) is printed within a second.
 
 Two notices are the terminal's own and never reach the flow: a path to a file that does
 not exist ("file not found: PATH", nothing is added to the complaint), and a line the
@@ -16,6 +17,7 @@ used (output redirected) a line of that length is answered with a warning.
 from __future__ import annotations
 
 import asyncio
+import logging
 import mimetypes
 import shlex
 import sys
@@ -26,16 +28,21 @@ from pathlib import Path
 from typing import TextIO, TypedDict
 
 from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, UserRef
+from flows.loops import pause
 from flows.outbox import OutboxRelay
 from flows.service import ComplaintService
 
 CHANNEL = "console"
+IDLE_DELIVERY = 0.5  # seconds between looks for what arrived while the customer is idle
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".bmp"}
 DOCUMENT_SUFFIXES = {".pdf", ".txt", ".doc", ".docx", ".xlsx", ".csv", ".zip"}
 PATH_PREFIXES = ("~/", "./", "../")
 SENTENCE_MARKS = frozenset("，。！？；：、,!?;")
 TTY_LINE_LIMIT = 4095
 """Bytes of one line a terminal in canonical mode passes on (Linux); the rest is dropped."""
+
+
+logger = logging.getLogger(__name__)
 
 
 class _Origin(TypedDict):
@@ -248,11 +255,36 @@ class ConsoleChat:
         self.show_prompt = show_prompt
         self.reader = LineReader(self.stdin, self.out)
         self.restart_command = restart_command  # how to continue later, named in the goodbye
+        self._printing = asyncio.Lock()  # one batch of replies on screen at a time
 
     async def send(self, inbound: Inbound) -> None:
         await self.service.handle(inbound)
-        self.sender.start_batch()
-        await self.relay.deliver_target(self.chat_id)
+        async with self._printing:
+            self.sender.start_batch()
+            await self.relay.deliver_target(self.chat_id)
+
+    async def _deliver_while_idle(self, stop: asyncio.Event) -> None:
+        """What reaches the chat while the customer is idle (an agent's reply from the desk),
+        printed within ``IDLE_DELIVERY`` seconds."""
+        while not stop.is_set():
+            await pause(stop, IDLE_DELIVERY)
+            if stop.is_set():
+                return
+            try:
+                async with self.service.uow_factory() as uow:  # a look first: claiming writes
+                    if not await uow.outbox.has_pending(CHANNEL, self.chat_id):
+                        continue
+                async with self._printing:
+                    if self.show_prompt:
+                        self.out.write("\n")  # below the "you> " prompt
+                    self.sender.start_batch()  # its buttons replace those on screen
+                    sent = await self.relay.deliver_target(self.chat_id)
+            except Exception:  # the database is busy or away: the next round tries again
+                logger.warning("delivering to the terminal chat failed; retrying", exc_info=True)
+                continue
+            if sent and self.show_prompt:
+                self.out.write("you> ")
+                self.out.flush()
 
     async def typed(self, line: str, cut: bool = False) -> None:
         """One typed line: to the flow, or the terminal's own answer (a file not found)."""
@@ -268,6 +300,15 @@ class ConsoleChat:
 
     async def run(self) -> None:
         """Chat until end of input (Ctrl-D) or /quit."""
+        stop = asyncio.Event()
+        idle = asyncio.create_task(self._deliver_while_idle(stop), name="console-delivery")
+        try:
+            await self._chat()
+        finally:
+            stop.set()
+            await asyncio.gather(idle, return_exceptions=True)
+
+    async def _chat(self) -> None:
         loop = asyncio.get_running_loop()
         # replies left undelivered by an earlier run (a crash between commit and print) come first
         await self.relay.deliver_target(self.chat_id)

@@ -32,6 +32,7 @@ from bot.config.values import (
     _digest_schedule,
     _file,
     _language,
+    _names,
     _local_timezone,
     _port,
     _rate,
@@ -251,6 +252,8 @@ class Settings:
     slack_supervisors: frozenset[str] = setting(Key("slack.supervisors", plain(_slack_users)), frozenset())
     slack_note_prefix: str = setting(Key("slack.note_prefix", plain(_string)), "//")
     slack_events_path: str = setting(Key("slack.events_path", plain(_url_path("/slack/events"))), "/slack/events")
+    # [desk]: the terminal desk (`complaint-bot desk --agent NAME`): who is a supervisor there
+    desk_supervisors: frozenset[str] = setting(Key("desk.supervisors", plain(_names)), frozenset())
     # [server]: the bot's own HTTP endpoint (Telegram webhook, Slack events)
     listen: str = setting(Key("server.listen", plain(_string)), "0.0.0.0")
     port: int = setting(Key("server.port", plain(_port)), 8080)

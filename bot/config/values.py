@@ -262,3 +262,9 @@ def _port(setting: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 65535:
         raise ConfigError(setting, f"{value!r} is not a port number", "Use a whole number from 1 to 65535.")
     return value
+
+
+def _names(setting: str, value: Any) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(m, str) and m.strip() for m in value):
+        raise ConfigError(setting, f"{value!r} is not a list of names", 'Write it like ["sue", "li.wei"].')
+    return frozenset(m.strip() for m in value)

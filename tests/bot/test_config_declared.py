@@ -28,7 +28,7 @@ def _load(tmp_path: Path, toml: str, environ: dict[str, str] | None = None) -> S
 
 
 ERRORS = [
-    ('nonsense = 1\n', {}, 'nonsense: unknown setting. Known settings: bot, classifier, database, handoff, hot_issues, reports, server, sla, slack, telegram.'),
+    ('nonsense = 1\n', {}, 'nonsense: unknown setting. Known settings: bot, classifier, database, desk, handoff, hot_issues, reports, server, sla, slack, telegram.'),
     ('[bots]\nlanguage = "zh"\n', {}, "bots: unknown setting. Did you mean 'bot'?"),
     ('bot = 3\n', {}, 'bot: must be a table. Write it as [bot] followed by its settings.'),
     ('[bot]\nlanguage = "fr"\n', {}, "bot.language: unsupported language 'fr'. Use one of zh, en."),
@@ -93,6 +93,7 @@ ERRORS = [
     ('[slack]\nagent_group = "sx"\n', {}, 'slack.agent_group: \'sx\' is not a Slack id. Use the id, not the name (like "S0123456789": channel details or the user group\'s "Copy ID").'),
     ('[slack]\nagents = ["bob"]\n', {}, 'slack.agents: [\'bob\'] is not a list of Slack user ids. Write it like ["U0123456789", "U0987654321"].'),
     ('[slack]\nsupervisors = "U123"\n', {}, 'slack.supervisors: \'U123\' is not a list of Slack user ids. Write it like ["U0123456789", "U0987654321"].'),
+    ('[desk]\nsupervisors = "sue"\n', {}, 'desk.supervisors: \'sue\' is not a list of names. Write it like ["sue", "li.wei"].'),
     ('[slack]\nnote_prefix = 3\n', {}, 'slack.note_prefix: 3 is not a non-empty string. Put the value in quotes.'),
     ('[slack]\nevents_path = "events"\n', {}, 'slack.events_path: \'events\' does not start with /. Write it like "/slack/events".'),
     ('[slack]\nagent_channel = "C123"\n', {}, "slack.agent_channel: unknown setting. Did you mean 'agents_channel'?"),
@@ -106,7 +107,7 @@ ERRORS = [
     ('[server]\nport = true\n', {}, 'server.port: True is not a port number. Use a whole number from 1 to 65535.'),
     ('[server]\nlisten = ""\n', {}, "server.listen: '' is not a non-empty string. Put the value in quotes."),
     ('[bot]\nlanguage = "en"\n[database]\nconnect_timeout = "x"\n', {}, 'database.connect_timeout: \'x\' is not a duration. Write it like "5s".'),
-    ('language = "en"\n', {}, 'language: unknown setting. Known settings: bot, classifier, database, handoff, hot_issues, reports, server, sla, slack, telegram.'),
+    ('language = "en"\n', {}, 'language: unknown setting. Known settings: bot, classifier, database, desk, handoff, hot_issues, reports, server, sla, slack, telegram.'),
 ]
 
 
