@@ -156,6 +156,8 @@ class TerminalRenderer:
             f"{self.t('card.first_due')}: {self.when(ticket.first_response_due)} · {self.t('card.resolution_due')}: {self.when(ticket.resolution_due)}",
         ]
         context = []
+        if ticket.amount:
+            context.append(f"{self.t('card.amount')}: {clean(ticket.amount)}")
         if ticket.handoff_reason:
             context.append(self.t("card.handoff", reason=self.text_or(f"card.reason.{ticket.handoff_reason}", ticket.handoff_reason)))
         if ticket.reopen_count:

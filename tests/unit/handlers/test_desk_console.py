@@ -61,7 +61,7 @@ async def ticket(service: ComplaintService) -> Ticket:
         ticket = await uow.tickets.add(Ticket(
             id=None, number=None, customer_id=customer.id, conversation_id=None, channel="console", chat_id="lily",
             category="delivery", severity=Severity.HOT, state=TicketState.NEW, description="the parcel never came\x1b[2J",
-            handoff_reason="severity", created_at=NOW, photos=[Attachment("photo", "/home/lily/box.jpg", file_name="box.jpg")],
+            handoff_reason="severity", amount="¥299", created_at=NOW, photos=[Attachment("photo", "/home/lily/box.jpg", file_name="box.jpg")],
         ))  # fmt: skip
         await uow.messages.add(MessageRecord("in", "console", "lily", "text", "where is it?", ticket_id=ticket.id, created_at=NOW))
         await uow.commit()
@@ -108,6 +108,7 @@ async def test_the_new_ticket_card_shows_who_what_the_photos_and_what_the_viewer
     assert "the parcel never came" in card and "\x1b" not in card
     assert "📎 photo: /home/lily/box.jpg" in card
     assert "First response due: —" in card
+    assert "Amount paid: ¥299" in card  # what the customer said they paid, as on the Slack card
     offered = next(line for line in card.splitlines() if line.startswith("What you can do:"))
     assert offered == "What you can do: claim · note · escalate · category · severity"
 
