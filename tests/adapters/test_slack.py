@@ -480,3 +480,28 @@ async def test_only_supervisors_declare_a_crisis_which_pings_everyone_and_stays_
     await slack.wait_until(lambda: SUPS in (slack.message(SUPS, ping["ts"]) or {}).get("pinned_to", []) or None)
     card_now = slack.message(AGENTS, card["ts"])
     assert card_now and "Crisis" in " ".join(block_texts(card_now["blocks"]))
+
+
+async def test_a_request_with_an_unreadable_timestamp_or_body_is_refused_with_401(
+    telegram: FakeTelegram, desk: Desk, slack: FakeSlack
+) -> None:
+    """slack-bolt answered 500 (int("abc") in its signature check); a request that cannot
+    be verified is refused like a forged one, and the desk keeps working."""
+    from tests.fakes.slack_api import SignedRequest, _signed, sign
+
+    event = message_event(ALICE, "hello", AGENTS)
+    good = events_api_request(SECRET, event, event_id="EvTIME0001")
+    for timestamp in ("abc", "", " ", "1e9", "-1", "12345678901234567890123", "１２３"):
+        headers = {**good.headers, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": sign(SECRET, timestamp, good.body)}
+        status, _, _ = await post_signed(desk.url, SignedRequest(good.body, headers))
+        assert status == 401, repr(timestamp)
+    for missing in ("X-Slack-Request-Timestamp", "X-Slack-Signature"):
+        headers = {k: v for k, v in good.headers.items() if k != missing}
+        status, _, _ = await post_signed(desk.url, SignedRequest(good.body, headers))
+        assert status == 401, missing
+    # signed, but not a body bolt can read: 400, not bolt's 500 (which Slack would retry)
+    for body, content_type in (("not json", "application/json"), ("[]", "application/json"), ("null", "application/json"), ("payload=%7Bbad", "application/x-www-form-urlencoded"), ("payload=null", "application/x-www-form-urlencoded")):
+        status, _, _ = await post_signed(desk.url, _signed(SECRET, body, content_type, None))
+        assert status == 400, body
+    ivy = telegram.user(first_name="Ivy", language_code="en")
+    assert await desk.wait_card(await human(ivy))
