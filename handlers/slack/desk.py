@@ -60,6 +60,14 @@ class ThreadMessage:
     has_files: bool = False
     event_id: str | None = None
 
+    @property
+    def update_key(self) -> str:
+        """What the message is kept once by: the message itself (its channel and ``ts``),
+        whichever event delivered it. Slack's retries repeat the event id, but the same
+        message also comes again under a new event id (after a Socket Mode reconnect,
+        or to a second subscription of the app)."""
+        return f"message:{self.channel}:{self.ts}"
+
     @classmethod
     def from_event(cls, event: Mapping[str, Any], event_id: str | None) -> ThreadMessage | None:
         """None for what is not a person's new message in a thread (bots, edits, joins...)."""
@@ -166,14 +174,15 @@ class SlackDesk:
         prefix = self.settings.note_prefix
         text = message.text.strip()
         if text.startswith(prefix):
-            await self.service.note(ticket.id, actor, text[len(prefix) :].strip() or text, event_id=message.event_id)
+            await self.service.note(ticket.id, actor, text[len(prefix) :].strip() or text, event_id=message.update_key)
             return None
         if message.has_files and not text:
             return lambda: self._tell(message.user, self.renderer.t("hint.files"), message.channel, message.thread_ts)
         outcome = await self.service.thread_message(
-            ticket.id, actor, await plain_text(text, self.directory.name), internal_text=text, event_id=message.event_id
+            ticket.id, actor, await plain_text(text, self.directory.name), internal_text=text, event_id=message.update_key
         )
         if outcome.duplicate:
+            logger.info("message %s in %s came again (event %s): kept once", message.ts, message.channel, message.event_id)
             return None
         if not outcome.ok:  # first-contact ownership: the message stayed internal
             if outcome.refusal is not None and outcome.refusal.code == "claim_first":

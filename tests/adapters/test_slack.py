@@ -16,6 +16,7 @@ import pytest
 from bot.config import Settings
 from flows.domain import TicketState
 from flows.texts import default_catalogue
+from handlers.slack import card_ref
 from storage.database import Database, sqlite_url
 from tests.adapters.test_telegram import RunningBot, free_port
 from tests.fakes.slack_api import (
@@ -354,9 +355,12 @@ async def test_a_retried_event_is_handled_once(telegram: FakeTelegram, desk: Des
     card = await desk.wait_card(await human(tao))
     await desk.press(ALICE, "ticket_claim", card)
     await tao.wait_for_bot_message(lambda m: "has taken over" in m["text"], after=0)
-    event_id = await desk.reply_in_thread(ALICE, "We will call you today", card)
-    await tao.wait_for_bot_message(lambda m: "call you today" in m["text"], after=0)
+    # a retry is the same event again: same event id, same message (its ts)
     event = message_event(ALICE, "We will call you today", AGENTS, thread_ts=card["ts"])
+    slack.add_message(AGENTS, ALICE, event["text"], ts=event["ts"], thread_ts=card["ts"])
+    event_id = "EvRETRIED01"
+    assert await desk.post(events_api_request(SECRET, event, event_id=event_id)) == 200
+    await tao.wait_for_bot_message(lambda m: "call you today" in m["text"], after=0)
     for retry in (1, 2):
         assert await desk.post(events_api_request(SECRET, event, event_id=event_id, retry_num=retry, retry_reason="http_timeout")) == 200
     await desk.reply_in_thread(ALICE, "marker", card)
@@ -505,3 +509,36 @@ async def test_a_request_with_an_unreadable_timestamp_or_body_is_refused_with_40
         assert status == 400, body
     ivy = telegram.user(first_name="Ivy", language_code="en")
     assert await desk.wait_card(await human(ivy))
+
+
+async def test_the_same_thread_message_under_a_new_event_id_reaches_the_customer_once(
+    telegram: FakeTelegram, desk: Desk, slack: FakeSlack, database: Database
+) -> None:
+    """Slack may deliver one message again under another event id (a Socket Mode
+    reconnect, a second subscription): it is kept once by its channel and ts. The same
+    words sent again as a new message (another ts) go out again."""
+    vic = telegram.user(first_name="Vic", language_code="en")
+    card = await desk.wait_card(await human(vic))
+    await desk.press(ALICE, "ticket_claim", card)
+    await vic.wait_for_bot_message(lambda m: "has taken over" in m["text"], after=0)
+    event = message_event(ALICE, "Your parcel left the depot", AGENTS, thread_ts=card["ts"])
+    slack.add_message(AGENTS, ALICE, event["text"], ts=event["ts"], thread_ts=card["ts"])
+    for event_id in ("EvFIRST0001", "EvAGAIN0002"):
+        assert await desk.post(events_api_request(SECRET, event, event_id=event_id)) == 200
+    await desk.reply_in_thread(ALICE, "marker one", card)
+    await vic.wait_for_bot_message(lambda m: "marker one" in m["text"], after=0)
+    assert sum("parcel left the depot" in t for t in vic.bot_texts()) == 1
+    # a note delivered twice is kept once as well
+    note = message_event(ALICE, "// called the depot", AGENTS, thread_ts=card["ts"])
+    for event_id in ("EvNOTE00001", "EvNOTE00002"):
+        assert await desk.post(events_api_request(SECRET, note, event_id=event_id)) == 200
+    # the same words as a new message (its own ts) are a new reply
+    await desk.reply_in_thread(ALICE, "Your parcel left the depot", card)
+    await desk.reply_in_thread(ALICE, "marker two", card)
+    await vic.wait_for_bot_message(lambda m: "marker two" in m["text"], after=0)
+    assert sum("parcel left the depot" in t for t in vic.bot_texts()) == 2
+    async with database() as uow:
+        ticket = await uow.tickets.by_desk_ref(card_ref(AGENTS, card["ts"]))
+        assert ticket is not None and ticket.id is not None
+        notes = [e for e in await uow.events.for_ticket(ticket.id) if e.kind == "note"]
+    assert len(notes) == 1
