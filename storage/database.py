@@ -96,7 +96,9 @@ def normalise_url(url: str) -> str:
 def mask_url(url: str) -> str:
     """``url`` fit to print or log: the password (if any) replaced by ``***``."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        # redacted as well: SQLAlchemy ends the password at its first @, the rest of an
+        # unencoded @ in it would be shown as part of the host
+        return redact(make_url(url).render_as_string(hide_password=True))
     except Exception:  # noqa: BLE001 - not a URL SQLAlchemy can read: mask what looks like one
         return redact(url)
 
