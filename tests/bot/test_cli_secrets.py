@@ -221,3 +221,13 @@ def test_the_terminal_banner_names_the_database_without_its_password(tmp_path: P
     assert f"waiting for the database at postgresql://bot:***@127.0.0.1:{port}/bot" in waiting
     for part in ("pa55", "w0rd"):
         assert part not in out + waiting + err
+
+
+def test_db_commands_with_libpq_url_options_give_one_line(tmp_path: Path) -> None:
+    port = _closed_port()
+    for action in ("current", "upgrade"):
+        result = run_bot(["db", action], [], tmp_path, DATABASE_URL=f"postgresql://bot:{PASSWORD}@127.0.0.1:{port}/bot?sslmode=require")
+        assert "cannot reach the database at" in _one_clean_line(result)
+        result = run_bot(["db", action], [], tmp_path, DATABASE_URL=f"postgresql://bot:{PASSWORD}@127.0.0.1:{port}/bot?sslmode=prefer&application_name=bot")
+        assert "unknown option application_name in" in _one_clean_line(result)
+        assert PASSWORD not in result.stderr
