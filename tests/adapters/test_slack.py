@@ -542,3 +542,41 @@ async def test_the_same_thread_message_under_a_new_event_id_reaches_the_customer
         assert ticket is not None and ticket.id is not None
         notes = [e for e in await uow.events.for_ticket(ticket.id) if e.kind == "note"]
     assert len(notes) == 1
+
+
+async def test_an_edited_reply_reaches_the_customer_as_a_correction_once(
+    telegram: FakeTelegram, desk: Desk, slack: FakeSlack
+) -> None:
+    """An agent corrects their reply in the thread: the customer gets the corrected text,
+    marked as a correction, once however often Slack delivers the edit; a second edit is
+    a new correction; a link preview (message_changed without "edited") is nothing."""
+    wen = telegram.user(first_name="Wen", language_code="en")
+    card = await desk.wait_card(await human(wen))
+    await desk.press(ALICE, "ticket_claim", card)
+    await wen.wait_for_bot_message(lambda m: "has taken over" in m["text"], after=0)
+    original = message_event(ALICE, "We refund 50 yuan", AGENTS, thread_ts=card["ts"])
+    slack.add_message(AGENTS, ALICE, original["text"], ts=original["ts"], thread_ts=card["ts"])
+    assert await desk.post(events_api_request(SECRET, original, event_id="EvORIGINAL1")) == 200
+    await wen.wait_for_bot_message(lambda m: "refund 50 yuan" in m["text"], after=0)
+
+    def edit(text: str, before: str, edited_ts: str | None) -> dict[str, Any]:
+        message = {k: original[k] for k in ("type", "user", "ts", "thread_ts")}
+        changed = {**message, "text": text, **({"edited": {"user": ALICE, "ts": edited_ts}} if edited_ts else {})}
+        return {"type": "message", "subtype": "message_changed", "hidden": True, "channel": AGENTS,
+                "message": changed, "previous_message": {**message, "text": before}, "ts": edited_ts or "1.1", "event_ts": edited_ts or "1.1"}
+
+    first = edit("We refund 500 yuan", "We refund 50 yuan", "1700000001.000200")
+    for event_id in ("EvEDIT00001", "EvEDIT00002"):
+        assert await desk.post(events_api_request(SECRET, first, event_id=event_id)) == 200
+    correction = en("agent.corrects", agent="Alice", text="We refund 500 yuan")
+    await wen.wait_for_bot_message(lambda m: m["text"] == correction, after=0)
+    second = edit("We refund 500 yuan today", "We refund 500 yuan", "1700000002.000300")
+    assert await desk.post(events_api_request(SECRET, second, event_id="EvEDIT00003")) == 200
+    await wen.wait_for_bot_message(lambda m: "500 yuan today" in m["text"], after=0)
+    preview = edit("We refund 500 yuan today", "We refund 500 yuan today", None)
+    assert await desk.post(events_api_request(SECRET, preview, event_id="EvUNFURL001")) == 200
+    await desk.reply_in_thread(ALICE, "marker", card)
+    await wen.wait_for_bot_message(lambda m: "marker" in m["text"], after=0)
+    texts = wen.bot_texts()
+    assert texts.count(correction) == 1
+    assert sum("refund 50" in t for t in texts) == 3, texts  # the reply, its correction, the second correction
