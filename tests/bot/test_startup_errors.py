@@ -98,3 +98,33 @@ async def test_slack_refusing_the_tokens_closes_every_session(tmp_path: Path) ->
         )  # fmt: skip
         assert_clean_failure(code, err, "SLACK_APP_TOKEN", "xapp-1-A0NOPE-unknown")
         assert "Slack refused it (invalid_auth)" in err
+
+
+async def test_a_failure_after_telegram_started_closes_its_sessions(tmp_path: Path) -> None:
+    """Telegram is up when Slack refuses the token, or when the port is taken: what was
+    started is shut down on the way out."""
+    import socket
+
+    config = tmp_path / "bot.toml"
+    async with FakeTelegram() as fake, FakeSlack() as slack:
+        slack.revoke_token(slack.bot_token)
+        config.write_text('[slack]\nagents_channel = "C0AGENTS"\nagent_group = "S0AGENTS"\n', encoding="utf-8")
+        code, _, err = await run_bot(
+            tmp_path, "--config", str(config), "run",
+            TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.url,
+            SLACK_BOT_TOKEN=slack.bot_token, SLACK_SIGNING_SECRET="0123456789abcdef", SLACK_API_URL=slack.api_url,
+        )  # fmt: skip
+        assert_clean_failure(code, err, "SLACK_BOT_TOKEN", fake.token, slack.bot_token)
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            port = taken.getsockname()[1]
+            config.write_text(
+                f'[telegram]\nmode = "webhook"\nwebhook_url = "http://127.0.0.1:{port}/telegram"\n'
+                f'[server]\nlisten = "127.0.0.1"\nport = {port}\n',
+                encoding="utf-8",
+            )
+            code, _, err = await run_bot(
+                tmp_path, "--config", str(config), "run", TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.url
+            )
+        assert_clean_failure(code, err, "server.port", fake.token)
