@@ -96,7 +96,7 @@ def normalise_url(url: str) -> str:
 # what a PostgreSQL URL's query may say (asyncpg's connect arguments, and SQLAlchemy's
 # multi-host ``host``); libpq's ``sslmode`` is read as asyncpg's ``ssl``, which takes its values
 _POSTGRESQL_OPTIONS = frozenset(
-    {"ssl", "host", "passfile", "service", "servicefile", "target_session_attrs", "krbsrvname", "gsslib"}
+    {"ssl", "host", "user", "password", "passfile", "service", "servicefile", "target_session_attrs", "krbsrvname", "gsslib"}
 )
 _SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 
@@ -108,7 +108,7 @@ def _postgresql_options(url: URL) -> dict[str, str | tuple[str, ...]]:
     if "sslmode" in query:
         mode = query.pop("sslmode")
         query.setdefault("ssl", mode)
-    shown = url.render_as_string(hide_password=True)
+    shown = redact(url.render_as_string(hide_password=True))
     unknown = sorted(set(query) - _POSTGRESQL_OPTIONS)
     if unknown:
         timeouts = " (timeouts are [database] settings of the config file)" if any("timeout" in k for k in unknown) else ""

@@ -278,6 +278,10 @@ def test_libpq_sslmode_is_read_as_asyncpgs_ssl_and_unknown_options_are_named() -
     )
     with pytest.raises(DatabaseURLError, match=r"unknown option application_name, connect_timeout in .*\(timeouts are \[database\]"):
         normalise_url(f"postgresql://bot:{PASSWORD}@db/bot?application_name=x&connect_timeout=3")
+    assert normalise_url(f"postgresql://db/bot?user=bot&password={PASSWORD}").endswith(f"?password={PASSWORD}&user=bot")
+    with pytest.raises(DatabaseURLError, match="unknown option app in") as raised:
+        normalise_url(f"postgresql://db/bot?user=bot&password={PASSWORD}&app=x")
+    assert PASSWORD not in str(raised.value)
     with pytest.raises(DatabaseURLError, match="ssl / sslmode 'on' in") as raised:
         normalise_url(f"postgresql://bot:{PASSWORD}@db/bot?sslmode=on")
     assert PASSWORD not in str(raised.value)
