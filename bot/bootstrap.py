@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -52,6 +53,20 @@ def open_database(settings: Settings, *, long_statements: bool = False) -> Datab
         )
     except DatabaseURLError as exc:
         raise ConfigError("DATABASE_URL", str(exc), "Use postgresql://user@host:5432/dbname or sqlite:///path/file.db.") from exc
+
+
+def missing_database_file(database: Database, settings: Settings) -> None:
+    """Raise :class:`ConfigError` when ``database`` is a SQLite file that does not exist
+    (for commands that read a database: opening it would create an empty one)."""
+    url = make_url(database.url)
+    if url.get_backend_name() != "sqlite" or not url.database or Path(url.database).exists():
+        return
+    setting = "DATABASE_URL" if settings.database_url else "database.sqlite_file"
+    raise ConfigError(
+        setting,
+        f"there is no database at {url.database}",
+        "Point it at the bot's database file, or create one with `complaint-bot db upgrade`.",
+    )
 
 
 class DatabaseUnavailable(ConfigError):

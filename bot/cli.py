@@ -316,7 +316,7 @@ def _diagram(args: argparse.Namespace) -> int:
 
 
 async def _db(settings: Settings, action: str | None, parser: argparse.ArgumentParser) -> int:
-    from bot.bootstrap import DATABASE_ERRORS, database_error, open_database
+    from bot.bootstrap import DATABASE_ERRORS, database_error, missing_database_file, open_database
     from storage.migrate import current_revision, head_revision, upgrade
 
     # migrations may rightly take longer than the bot's statement timeout
@@ -324,11 +324,12 @@ async def _db(settings: Settings, action: str | None, parser: argparse.ArgumentP
     try:
         if action == "upgrade":
             await upgrade(database.engine)
-            print(f"database at revision {await current_revision(database.engine)}")
+            print(f"database {database.masked_url} at revision {await current_revision(database.engine)}")
             return 0
         if action == "current":
+            missing_database_file(database, settings)  # reading a revision must not create it
             current = await current_revision(database.engine)
-            print(f"current {current or 'none'}, head {head_revision()}")
+            print(f"database {database.masked_url}: current {current or 'none'}, head {head_revision()}")
             return 0 if current == head_revision() else 1
         parser.error("db needs an action: upgrade, current or revision")
         return 2
@@ -389,6 +390,8 @@ async def _chat(
 
 
 async def _run(settings: Settings, restart: str = "complaint-bot run") -> int:
+    from storage.database import mask_url
+
     if settings.telegram_token or settings.slack_bot_token:
         from bot.bootstrap import StoppedWaitingForDatabase
         from bot.runner import run
@@ -398,7 +401,7 @@ async def _run(settings: Settings, restart: str = "complaint-bot run") -> int:
         except StoppedWaitingForDatabase:
             print("stopped while waiting for the database", file=sys.stderr)
             return 0
-    where = settings.database_url and "DATABASE_URL" or str(settings.sqlite_file)
+    where = f"{mask_url(settings.database_url)} (DATABASE_URL)" if settings.database_url else str(settings.sqlite_file)
     print("No chat platform is configured, so the bot starts the terminal chat.")
     for line in settings.describe_channels():
         print(f"  {line}")

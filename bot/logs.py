@@ -17,7 +17,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, unquote, urlsplit
 
-from flows.redaction import redact
+from flows.redaction import redact, url_passwords
 
 # the environment variables whose values must never be written anywhere
 SECRET_VARIABLES = (
@@ -29,15 +29,24 @@ SECRET_VARIABLES = (
 )
 
 
-def url_password(url: str | None) -> str | None:
-    """The password in ``url`` (``scheme://user:password@host/...``), or None."""
+# the environment variables that hold URLs, which may carry a password
+URL_VARIABLES = ("DATABASE_URL", "TELEGRAM_API_BASE_URL", "SLACK_API_URL")
+
+
+def url_passwords_of(url: str | None) -> set[str]:
+    """The password in ``url`` (``scheme://user:password@host/...``) as the URL parsers
+    read it and as :func:`flows.redaction.url_passwords` does (a ``/`` or a space in a
+    password splits them differently): every reading, so that none of it is printed."""
     if not url:
-        return None
+        return set()
+    found = set(url_passwords(url))
     try:
         password = urlsplit(url.strip()).password
     except ValueError:
-        return None
-    return password or None
+        password = None
+    if password:
+        found.add(password)
+    return found
 
 
 def _variants(secret: str) -> set[str]:
@@ -46,15 +55,16 @@ def _variants(secret: str) -> set[str]:
 
 
 def environment_secrets(environ: Mapping[str, str]) -> list[str]:
-    """The secret values set in ``environ``: tokens, signing secret, DATABASE_URL's password."""
+    """The secret values set in ``environ``: tokens, signing secret, the passwords of
+    DATABASE_URL and the API URLs."""
     found: set[str] = set()
     for name in SECRET_VARIABLES:
         value = environ.get(name, "").strip()
         if value:
             found |= _variants(value)
-    password = url_password(environ.get("DATABASE_URL"))
-    if password:
-        found |= _variants(password)
+    for name in URL_VARIABLES:
+        for password in url_passwords_of(environ.get(name)):
+            found |= _variants(password)
     return sorted(found, key=len, reverse=True)  # longest first: no half-replaced secret
 
 

@@ -101,7 +101,13 @@ async def start_telegram(
     )
     channel = tg.TelegramChannel(application.bot, app.service.texts)
     try:
-        await application.initialize()
+        try:
+            await application.initialize()
+        except BaseException:
+            # the HTTP sessions were opened before getMe failed: closed here, since
+            # Application.shutdown does nothing for an application that never started
+            await application.bot.shutdown()
+            raise
     except InvalidToken as exc:
         raise ConfigError("TELEGRAM_BOT_TOKEN", "Telegram rejected the token", "Copy the token again from @BotFather (/mybots → API Token).") from exc
     except NetworkError as exc:
@@ -250,8 +256,17 @@ async def start_slack(
         started.tasks.append(asyncio.create_task(send_digests(app, settings, stop), name="digest"))
     if settings.slack_app_token:
         handler = AsyncSocketModeHandler(bolt, settings.slack_app_token, web_client=client)
+        stack.push_async_callback(handler.close_async)  # its session, even if connecting fails
+        try:
+            # the first connection URL asked for here: slack-sdk would retry a refused
+            # app token for ever, logging a traceback every few seconds
+            opened = await client.apps_connections_open(app_token=settings.slack_app_token)
+        except SlackApiError as exc:
+            raise ConfigError("SLACK_APP_TOKEN", f"Slack refused it ({exc.response.get('error')})", "Create a new app-level token with the connections:write scope under Basic Information → App-Level Tokens.") from exc
+        except (OSError, TimeoutError) as exc:
+            raise ConfigError("SLACK_API_URL", f"cannot reach Slack at {base_url} ({exc})", "Check the network, or the URL if you set one.") from exc
+        handler.client.wss_uri = opened["url"]
         await handler.connect_async()
-        stack.push_async_callback(handler.close_async)
         logger.info("Slack: Socket Mode as %s", auth.bot_user_id)
     else:
         server.add_post(settings.slack_events_path, slack.http_handler(bolt))

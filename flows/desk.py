@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, replace
+from typing import Any
 
 from flows import conversation as conversation_machine, lifecycle, sla
 from flows.domain import Actor, Correction, Severity, Ticket
@@ -125,15 +126,18 @@ class Desk:
         turn.to_desk(TicketClaimed(ticket.id, by=actor.display))
         return DeskResult(ticket)
 
-    async def reply(self, turn: Turn, ticket: Ticket, actor: Actor, text: str) -> DeskResult:
+    async def reply(self, turn: Turn, ticket: Ticket, actor: Actor, text: str, *, correction: bool = False) -> DeskResult:
+        """The owner's answer to the customer; ``correction``: an edit of an earlier answer."""
         refusal = check_reply(ticket, actor)
         if refusal:
             return DeskResult(ticket, refusal)
         if not text.strip():
             return DeskResult(ticket, Refusal("empty_reply"))
         self._notify(turn, "agent_message", "")
-        turn.reply(self.intake.t(turn, "agent.says", agent=actor.display, text=text.strip()))
-        await lifecycle.record(turn, ticket, "agent_reply", actor.id, ticket.state, {"text": text.strip()})
+        said = "agent.corrects" if correction else "agent.says"
+        turn.reply(self.intake.t(turn, said, agent=actor.display, text=text.strip()))
+        data: dict[str, Any] = {"text": text.strip(), **({"correction": True} if correction else {})}
+        await lifecycle.record(turn, ticket, "agent_reply", actor.id, ticket.state, data)
         if ticket.first_reply_at is None:
             ticket.first_reply_at = turn.now
             await turn.uow.tickets.save(ticket)

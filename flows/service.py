@@ -356,17 +356,25 @@ class ComplaintService:
         return await self._desk_action(ref, lambda turn, t: self.desk.note(turn, t, actor, text, kind), "noted", event_id)
 
     async def thread_message(
-        self, ref: str | int, actor: Actor, text: str, *, internal_text: str | None = None, event_id: str | None = None
+        self,
+        ref: str | int,
+        actor: Actor,
+        text: str,
+        *,
+        internal_text: str | None = None,
+        event_id: str | None = None,
+        correction: bool = False,
     ) -> DeskOutcome:
         """What a person wrote in the ticket's desk thread, in one transaction: a reply to
         the customer when the ownership rules let them answer (:func:`flows.ownership.check_reply`),
         else kept as an internal message (``internal_text`` when given: the text as written
         at the desk). A message kept internally comes back with ``ok`` False,
-        ``kept_internal`` True and the ``refusal`` that says why it did not go out."""
+        ``kept_internal`` True and the ``refusal`` that says why it did not go out.
+        ``correction``: the text is an edit of an earlier message (the customer is told so)."""
         kept: list[Refusal] = []
 
         async def reply_or_keep(turn: Turn, ticket: Ticket) -> DeskResult:
-            replied = await self.desk.reply(turn, ticket, actor, text)
+            replied = await self.desk.reply(turn, ticket, actor, text, correction=correction)
             if replied.refusal is None:
                 return replied
             internal = internal_text if internal_text is not None else text

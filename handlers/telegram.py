@@ -13,6 +13,7 @@ database is down — tell the customer once that the message is safe.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
@@ -262,6 +263,15 @@ class TelegramChannel:
             return None
         return InboxEntry(CHANNEL, str(update.update_id), inbound.chat_id, update.update_id, update.to_dict())
 
+    def entry_to_keep(self, update: Update) -> InboxEntry | None:
+        """:meth:`entry`, or for an update Telegram sent that this code cannot read, the
+        update as it came: stored all the same, its handling fails, is counted and set aside."""
+        try:
+            return self.entry(update)
+        except Exception:
+            logger.exception("update %s could not be read; stored as it came", update.update_id)
+            return InboxEntry(CHANNEL, str(update.update_id), "unreadable", update.update_id, update.to_dict())
+
     def decode(self, entry: InboxEntry) -> Inbound | None:
         update = Update.de_json(entry.payload, self.bot)
         return inbound_from(update, self.bot.username, self.bot.id) if update is not None else None
@@ -306,11 +316,7 @@ class TelegramUpdates:
         return [(update.update_id, self._entry(update)) for update in updates]
 
     def _entry(self, update: Update) -> InboxEntry | None:
-        try:
-            return self.channel.entry(update)
-        except Exception:  # stored all the same: handling it fails, is counted and set aside
-            logger.exception("update %s could not be read; stored as it came", update.update_id)
-            return InboxEntry(CHANNEL, str(update.update_id), "unreadable", update.update_id, update.to_dict())
+        return self.channel.entry_to_keep(update)
 
     async def confirm(self, offset: int) -> None:
         await self.channel.bot.get_updates(offset=offset, timeout=0, limit=1, allowed_updates=self.allowed_updates)
@@ -359,6 +365,32 @@ async def set_command_menu(bot: ExtBot[Any], texts: Catalogue, default_language:
         await bot.set_my_commands(command_menu(texts, language), language_code=language)
 
 
+MAX_UPDATE_ID = 2**63 - 1  # the inbox keeps it as a 64-bit integer
+
+
+def read_update(body: bytes, bot: ExtBot[Any]) -> Update:
+    """The update in a webhook body; ValueError (or whatever python-telegram-bot raises
+    reading it) for anything that is not a JSON object with a whole positive update_id."""
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise ValueError(f"a JSON {type(data).__name__}, not an object")
+    update_id = data.get("update_id")
+    if type(update_id) is not int or not 0 <= update_id <= MAX_UPDATE_ID:
+        raise ValueError("update_id is not a whole number from 0 to 2^63-1")
+    update = Update.de_json(data, bot)
+    if update is None:
+        raise ValueError("empty update")
+    return update
+
+
+def _problem(exc: BaseException) -> str:
+    """One short line on what was wrong (no customer text, no traceback)."""
+    if isinstance(exc, RecursionError):
+        return "nested too deeply"
+    text = " ".join(str(exc).split())
+    return f"{exc.__class__.__name__}: {text[:160]}" if text else exc.__class__.__name__
+
+
 def webhook_handler(
     channel: TelegramChannel, inbox: Inbox, secret: str
 ) -> Callable[[web.Request], Awaitable[web.Response]]:
@@ -371,15 +403,13 @@ def webhook_handler(
         if not hmac.compare_digest(given.encode(), secret.encode()):
             logger.warning("webhook request without the right secret token from %s", request.remote)
             return web.Response(status=403, text="forbidden")
+        body = await request.read()  # a body over aiohttp's size limit is answered 413 here
         try:
-            data = await request.json()
-            if not isinstance(data, dict) or not isinstance(data.get("update_id"), int):
-                raise ValueError("not an update object with a numeric update_id")
-            update = Update.de_json(data, channel.bot)
-            entry = channel.entry(update) if update is not None else None
-        except (ValueError, TypeError, KeyError, AttributeError, RecursionError) as exc:
-            logger.warning("malformed webhook update: %s", exc)
+            update = read_update(body, channel.bot)
+        except Exception as exc:  # noqa: BLE001 - whatever reading it raised: it is not an update
+            logger.warning("malformed webhook update from %s: %s", request.remote, _problem(exc))
             return web.Response(status=400, text="malformed update")
+        entry = channel.entry_to_keep(update)
         if entry is None:
             return web.Response(text="ok")  # nothing to answer (a channel post, a bot...)
         try:

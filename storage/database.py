@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -84,7 +84,7 @@ def normalise_url(url: str) -> str:
         raise DatabaseURLError(redact(f"cannot parse {url!r}: {exc}")) from exc
     backend = parsed.get_backend_name()
     if backend in ("postgres", "postgresql"):
-        parsed = parsed.set(drivername="postgresql+asyncpg")
+        parsed = parsed.set(drivername="postgresql+asyncpg", query=_postgresql_options(parsed))
     elif backend == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
     else:
@@ -93,10 +93,40 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+# what a PostgreSQL URL's query may say (asyncpg's connect arguments, and SQLAlchemy's
+# multi-host ``host``); libpq's ``sslmode`` is read as asyncpg's ``ssl``, which takes its values
+_POSTGRESQL_OPTIONS = frozenset(
+    {"ssl", "host", "user", "password", "passfile", "service", "servicefile", "target_session_attrs", "krbsrvname", "gsslib"}
+)
+_SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+
+
+def _postgresql_options(url: URL) -> dict[str, str | tuple[str, ...]]:
+    """The URL's query for asyncpg; DatabaseURLError for what asyncpg would refuse with
+    a TypeError deep in the connection pool."""
+    query = dict(url.query)
+    if "sslmode" in query:
+        mode = query.pop("sslmode")
+        query.setdefault("ssl", mode)
+    shown = redact(url.render_as_string(hide_password=True))
+    unknown = sorted(set(query) - _POSTGRESQL_OPTIONS)
+    if unknown:
+        timeouts = " (timeouts are [database] settings of the config file)" if any("timeout" in k for k in unknown) else ""
+        raise DatabaseURLError(
+            f"unknown option {', '.join(unknown)} in {shown!r}: a PostgreSQL URL may carry "
+            f"{', '.join(sorted(_POSTGRESQL_OPTIONS | {'sslmode'}))}{timeouts}"
+        )
+    if "ssl" in query and query["ssl"] not in _SSL_MODES:
+        raise DatabaseURLError(f"ssl / sslmode {query['ssl']!r} in {shown!r} is not one of {', '.join(_SSL_MODES)}")
+    return query
+
+
 def mask_url(url: str) -> str:
     """``url`` fit to print or log: the password (if any) replaced by ``***``."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        # redacted as well: SQLAlchemy ends the password at its first @, the rest of an
+        # unencoded @ in it would be shown as part of the host
+        return redact(make_url(url).render_as_string(hide_password=True))
     except Exception:  # noqa: BLE001 - not a URL SQLAlchemy can read: mask what looks like one
         return redact(url)
 

@@ -40,10 +40,13 @@ from bot.config.values import (
     _severity,
     _share,
     _sla_table,
+    _slack_app_token,
+    _slack_bot_token,
     _slack_id,
     _slack_users,
     _string,
     _telegram_mode,
+    _telegram_token,
     _timezone,
     _url_path,
     _webhook_url,
@@ -117,15 +120,21 @@ class Group:
 
 @dataclass(frozen=True)
 class Env:
-    """A secret or endpoint from the environment (never from the file); blank is unset."""
+    """A secret or endpoint from the environment (never from the file); blank is unset.
+    ``check`` (the variable's name, its value) raises :class:`ConfigError` for a value
+    that cannot be right; its error never repeats the value (it may be a secret)."""
 
     name: str
+    check: Callable[[str, str], None] | None = None
 
     def keys(self) -> Iterator[str]:
         return iter(())
 
     def read(self, context: Context) -> Any:
-        return context.environ.get(self.name, "").strip() or None
+        value = context.environ.get(self.name, "").strip() or None
+        if value is not None and self.check is not None:
+            self.check(self.name, value)
+        return value
 
 
 Source = Key | Group | Env
@@ -258,11 +267,11 @@ class Settings:
     listen: str = setting(Key("server.listen", plain(_string)), "0.0.0.0")
     port: int = setting(Key("server.port", plain(_port)), 8080)
     # secrets and endpoints (environment only)
-    telegram_token: str | None = setting(Env("TELEGRAM_BOT_TOKEN"), None)
+    telegram_token: str | None = setting(Env("TELEGRAM_BOT_TOKEN", _telegram_token), None)
     telegram_api_base_url: str | None = setting(Env("TELEGRAM_API_BASE_URL"), None)
     telegram_webhook_secret: str | None = setting(Env("TELEGRAM_WEBHOOK_SECRET"), None)
-    slack_bot_token: str | None = setting(Env("SLACK_BOT_TOKEN"), None)
-    slack_app_token: str | None = setting(Env("SLACK_APP_TOKEN"), None)
+    slack_bot_token: str | None = setting(Env("SLACK_BOT_TOKEN", _slack_bot_token), None)
+    slack_app_token: str | None = setting(Env("SLACK_APP_TOKEN", _slack_app_token), None)
     slack_signing_secret: str | None = setting(Env("SLACK_SIGNING_SECRET"), None)
     slack_api_url: str | None = setting(Env("SLACK_API_URL"), None)
     config_file: Path | None = None
@@ -319,10 +328,6 @@ def _check_slack(settings: Settings) -> None:
     """With SLACK_BOT_TOKEN set, the rest of what Slack needs must be there too."""
     if not settings.slack_bot_token:
         return
-    if not settings.slack_bot_token.startswith("xoxb-"):
-        raise ConfigError("SLACK_BOT_TOKEN", "is not a bot token (xoxb-...)", "Use the Bot User OAuth Token from the app's OAuth & Permissions page.")
-    if settings.slack_app_token and not settings.slack_app_token.startswith("xapp-"):
-        raise ConfigError("SLACK_APP_TOKEN", "is not an app-level token (xapp-...)", "Create one with the connections:write scope under Basic Information → App-Level Tokens.")
     if not settings.slack_app_token and not settings.slack_signing_secret:
         raise ConfigError(
             "SLACK_APP_TOKEN / SLACK_SIGNING_SECRET",

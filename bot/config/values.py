@@ -268,3 +268,30 @@ def _names(setting: str, value: Any) -> frozenset[str]:
     if not isinstance(value, list) or not all(isinstance(m, str) and m.strip() for m in value):
         raise ConfigError(setting, f"{value!r} is not a list of names", 'Write it like ["sue", "li.wei"].')
     return frozenset(m.strip() for m in value)
+
+
+# ---------------------------------------------------------------------- secrets' shapes
+# Their errors say what the value should look like, never what it is.
+_TELEGRAM_TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,60}")
+_SLACK_TOKEN = re.compile(r"[A-Za-z0-9-]+")
+
+
+def _telegram_token(setting: str, value: str) -> None:
+    """@BotFather's tokens: the bot's numeric id, a colon, 35 letters, digits, _ or -."""
+    if not _TELEGRAM_TOKEN.fullmatch(value):
+        raise ConfigError(
+            setting,
+            "is not a Telegram bot token (it should look like 123456789:AAH..., the bot's "
+            "number, a colon and about 35 letters, digits, '_' or '-')",
+            "Copy the token again from @BotFather (/mybots → API Token), without quotes or spaces.",
+        )
+
+
+def _slack_bot_token(setting: str, value: str) -> None:
+    if not value.startswith("xoxb-") or not _SLACK_TOKEN.fullmatch(value):
+        raise ConfigError(setting, "is not a bot token (xoxb-...)", "Use the Bot User OAuth Token from the app's OAuth & Permissions page.")
+
+
+def _slack_app_token(setting: str, value: str) -> None:
+    if not value.startswith("xapp-") or not _SLACK_TOKEN.fullmatch(value):
+        raise ConfigError(setting, "is not an app-level token (xapp-...)", "Create one with the connections:write scope under Basic Information → App-Level Tokens.")

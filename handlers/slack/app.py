@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -11,15 +12,34 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk.web.async_client import AsyncWebClient
 
+logger = logging.getLogger(__name__)
+
 
 def http_handler(app: AsyncApp) -> Callable[[web.Request], Awaitable[web.Response]]:
     """The aiohttp endpoint for Events API, interactivity and slash-command requests
     (bolt verifies the signature and the timestamp: forged or stale requests get 401)."""
 
     async def receive(request: web.Request) -> web.Response:
-        return await to_aiohttp_response(await app.async_dispatch(await to_bolt_request(request)))
+        if not _readable_timestamp(request.headers.get(TIMESTAMP_HEADER)):
+            # bolt's signature check would fail on int() and answer 500, which Slack retries
+            logger.warning("Slack request without a readable %s from %s", TIMESTAMP_HEADER, request.remote)
+            return web.json_response({"error": "invalid request"}, status=401)
+        try:
+            bolt_request = await to_bolt_request(request)  # parses the body
+        except Exception as exc:  # noqa: BLE001 - a body bolt cannot read is not Slack's
+            logger.warning("unreadable Slack request from %s (%s)", request.remote, exc.__class__.__name__)
+            return web.json_response({"error": "invalid request"}, status=400)
+        return await to_aiohttp_response(await app.async_dispatch(bolt_request))
 
     return receive
+
+
+TIMESTAMP_HEADER = "X-Slack-Request-Timestamp"
+
+
+def _readable_timestamp(value: str | None) -> bool:
+    """Seconds since the epoch in ASCII digits, as Slack sends them (bolt checks the age)."""
+    return value is not None and 0 < len(value) <= 12 and value.isascii() and value.isdigit()
 
 
 async def authorize_once(client: AsyncWebClient) -> AuthorizeResult:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import aiohttp
@@ -59,11 +59,24 @@ class ThreadMessage:
     text: str
     has_files: bool = False
     event_id: str | None = None
+    edited: str | None = None  # an edit of the message ``ts``: when it was edited
+
+    @property
+    def update_key(self) -> str:
+        """What the message is kept once by: the message itself (its channel and ``ts``,
+        and for an edit the edit's time), whichever event delivered it. Slack's retries
+        repeat the event id, but the same message also comes again under a new event id
+        (after a Socket Mode reconnect, or to a second subscription of the app)."""
+        key = f"message:{self.channel}:{self.ts}"
+        return f"{key}:edited:{self.edited}" if self.edited else key
 
     @classmethod
     def from_event(cls, event: Mapping[str, Any], event_id: str | None) -> ThreadMessage | None:
-        """None for what is not a person's new message in a thread (bots, edits, joins...)."""
+        """None for what is not a person's message in a thread, new or edited (bots,
+        joins, unfurls...)."""
         subtype = event.get("subtype")
+        if subtype == "message_changed":
+            return cls._edit(event, event_id)
         if subtype not in (None, "file_share", "thread_broadcast") or event.get("bot_id"):
             return None
         thread_ts, user = event.get("thread_ts"), event.get("user")
@@ -78,6 +91,22 @@ class ThreadMessage:
             has_files=bool(event.get("files")),
             event_id=event_id,
         )
+
+    @classmethod
+    def _edit(cls, event: Mapping[str, Any], event_id: str | None) -> ThreadMessage | None:
+        """A person's edit of their thread message (its text changed; Slack also sends
+        ``message_changed`` for link previews, without ``edited``)."""
+        message, before = event.get("message"), event.get("previous_message")
+        if not isinstance(message, Mapping) or not isinstance(message.get("edited"), Mapping):
+            return None
+        if message.get("bot_id") or message.get("subtype") not in (None, "file_share", "thread_broadcast"):
+            return None
+        if isinstance(before, Mapping) and before.get("text") == message.get("text"):
+            return None
+        edited = cls.from_event({**message, "channel": event.get("channel")}, event_id)
+        if edited is None:
+            return None
+        return replace(edited, edited=str(message["edited"].get("ts") or event.get("event_ts") or ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,14 +195,20 @@ class SlackDesk:
         prefix = self.settings.note_prefix
         text = message.text.strip()
         if text.startswith(prefix):
-            await self.service.note(ticket.id, actor, text[len(prefix) :].strip() or text, event_id=message.event_id)
+            await self.service.note(ticket.id, actor, text[len(prefix) :].strip() or text, event_id=message.update_key)
             return None
         if message.has_files and not text:
             return lambda: self._tell(message.user, self.renderer.t("hint.files"), message.channel, message.thread_ts)
         outcome = await self.service.thread_message(
-            ticket.id, actor, await plain_text(text, self.directory.name), internal_text=text, event_id=message.event_id
+            ticket.id,
+            actor,
+            await plain_text(text, self.directory.name),
+            internal_text=text,
+            event_id=message.update_key,
+            correction=message.edited is not None,
         )
         if outcome.duplicate:
+            logger.info("message %s in %s came again (event %s): kept once", message.ts, message.channel, message.event_id)
             return None
         if not outcome.ok:  # first-contact ownership: the message stayed internal
             if outcome.refusal is not None and outcome.refusal.code == "claim_first":

@@ -16,6 +16,7 @@ import pytest
 from bot.config import Settings
 from flows.domain import TicketState
 from flows.texts import default_catalogue
+from handlers.slack import card_ref
 from storage.database import Database, sqlite_url
 from tests.adapters.test_telegram import RunningBot, free_port
 from tests.fakes.slack_api import (
@@ -354,9 +355,12 @@ async def test_a_retried_event_is_handled_once(telegram: FakeTelegram, desk: Des
     card = await desk.wait_card(await human(tao))
     await desk.press(ALICE, "ticket_claim", card)
     await tao.wait_for_bot_message(lambda m: "has taken over" in m["text"], after=0)
-    event_id = await desk.reply_in_thread(ALICE, "We will call you today", card)
-    await tao.wait_for_bot_message(lambda m: "call you today" in m["text"], after=0)
+    # a retry is the same event again: same event id, same message (its ts)
     event = message_event(ALICE, "We will call you today", AGENTS, thread_ts=card["ts"])
+    slack.add_message(AGENTS, ALICE, event["text"], ts=event["ts"], thread_ts=card["ts"])
+    event_id = "EvRETRIED01"
+    assert await desk.post(events_api_request(SECRET, event, event_id=event_id)) == 200
+    await tao.wait_for_bot_message(lambda m: "call you today" in m["text"], after=0)
     for retry in (1, 2):
         assert await desk.post(events_api_request(SECRET, event, event_id=event_id, retry_num=retry, retry_reason="http_timeout")) == 200
     await desk.reply_in_thread(ALICE, "marker", card)
@@ -480,3 +484,99 @@ async def test_only_supervisors_declare_a_crisis_which_pings_everyone_and_stays_
     await slack.wait_until(lambda: SUPS in (slack.message(SUPS, ping["ts"]) or {}).get("pinned_to", []) or None)
     card_now = slack.message(AGENTS, card["ts"])
     assert card_now and "Crisis" in " ".join(block_texts(card_now["blocks"]))
+
+
+async def test_a_request_with_an_unreadable_timestamp_or_body_is_refused_with_401(
+    telegram: FakeTelegram, desk: Desk, slack: FakeSlack
+) -> None:
+    """slack-bolt answered 500 (int("abc") in its signature check); a request that cannot
+    be verified is refused like a forged one, and the desk keeps working."""
+    from tests.fakes.slack_api import SignedRequest, _signed, sign
+
+    event = message_event(ALICE, "hello", AGENTS)
+    good = events_api_request(SECRET, event, event_id="EvTIME0001")
+    for timestamp in ("abc", "", " ", "1e9", "-1", "12345678901234567890123", "１２３"):
+        headers = {**good.headers, "X-Slack-Request-Timestamp": timestamp, "X-Slack-Signature": sign(SECRET, timestamp, good.body)}
+        status, _, _ = await post_signed(desk.url, SignedRequest(good.body, headers))
+        assert status == 401, repr(timestamp)
+    for missing in ("X-Slack-Request-Timestamp", "X-Slack-Signature"):
+        headers = {k: v for k, v in good.headers.items() if k != missing}
+        status, _, _ = await post_signed(desk.url, SignedRequest(good.body, headers))
+        assert status == 401, missing
+    # signed, but not a body bolt can read: 400, not bolt's 500 (which Slack would retry)
+    for body, content_type in (("not json", "application/json"), ("[]", "application/json"), ("null", "application/json"), ("payload=%7Bbad", "application/x-www-form-urlencoded"), ("payload=null", "application/x-www-form-urlencoded")):
+        status, _, _ = await post_signed(desk.url, _signed(SECRET, body, content_type, None))
+        assert status == 400, body
+    ivy = telegram.user(first_name="Ivy", language_code="en")
+    assert await desk.wait_card(await human(ivy))
+
+
+async def test_the_same_thread_message_under_a_new_event_id_reaches_the_customer_once(
+    telegram: FakeTelegram, desk: Desk, slack: FakeSlack, database: Database
+) -> None:
+    """Slack may deliver one message again under another event id (a Socket Mode
+    reconnect, a second subscription): it is kept once by its channel and ts. The same
+    words sent again as a new message (another ts) go out again."""
+    vic = telegram.user(first_name="Vic", language_code="en")
+    card = await desk.wait_card(await human(vic))
+    await desk.press(ALICE, "ticket_claim", card)
+    await vic.wait_for_bot_message(lambda m: "has taken over" in m["text"], after=0)
+    event = message_event(ALICE, "Your parcel left the depot", AGENTS, thread_ts=card["ts"])
+    slack.add_message(AGENTS, ALICE, event["text"], ts=event["ts"], thread_ts=card["ts"])
+    for event_id in ("EvFIRST0001", "EvAGAIN0002"):
+        assert await desk.post(events_api_request(SECRET, event, event_id=event_id)) == 200
+    await desk.reply_in_thread(ALICE, "marker one", card)
+    await vic.wait_for_bot_message(lambda m: "marker one" in m["text"], after=0)
+    assert sum("parcel left the depot" in t for t in vic.bot_texts()) == 1
+    # a note delivered twice is kept once as well
+    note = message_event(ALICE, "// called the depot", AGENTS, thread_ts=card["ts"])
+    for event_id in ("EvNOTE00001", "EvNOTE00002"):
+        assert await desk.post(events_api_request(SECRET, note, event_id=event_id)) == 200
+    # the same words as a new message (its own ts) are a new reply
+    await desk.reply_in_thread(ALICE, "Your parcel left the depot", card)
+    await desk.reply_in_thread(ALICE, "marker two", card)
+    await vic.wait_for_bot_message(lambda m: "marker two" in m["text"], after=0)
+    assert sum("parcel left the depot" in t for t in vic.bot_texts()) == 2
+    async with database() as uow:
+        ticket = await uow.tickets.by_desk_ref(card_ref(AGENTS, card["ts"]))
+        assert ticket is not None and ticket.id is not None
+        notes = [e for e in await uow.events.for_ticket(ticket.id) if e.kind == "note"]
+    assert len(notes) == 1
+
+
+async def test_an_edited_reply_reaches_the_customer_as_a_correction_once(
+    telegram: FakeTelegram, desk: Desk, slack: FakeSlack
+) -> None:
+    """An agent corrects their reply in the thread: the customer gets the corrected text,
+    marked as a correction, once however often Slack delivers the edit; a second edit is
+    a new correction; a link preview (message_changed without "edited") is nothing."""
+    wen = telegram.user(first_name="Wen", language_code="en")
+    card = await desk.wait_card(await human(wen))
+    await desk.press(ALICE, "ticket_claim", card)
+    await wen.wait_for_bot_message(lambda m: "has taken over" in m["text"], after=0)
+    original = message_event(ALICE, "We refund 50 yuan", AGENTS, thread_ts=card["ts"])
+    slack.add_message(AGENTS, ALICE, original["text"], ts=original["ts"], thread_ts=card["ts"])
+    assert await desk.post(events_api_request(SECRET, original, event_id="EvORIGINAL1")) == 200
+    await wen.wait_for_bot_message(lambda m: "refund 50 yuan" in m["text"], after=0)
+
+    def edit(text: str, before: str, edited_ts: str | None) -> dict[str, Any]:
+        message = {k: original[k] for k in ("type", "user", "ts", "thread_ts")}
+        changed = {**message, "text": text, **({"edited": {"user": ALICE, "ts": edited_ts}} if edited_ts else {})}
+        return {"type": "message", "subtype": "message_changed", "hidden": True, "channel": AGENTS,
+                "message": changed, "previous_message": {**message, "text": before}, "ts": edited_ts or "1.1", "event_ts": edited_ts or "1.1"}
+
+    first = edit("We refund 500 yuan", "We refund 50 yuan", "1700000001.000200")
+    for event_id in ("EvEDIT00001", "EvEDIT00002"):
+        assert await desk.post(events_api_request(SECRET, first, event_id=event_id)) == 200
+    correction = en("agent.corrects", agent="Alice", text="We refund 500 yuan")
+    await wen.wait_for_bot_message(lambda m: m["text"] == correction, after=0)
+    second = edit("We refund 500 yuan today", "We refund 500 yuan", "1700000002.000300")
+    assert await desk.post(events_api_request(SECRET, second, event_id="EvEDIT00003")) == 200
+    await wen.wait_for_bot_message(lambda m: "500 yuan today" in m["text"], after=0)
+    preview = edit("We refund 500 yuan today", "We refund 500 yuan today", None)
+    assert await desk.post(events_api_request(SECRET, preview, event_id="EvUNFURL001")) == 200
+    await desk.reply_in_thread(ALICE, "marker", card)
+    await wen.wait_for_bot_message(lambda m: "marker" in m["text"], after=0)
+    texts = wen.bot_texts()
+    assert texts.count(correction) == 1
+    assert sum("refund 50" in t for t in texts) == 3, texts  # the reply, its correction, the second correction

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import socket
 from collections.abc import AsyncIterator
@@ -395,3 +396,58 @@ async def test_database_outage_confirms_nothing_and_answers_in_order_later(
         await asyncio.gather(*tasks)
         await application.shutdown()
         await database.dispose()
+
+
+MALFORMED_UPDATES: list[tuple[str, bytes]] = [
+    ("an array", b"[]"),
+    ("an array of an update", b'[{"update_id": 5}]'),
+    ("a string", b'"hello"'),
+    ("null", b"null"),
+    ("a number", b"42"),
+    ("not JSON", b"{update_id: 5"),
+    ("not UTF-8", b'{"update_id": 5, "x": "\xff\xfe"}'),
+    ("deeply nested", b'{"update_id": 5, "message": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001),
+    ("deeply nested arrays", b"[" * 100_000 + b"]" * 100_000),
+    ("a text update_id", b'{"update_id": "abc"}'),
+    ("a true update_id", b'{"update_id": true}'),
+    ("a fractional update_id", b'{"update_id": 5.5}'),
+    ("a negative update_id", b'{"update_id": -5}'),
+    ("an update_id too large for the database", b'{"update_id": 99999999999999999999999}'),
+    ("no update_id", b'{"message": {"message_id": 1}}'),
+    ("a message that is a string", b'{"update_id": 5, "message": "hello"}'),
+    ("a message without its fields", b'{"update_id": 5, "message": {"text": "hi"}}'),
+    ("a chat that is a number", b'{"update_id": 5, "message": {"message_id": 1, "date": 0, "chat": 3, "text": "hi"}}'),
+    ("a date that is text", b'{"update_id": 5, "message": {"message_id": 1, "date": "soon", "chat": {"id": 1, "type": "private"}, "text": "hi"}}'),
+]
+
+
+async def test_webhook_answers_malformed_updates_400_with_one_log_line(
+    fake: FakeTelegram, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With the right secret, a body that is not a Telegram update is refused (400) with one
+    warning, no traceback, and the bot keeps answering real updates."""
+    webhook = replace(
+        settings,
+        telegram_mode="webhook",
+        telegram_webhook_url=f"http://127.0.0.1:{settings.port}/telegram",
+        telegram_webhook_secret="s3cret-token",
+    )
+    running = await RunningBot(webhook).start(fake)
+    url = f"http://127.0.0.1:{settings.port}/telegram"
+    headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token", "Content-Type": "application/json"}
+    try:
+        async with aiohttp.ClientSession() as session:
+            for what, body in MALFORMED_UPDATES:
+                caplog.clear()
+                async with session.post(url, data=body, headers=headers) as response:
+                    assert response.status == 400, what
+                    assert await response.text() == "malformed update", what
+                lines = [r for r in caplog.records if r.levelno >= logging.WARNING]
+                assert len(lines) == 1, (what, [r.getMessage() for r in lines])
+                assert lines[0].getMessage().startswith("malformed webhook update"), what
+                assert lines[0].exc_info is None, what
+                assert len(lines[0].getMessage()) < 300, what
+        kim = fake.user(first_name="Kim", language_code="en")
+        assert await say(kim, "/help") == en("help")
+    finally:
+        await running.stop()

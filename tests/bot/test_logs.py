@@ -101,3 +101,18 @@ def test_installing_again_adds_secrets_without_stacking_filters() -> None:
     assert first is second
     assert len(handler.filters) == 1
     assert {"first-secret", "second-secret"} <= set(first.secrets)
+
+
+def test_a_url_password_that_is_not_in_the_environment_is_not_written(output: io.StringIO) -> None:
+    """A URL from the config file or the command line: its password is found by its place
+    in the URL, a / or an @ in it included (#11 point 16)."""
+    url = "ftp://hook:pa55/w0rd@home@bot.example.com/telegram"
+    logging.getLogger("complaint_bot").info("Telegram: webhook %s (served at %s)", url, "/telegram")
+    try:
+        raise RuntimeError(f"cannot open postgresql:/bot:pa55/w0rd@db/bot or '{url}'")
+    except RuntimeError:
+        logging.getLogger("complaint_bot").exception("unexpected")
+    written = output.getvalue()
+    assert "Telegram: webhook ftp://hook:***@bot.example.com/telegram (served at /telegram)" in written
+    assert "RuntimeError: cannot open postgresql:/bot:***@db/bot or 'ftp://hook:***@bot.example.com/telegram'" in written
+    assert "pa55" not in written and "w0rd" not in written

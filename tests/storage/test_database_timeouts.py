@@ -267,3 +267,21 @@ def test_mask_url() -> None:
     assert mask_url(f"postgresql://bot:{PASSWORD}@h/db") == "postgresql://bot:***@h/db"
     assert mask_url("sqlite:////var/lib/bot/bot.db") == "sqlite:////var/lib/bot/bot.db"
     assert PASSWORD not in mask_url(f"postgresql://bot:{PASSWORD}@h:port/db")
+
+
+def test_libpq_sslmode_is_read_as_asyncpgs_ssl_and_unknown_options_are_named() -> None:
+    """A URL from a hosting provider (``?sslmode=require``) made asyncpg raise a TypeError
+    deep in the pool: a traceback from every command (#11 point 14)."""
+    assert normalise_url("postgresql://bot@db/bot?sslmode=require") == "postgresql+asyncpg://bot@db/bot?ssl=require"
+    assert normalise_url("postgres://bot@db/bot?ssl=verify-full&target_session_attrs=read-write").endswith(
+        "?ssl=verify-full&target_session_attrs=read-write"
+    )
+    with pytest.raises(DatabaseURLError, match=r"unknown option application_name, connect_timeout in .*\(timeouts are \[database\]"):
+        normalise_url(f"postgresql://bot:{PASSWORD}@db/bot?application_name=x&connect_timeout=3")
+    assert normalise_url(f"postgresql://db/bot?user=bot&password={PASSWORD}").endswith(f"?password={PASSWORD}&user=bot")
+    with pytest.raises(DatabaseURLError, match="unknown option app in") as raised:
+        normalise_url(f"postgresql://db/bot?user=bot&password={PASSWORD}&app=x")
+    assert PASSWORD not in str(raised.value)
+    with pytest.raises(DatabaseURLError, match="ssl / sslmode 'on' in") as raised:
+        normalise_url(f"postgresql://bot:{PASSWORD}@db/bot?sslmode=on")
+    assert PASSWORD not in str(raised.value)

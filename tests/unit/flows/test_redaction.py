@@ -21,6 +21,8 @@ TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
         ("postgresql://bot:p@ss:w0rd@db/bot", "ss:w0rd", "@db/bot"),  # an unencoded @ in the password
         ("host=db user=bot password='two words' dbname=bot", "two words", "dbname=bot"),
         ("postgresql://db/bot?user=bot&password=hunter22&ssl=true", "hunter22", "&ssl=true"),
+        ("cannot parse 'postgresql://bot:pa55/w0rd@db:x/bot'", "pa55/w0rd", "@db:x/bot'"),  # a / in the password
+        ("file postgresql:/bot:hunter22@db/bot does not exist", "hunter22", "@db/bot does not exist"),  # through a Path
     ],
 )
 def test_secrets_are_replaced_and_the_rest_kept(text: str, secret_part: str, kept: str) -> None:
@@ -50,3 +52,10 @@ def test_short_or_missing_secrets_do_not_eat_the_text() -> None:
 )
 def test_text_without_secrets_is_unchanged(text: str) -> None:
     assert redact(text) == text
+
+
+def test_url_passwords_finds_each_password_whole() -> None:
+    from flows.redaction import url_passwords
+
+    text = "a postgresql://bot:pa55/w0rd@db/bot and 'https://u:p@ss@host/x' but not http://127.0.0.1:8081/bot/getMe"
+    assert url_passwords(text) == ["pa55/w0rd", "p@ss"]

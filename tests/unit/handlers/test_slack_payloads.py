@@ -12,7 +12,28 @@ def test_only_a_persons_new_message_in_a_thread_is_a_thread_message() -> None:
     assert ThreadMessage.from_event({**event, "thread_ts": None}, "Ev1") is None  # not in a thread
     assert ThreadMessage.from_event({**event, "bot_id": "B1"}, "Ev1") is None
     assert ThreadMessage.from_event({**event, "subtype": "message_changed"}, "Ev1") is None
+    assert ThreadMessage.from_event({**event, "subtype": "channel_join"}, "Ev1") is None
     assert ThreadMessage.from_event({**event, "subtype": "file_share", "files": [{}]}, "Ev1").has_files  # type: ignore[union-attr]
+
+
+def test_an_edit_of_a_thread_message_is_a_thread_message_of_its_own() -> None:
+    """Kept once per edit: the message's channel and ts, and the edit's time."""
+    before = {"type": "message", "user": "U1", "text": "refund 50", "ts": "2.0", "thread_ts": "1.0"}
+    after = {**before, "text": "refund 500", "edited": {"user": "U1", "ts": "3.0"}}
+    event = {"type": "message", "subtype": "message_changed", "channel": "C1", "message": after, "previous_message": before, "ts": "3.0"}
+    edit = ThreadMessage.from_event(event, "Ev2")
+    assert edit == ThreadMessage("C1", "2.0", "1.0", "U1", "refund 500", False, "Ev2", edited="3.0")
+    new = ThreadMessage.from_event({**before, "channel": "C1"}, "Ev1")
+    assert new is not None and edit is not None
+    assert new.update_key == "message:C1:2.0" and edit.update_key == "message:C1:2.0:edited:3.0"
+    unfurled = {**event, "message": {**before, "attachments": [{}]}}  # a link preview, no "edited"
+    assert ThreadMessage.from_event(unfurled, "Ev3") is None
+    same_text = {**event, "message": {**before, "edited": {"ts": "3.0"}}}
+    assert ThreadMessage.from_event(same_text, "Ev4") is None
+    by_a_bot = {**event, "message": {**after, "bot_id": "B1"}}
+    assert ThreadMessage.from_event(by_a_bot, "Ev5") is None
+    not_in_a_thread = {**event, "message": {**after, "thread_ts": None}}
+    assert ThreadMessage.from_event(not_in_a_thread, "Ev6") is None
 
 
 def test_a_button_press_names_its_ticket() -> None:
