@@ -72,7 +72,7 @@ import statistics
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -289,16 +289,23 @@ DAILY_TREND_DAYS = 31
 
 
 def trend_buckets(since: datetime, until: datetime) -> tuple[TrendUnit, tuple[datetime, ...]]:
-    """The trend's unit and the start of each bucket: ``since``, then every day (or
-    week) after it on the local calendar of ``since``'s time zone (a day is 23 or 25
-    hours across a daylight-saving change); the last bucket ends at ``until``."""
+    """The trend's unit and the start of each bucket, on the local calendar of
+    ``since``'s time zone: days (weeks from Monday for periods longer than
+    :data:`DAILY_TREND_DAYS` days). The first bucket starts at ``since`` and runs to the
+    next local midnight (Monday); the last ends at ``until``. A day is 23 or 25 hours
+    across a daylight-saving change."""
     if since >= until:
         raise ValueError("the period is empty")
     unit = TrendUnit.DAY if until - since <= timedelta(days=DAILY_TREND_DAYS) else TrendUnit.WEEK
+    first = datetime.combine(since.date(), time(0), tzinfo=since.tzinfo)  # local midnight of since's day
+    if unit is TrendUnit.WEEK:
+        first -= timedelta(days=first.weekday())  # that week's Monday
     step = timedelta(days=1 if unit is TrendUnit.DAY else 7)
-    starts: list[datetime] = []
-    while (start := since + len(starts) * step) < until:  # aware arithmetic: local wall-clock time
+    starts = [since]
+    n = 1
+    while (start := first + n * step) < until:  # aware arithmetic: local wall-clock time
         starts.append(start)
+        n += 1
     return unit, tuple(starts)
 
 

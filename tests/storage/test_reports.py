@@ -361,19 +361,32 @@ async def test_trend_per_day_by_category(database: Database) -> None:
     assert trend.totals == (3, 1, 0, 1, 0, 1, 1)
 
 
-async def test_trend_per_week_for_a_long_period_in_local_days(database: Database) -> None:
+async def test_trend_days_are_local_calendar_days(database: Database) -> None:
     await _seed(database)
     shanghai = timezone(timedelta(hours=8))
-    since = (T0 - 30 * D).astimezone(shanghai)
-    report = await build_report(database, since, UNTIL, now=NOW)
+    report = await build_report(database, T0.astimezone(shanghai), UNTIL.astimezone(shanghai), now=NOW)
+    trend = report.trend
+    # since is 08:00 in Shanghai: the first day is its rest, the last one ends at 08:00
+    assert [s.strftime("%m-%d %H:%M") for s in trend.starts] == ["11-02 08:00"] + [f"11-0{d} 00:00" for d in range(3, 10)]
+    assert trend.by_category == {
+        "delivery": (3, 0, 0, 1, 0, 0, 0, 0),
+        "safety": (0, 0, 0, 0, 0, 1, 1, 0),
+        "product_quality": (0, 1, 0, 0, 0, 0, 0, 0),
+    }
+
+
+async def test_trend_per_week_from_monday_for_a_long_period(database: Database) -> None:
+    await _seed(database)
+    since = T0 - 30 * D  # a Saturday
+    report = await build_report(database, since, UNTIL + 2 * D, now=NOW)
     trend = report.trend
     assert trend.unit is TrendUnit.WEEK
-    assert trend.starts == tuple(since + i * 7 * D for i in range(6))
-    assert trend.starts[0].utcoffset() == timedelta(hours=8)
+    assert trend.starts == (since, *(T0 - 28 * D + i * 7 * D for i in range(6)))  # Mondays, the last is T0 + 7 days
     assert trend.by_category == {
-        "delivery": (0, 0, 0, 0, 4, 0),
-        "safety": (0, 0, 0, 0, 1, 2),  # 9 (a second before T0); 5 (exactly at the week's start) and 4
-        "product_quality": (0, 0, 0, 0, 1, 0),
+        "delivery": (0, 0, 0, 0, 0, 4, 0),
+        "safety": (0, 0, 0, 0, 1, 2, 0),  # 9 (a second before Monday T0); 5 and 4
+        "product_quality": (0, 0, 0, 0, 0, 1, 0),
+        "other": (0, 0, 0, 0, 0, 0, 1),  # 8, at T0 + 7 days: the next week
     }
     empty = await build_report(database, T0 - 60 * D, T0 - 30 * D, now=NOW)
     assert empty.trend.by_category == {} and len(empty.trend.starts) == 30

@@ -107,6 +107,7 @@ def test_promises_are_the_sla_timers() -> None:
 
 
 def test_trend_per_day_up_to_31_days_then_per_week() -> None:
+    assert SINCE.weekday() == 0  # a Monday, at midnight
     unit, starts = trend_buckets(SINCE, SINCE + 7 * D)
     assert unit is TrendUnit.DAY and starts == tuple(SINCE + i * D for i in range(7))
     unit, starts = trend_buckets(SINCE, SINCE + 31 * D)
@@ -117,6 +118,18 @@ def test_trend_per_day_up_to_31_days_then_per_week() -> None:
     assert unit is TrendUnit.DAY and starts == (SINCE,)
     with pytest.raises(ValueError):
         trend_buckets(SINCE, SINCE)
+
+
+def test_trend_buckets_are_calendar_days_and_weeks_from_monday() -> None:
+    since = datetime(2026, 11, 23, 23, 35, tzinfo=SHANGHAI)  # "the last 7 days", run at 23:35
+    _, starts = trend_buckets(since, since + 7 * D)
+    assert starts[0] == since  # the rest of that day
+    assert [s.strftime("%m-%d %H:%M") for s in starts[1:]] == [f"11-{d} 00:00" for d in range(24, 31)]
+    saturday = datetime(2026, 10, 3, 8, 0, tzinfo=SHANGHAI)
+    unit, starts = trend_buckets(saturday, datetime(2026, 11, 20, tzinfo=SHANGHAI))
+    assert unit is TrendUnit.WEEK and starts[0] == saturday
+    assert [s.strftime("%m-%d") for s in starts[1:]] == ["10-05", "10-12", "10-19", "10-26", "11-02", "11-09", "11-16"]
+    assert all(s.weekday() == 0 and s.hour == 0 for s in starts[1:])
 
 
 def test_trend_days_follow_the_local_calendar_across_daylight_saving() -> None:
