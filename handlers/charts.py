@@ -66,7 +66,7 @@ _AGE_COLOURS = {
 }
 _PENDING_COLOURS = ("#d1495b", "#f2c14e", "#c9c9c9")  # overdue, due soon, later
 _CATEGORY_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d", "#bab0ac")
-_TICKETS_NAMED = 8  # ticket numbers written on the promise panel, per list
+_TICKETS_NAMED = 6  # ticket numbers written on the promise panel, per list
 
 
 @cache
@@ -366,13 +366,17 @@ def _pending(ax: Any, report: Report, severity: Any, t: Any) -> None:
         ([c.later for c in per_grade], t("col_later")),
     )
     bottom = [0] * len(grades)
+    readable = max(c.total for c in per_grade) * 0.06  # a smaller segment is too thin for its number
     for (counts, label), colour in zip(parts, _PENDING_COLOURS, strict=True):
         bars = ax.bar(labels, counts, bottom=bottom, color=colour, label=label)
-        ax.bar_label(bars, labels=[f"{n:,}" if n else "" for n in counts], label_type="center", fontsize=8)
+        ax.bar_label(bars, labels=[f"{n:,}" if n and n >= readable else "" for n in counts], label_type="center", fontsize=8)
         bottom = [b + n for b, n in zip(bottom, counts, strict=True)]
+    for x, total in enumerate(bottom):
+        if total:
+            ax.annotate(f"{total:,}", (x, total), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
     ax.set_ylabel(t("col_promise"))
     ax.set_ylim(0, _headroom(max(bottom)))
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.legend(loc="upper left", fontsize=8, ncols=3, frameon=False)
     lines = []
     if actions.overdue_count:
         lines.append(t("chart_overdue_tickets", tickets=_ticket_list(actions.overdue, actions.overdue_count, t)))
@@ -380,8 +384,8 @@ def _pending(ax: Any, report: Report, severity: Any, t: Any) -> None:
         lines.append(
             t("chart_due_soon_tickets", hours=hours, tickets=_ticket_list(actions.due_soon, actions.due_soon_count, t))
         )
-    if lines:
-        ax.text(0.01, 0.97, "\n".join(lines), transform=ax.transAxes, va="top", fontsize=9, color="#8b1e2d")
+    if lines:  # under the bars, where there is room for a line of ticket numbers
+        ax.set_xlabel("\n".join(lines), fontsize=9, color="#8b1e2d")
 
 
 def _trend(ax: Any, report: Report, names: Mapping[str, str], t: Any) -> None:

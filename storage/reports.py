@@ -414,12 +414,16 @@ def _trend(conn: Connection, since: datetime, until: datetime, in_period: Column
     """The period's tickets per day or week (flows.report.trend_buckets) by category."""
     c = tickets.c
     unit, starts = trend_buckets(since, until)
-    bounds = starts[1:]  # a ticket is in bucket i when created before bounds[i] (and after the earlier ones)
-    bucket: ColumnElement[Any] = (
-        case(*((c.created_at < bound, i) for i, bound in enumerate(bounds)), else_=len(bounds)) if bounds else literal(0)
-    )
+
+    def bucket(lo: int, hi: int) -> ColumnElement[Any]:
+        """The bucket among lo..hi a ticket falls in: a binary search, a few comparisons a row."""
+        if lo == hi:
+            return literal(lo)
+        mid = (lo + hi) // 2
+        return case((c.created_at < starts[mid + 1], bucket(lo, mid)), else_=bucket(mid + 1, hi))
+
     counts: dict[str, list[int]] = {}
-    for category, index, count in _counted(conn, [c.category, bucket], in_period, tickets):
+    for category, index, count in _counted(conn, [c.category, bucket(0, len(starts) - 1)], in_period, tickets):
         counts.setdefault(category, [0] * len(starts))[int(index)] = int(count)
     ordered = sorted(counts.items(), key=lambda item: (-sum(item[1]), item[0]))
     return Trend(unit=unit, starts=starts, by_category={category: tuple(n) for category, n in ordered})
