@@ -371,7 +371,7 @@ def _report_hours(text: str) -> float:
     except ValueError:
         value = -1.0
     if not 0 < value <= 24 * 366:
-        raise argparse.ArgumentTypeError(f"expected a number of hours above 0 (e.g. 4 or 1.5), got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number of hours above 0 and at most {24 * 366} (e.g. 4 or 1.5), got {text!r}")
     return value
 
 

@@ -79,7 +79,6 @@ from typing import Protocol
 from flows.domain import Severity, TicketState, TimerKind
 from flows.sla import SLA_KINDS
 from flows.texts import Catalogue
-from flows.ticket import OPEN_STATES
 
 __all__ = [
     "AGE_BUCKETS",
@@ -89,7 +88,6 @@ __all__ = [
     "DuePromise",
     "HotIssueLine",
     "Medians",
-    "OPEN_STATES",
     "OpenTicket",
     "PendingCounts",
     "PendingState",

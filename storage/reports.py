@@ -48,7 +48,6 @@ from flows.domain import Severity, TicketState, TimerKind
 from flows.report import (
     AGE_BUCKETS,
     DUE_WITHIN,
-    OPEN_STATES,
     PROMISES,
     RATINGS,
     Actions,
@@ -70,6 +69,7 @@ from flows.report import (
     trend_buckets,
 )
 from flows.sla import SLA_KINDS
+from flows.ticket import OPEN_STATES
 from storage.database import Database
 from storage.models import HotIssueRow, TicketRow, TicketTermRow, TimerRow
 
