@@ -33,14 +33,15 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import insert, text  # noqa: E402
 
-from flows.domain import Severity, TicketState  # noqa: E402
+from flows.domain import Severity, TicketState, TimerKind  # noqa: E402
 from flows.sla import ServiceLevels  # noqa: E402
+from flows.ticket import OPEN_STATES  # noqa: E402
 from flows.report import format_text  # noqa: E402
 from flows.texts import default_catalogue  # noqa: E402
 from nlp import default_classifier  # noqa: E402
 from benchmarks.databases import drop_schema, prepare  # noqa: E402
 from storage.database import Database  # noqa: E402
-from storage.models import CustomerRow, HotIssueRow, TicketRow, TicketTermRow  # noqa: E402
+from storage.models import CustomerRow, HotIssueRow, TicketRow, TicketTermRow, TimerRow  # noqa: E402
 from storage.reports import build_report  # noqa: E402
 
 TARGET_S = 5.0
@@ -105,6 +106,7 @@ class Generator:
         self.levels = ServiceLevels()
         self.hot: list[dict[str, Any]] = []
         self.term_rows = 0
+        self.timer_rows = 0
 
     def customer_rows(self) -> list[dict[str, Any]]:
         return [
@@ -162,7 +164,7 @@ class Generator:
             description="", language="zh", created_at=created, updated_at=created,
             first_response_due=fr_due, reply_due=reply_due, resolution_due=res_due,
             first_response_at=None, first_reply_at=None, resolved_at=None, closed_at=None,
-            rating=None, reopen_count=0, hot_issue_id=issue["id"] if issue else None,
+            rating=None, reopen_count=0, hot_issue_id=issue["id"] if issue else None, sla_started_at=None,
         )
         row["chat_id"] = str(row["customer_id"])
         if response <= self.now:
@@ -180,16 +182,40 @@ class Generator:
                                updated_at=answered)
                 else:
                     row.update(state=TicketState.CLOSED, rating=rating, closed_at=answered, updated_at=answered)
+        if row["state"] is TicketState.REOPENED:  # every promise starts again at the reopening
+            again = row["updated_at"]
+            row.update(first_response_due=again + self.levels.first_response[severity],
+                       reply_due=again + self.levels.substantive_reply[severity],
+                       resolution_due=again + self.levels.resolution[severity], sla_started_at=again)
         vocabulary = CATEGORIES[category][1]
         terms = {issue["term"]} if issue else set()
         for _ in range(rng.choice((1, 1, 2, 2, 3))):
             terms.add(vocabulary[min(int(rng.expovariate(0.45)), len(vocabulary) - 1)])
         return row, sorted(terms)
 
-    def batches(self) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]]]]:
-        """(tickets, ticket terms) in batches of :data:`BATCH` tickets."""
+    @staticmethod
+    def _timers(row: dict[str, Any]) -> list[dict[str, Any]]:
+        """The open SLA timers of an open ticket: its promises not kept yet (flows.sla)."""
+        if row["state"] not in OPEN_STATES:
+            return []
+        reopened = row["state"] is TicketState.REOPENED
+        due = []
+        if row["first_response_at"] is None or reopened:
+            due.append((TimerKind.FIRST_RESPONSE, row["first_response_due"]))
+        if row["first_reply_at"] is None or reopened:
+            due.append((TimerKind.SUBSTANTIVE_REPLY, row["reply_due"]))
+        due.append((TimerKind.RESOLUTION, row["resolution_due"]))
+        return [
+            dict(ticket_id=row["id"], kind=kind, due_at=at, remind_at=None, reminded_at=None, fired_at=None,
+                 done_at=None, created_at=row["updated_at"])
+            for kind, at in due
+        ]
+
+    def batches(self) -> Iterator[tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]]:
+        """(tickets, ticket terms, timers) in batches of :data:`BATCH` tickets."""
         tickets: list[dict[str, Any]] = []
         terms: list[dict[str, Any]] = []
+        timers: list[dict[str, Any]] = []
         for n, (created, issue) in enumerate(self._arrivals(), 1):
             row, words = self._ticket(n, created, issue)
             tickets.append(row)
@@ -198,22 +224,27 @@ class Generator:
                      created_at=row["created_at"])
                 for word in words
             ]
+            timers += self._timers(row)
             if len(tickets) == BATCH:
                 self.term_rows += len(terms)
-                yield tickets, terms
-                tickets, terms = [], []
+                self.timer_rows += len(timers)
+                yield tickets, terms, timers
+                tickets, terms, timers = [], [], []
         if tickets:
             self.term_rows += len(terms)
-            yield tickets, terms
+            self.timer_rows += len(timers)
+            yield tickets, terms, timers
 
 
 async def fill(database: Database, generator: Generator, hot_issues: int) -> None:
     async with database.engine.begin() as conn:
         await conn.execute(insert(CustomerRow.__table__), generator.customer_rows())
         await conn.execute(insert(HotIssueRow.__table__), generator.hot_issue_rows(hot_issues))
-        for tickets, terms in generator.batches():
+        for tickets, terms, timers in generator.batches():
             await conn.execute(insert(TicketRow.__table__), tickets)
             await conn.execute(insert(TicketTermRow.__table__), terms)
+            if timers:
+                await conn.execute(insert(TimerRow.__table__), timers)
     if database.engine.dialect.name == "postgresql":
         async with database.engine.connect() as conn:
             await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -254,7 +285,8 @@ async def main(args: argparse.Namespace) -> int:
             filled = time.perf_counter() - started
             print(
                 f"generated {args.tickets:,} tickets, {generator.customers:,} customers, "
-                f"{generator.term_rows:,} key terms, {args.hot_issues} hot issues over {DAYS} days in {filled:.1f} s"
+                f"{generator.term_rows:,} key terms, {generator.timer_rows:,} open promises, "
+                f"{args.hot_issues} hot issues over {DAYS} days in {filled:.1f} s"
             )
             await timed_report(database, now - timedelta(days=1), now, args.top)  # warm-up: imports, connections
             verdicts = []

@@ -74,9 +74,12 @@ def _parser() -> argparse.ArgumentParser:
     report = sub.add_parser(
         "report",
         help="the supervisors' report for a period: text, optionally CSV and a PNG chart",
-        description="Tickets submitted in [--since, --until): counts, service promises met, "
-        "median times, satisfaction, hot issues, key terms. Dates are in the bot's time zone "
-        "(bot.timezone); --until is exclusive: --since 2026-11-01 --until 2026-12-01 is November.",
+        description="First what needs action now: open tickets by severity and age, the oldest, "
+        "promises overdue and due within --due-within hours (with ticket numbers). Then the "
+        "tickets submitted in [--since, --until): tickets per day (per week for long periods) by "
+        "category, counts, service promises met, median times, satisfaction, hot issues, key "
+        "terms. Dates are in the bot's time zone (bot.timezone); --until is exclusive: "
+        "--since 2026-11-01 --until 2026-12-01 is November.",
     )
     report.add_argument("--since", metavar="DATE", help="start, YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: 7 days before --until)")
     report.add_argument("--until", metavar="DATE", help="end, exclusive, same formats (default: now)")
@@ -84,6 +87,10 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--chart", type=Path, metavar="FILE", help="also draw a PNG chart")
     report.add_argument("--lang", choices=("zh", "en"), default=None, help="language (default: bot.desk_language)")
     report.add_argument("--top", type=_count, default=10, metavar="N", help="key terms to list (default: 10)")
+    report.add_argument(
+        "--due-within", type=_report_hours, default=4.0, metavar="HOURS",
+        help="promises due within this many hours are listed as due soon (default: 4)",
+    )
 
     lexicon = sub.add_parser("lexicon", help="the classifier's lexicon")
     lexicon_sub = lexicon.add_subparsers(dest="lexicon_command", metavar="ACTION")
@@ -446,6 +453,17 @@ def _period(since: str | None, until: str | None, zone: tzinfo) -> tuple[datetim
     return start, end
 
 
+def _report_hours(text: str) -> float:
+    """--due-within: a positive number of hours, at most a year."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 24 * 366:
+        raise argparse.ArgumentTypeError(f"expected a number of hours above 0 and at most {24 * 366} (e.g. 4 or 1.5), got {text!r}")
+    return value
+
+
 def _report(settings: Settings, args: argparse.Namespace) -> int:
     try:
         since, until = _period(args.since, args.until, settings.timezone)
@@ -474,7 +492,7 @@ async def _write_report(settings: Settings, args: argparse.Namespace, since: dat
     database = open_database(settings, long_statements=True)  # a long period may take a while
     try:
         await ensure_schema(database, settings)
-        report = await build_report(database, since, until, top_terms=args.top)
+        report = await build_report(database, since, until, top_terms=args.top, due_within=timedelta(hours=args.due_within))
     finally:
         await database.dispose()
 
@@ -497,7 +515,12 @@ async def _write_report(settings: Settings, args: argparse.Namespace, since: dat
                     texts=texts,
                     fallback_category_names=names["en"],
                 )
-            note = " (no CJK font installed: labels in English)" if drawn != language else ""
+            note = (
+                " (labels in English: no Chinese font found; reinstall the project's dependencies, which"
+                " bring pylopdf-fonts-zh-cn, or install a CJK font such as Noto Sans CJK SC)"
+                if drawn != language
+                else ""
+            )
             print(f"wrote {args.chart}{note}", file=sys.stderr)
     except OSError as exc:
         print(f"complaint-bot report: cannot write: {exc}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""The supervisors' report: what came in during a period and how well promises were kept.
+"""The supervisors' report: what needs action now, what came in during a period and
+how well promises were kept.
 
 Pure: a :class:`Report` holds figures that ``storage.reports`` computes with SQL, and
 this module turns it into a plain-text table (:func:`format_text`, for a terminal or a
@@ -24,6 +25,12 @@ exclusive), with their state and timestamps as they are when the report is made
 - **Satisfaction**: the ratings (1-5) of the period's tickets.
 - **Hot issues**: those opened in the period, with all the tickets and customers linked.
 - **Key terms**: the terms recorded in the period, by the number of tickets.
+- **Needs action now** (:class:`Actions`, at ``generated_at``, whatever the period):
+  every open ticket by severity and age (:data:`AGE_BUCKETS`), the oldest, and the
+  promises not yet kept (the open SLA timers of :mod:`flows.sla`) overdue, due within
+  ``due_within`` (default 4 hours) or later, with the ticket numbers of the most urgent.
+- **Trend** (:class:`Trend`): the period's tickets per day (per week for periods longer
+  than :data:`DAILY_TREND_DAYS` days) by category.
 
 CSV layout (:func:`format_csv`): one table with the header ``section,key,metric,value``
 and machine ids (not display names) so it does not depend on the language::
@@ -43,6 +50,18 @@ and machine ids (not display names) so it does not depend on the language::
     hot_issue,7,category,delivery                 metrics category, term, tickets,
     hot_issue,7,created_at,2026-11-03T10:00:00+00:00   customers, created_at
     term,耳机,tickets,57                          most frequent first
+    now,due_within_hours,,4                       the look-ahead of "due soon"
+    open,all,tickets,3                            open,hot,1d_3d,2: every severity and
+                                                  age bucket (lt_1d 1d_3d 3d_7d ge_7d)
+    oldest,T000004,created_at,2026-11-01T...      metrics severity, category, state,
+                                                  created_at, age_seconds, owner
+    pending,hot/first_response,overdue,1          metrics overdue, due_soon, later;
+                                                  key "all" sums the severities
+    overdue,T000002/first_response,due_at,...     metrics severity, category, due_at,
+    due_soon,T000005/resolution,due_at,...        owner (the listed, most urgent ones)
+    trend,unit,,day                               day or week
+    trend,2026-11-01,total,12                     a bucket (its local start date):
+    trend,2026-11-01,delivery,7                   total and every category of the period
 """
 
 from __future__ import annotations
@@ -51,18 +70,27 @@ import csv
 import io
 import statistics
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
 
-from flows.domain import Severity, TicketState
+from flows.domain import Severity, TicketState, TimerKind
+from flows.sla import SLA_KINDS
 from flows.texts import Catalogue
 
 __all__ = [
+    "AGE_BUCKETS",
+    "DUE_WITHIN",
+    "Actions",
+    "AgeBucket",
+    "DuePromise",
     "HotIssueLine",
     "Medians",
+    "OpenTicket",
+    "PendingCounts",
+    "PendingState",
     "Promise",
     "PROMISES",
     "RATINGS",
@@ -70,12 +98,18 @@ __all__ = [
     "ReportSource",
     "SlaCounts",
     "TermCount",
+    "Trend",
+    "TrendUnit",
+    "age_bucket",
     "csv_rows",
     "duration",
     "format_csv",
     "format_duration",
     "format_text",
     "median",
+    "pending_state",
+    "promise_of",
+    "trend_buckets",
 ]
 
 RATINGS = (1, 2, 3, 4, 5)
@@ -92,6 +126,201 @@ class Promise(StrEnum):
 
 
 PROMISES = tuple(Promise)
+_PROMISE_OF_TIMER = {kind: Promise(kind.value) for kind in SLA_KINDS}  # one promise per SLA timer of flows.sla
+
+
+def promise_of(kind: TimerKind) -> Promise:
+    """The promise an SLA timer (:data:`flows.sla.SLA_KINDS`) keeps watch over."""
+    return _PROMISE_OF_TIMER[kind]
+
+
+# ---------------------------------------------------------------------- needs action now
+DUE_WITHIN = timedelta(hours=4)
+"""Default look-ahead of "due soon": promises whose deadline comes within it."""
+
+
+class AgeBucket(StrEnum):
+    """How long ago an open ticket was submitted (its age at the report's time)."""
+
+    UNDER_1_DAY = "lt_1d"
+    DAYS_1_TO_3 = "1d_3d"
+    DAYS_3_TO_7 = "3d_7d"
+    OVER_7_DAYS = "ge_7d"
+
+
+AGE_BUCKETS: tuple[tuple[AgeBucket, timedelta | None], ...] = (
+    (AgeBucket.UNDER_1_DAY, timedelta(days=1)),
+    (AgeBucket.DAYS_1_TO_3, timedelta(days=3)),
+    (AgeBucket.DAYS_3_TO_7, timedelta(days=7)),
+    (AgeBucket.OVER_7_DAYS, None),
+)
+"""Each bucket and its upper bound (exclusive): an age of exactly one day is in 1-3 days."""
+
+
+def age_bucket(age: timedelta) -> AgeBucket:
+    """The bucket of an open ticket submitted ``age`` ago."""
+    return next(bucket for bucket, below in AGE_BUCKETS if below is None or age < below)
+
+
+class PendingState(StrEnum):
+    OVERDUE = "overdue"  # the deadline has passed (the timer breached: flows.sla.deadline_due)
+    DUE_SOON = "due_soon"  # due within the look-ahead
+    LATER = "later"
+
+
+def pending_state(due_at: datetime, now: datetime, within: timedelta) -> PendingState:
+    """Where a promise not yet kept stands at ``now``: overdue once its deadline is
+    reached (as :func:`flows.sla.deadline_due` breaches it), due soon when the deadline
+    comes within ``within``, else later."""
+    if due_at <= now:
+        return PendingState.OVERDUE
+    return PendingState.DUE_SOON if due_at <= now + within else PendingState.LATER
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCounts:
+    """The promises not yet kept of open tickets, by where their deadline stands."""
+
+    overdue: int = 0
+    due_soon: int = 0
+    later: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.overdue + self.due_soon + self.later
+
+    def __add__(self, other: PendingCounts) -> PendingCounts:
+        return PendingCounts(self.overdue + other.overdue, self.due_soon + other.due_soon, self.later + other.later)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTicket:
+    """An open ticket (new, claimed or reopened) as the supervisor needs to act on it."""
+
+    number: str
+    severity: Severity
+    category: str
+    state: TicketState
+    created_at: datetime
+    owner: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DuePromise:
+    """A promise of an open ticket that is overdue or due soon."""
+
+    number: str
+    severity: Severity
+    category: str
+    promise: Promise
+    due_at: datetime
+    owner: str | None = None
+
+
+def _zero_ages() -> dict[Severity, dict[AgeBucket, int]]:
+    return {s: dict.fromkeys(AgeBucket, 0) for s in Severity}
+
+
+def _zero_pending() -> dict[Severity, dict[Promise, PendingCounts]]:
+    return {s: {p: PendingCounts() for p in PROMISES} for s in Severity}
+
+
+@dataclass(frozen=True)
+class Actions:
+    """What needs action at the report's time (``Report.generated_at``), whatever the period.
+
+    Every ticket open now (:data:`flows.ticket.OPEN_STATES`: new, claimed, reopened; a
+    resolved ticket waits for the customer) counts, by severity and age (from
+    submission). Its promises not yet kept are its open SLA timers (:mod:`flows.sla`:
+    first response, substantive reply, resolution; a reopened ticket's start again),
+    counted by :func:`pending_state`. The lists hold the most urgent: highest severity
+    first, then the earliest deadline (``oldest``: the earliest submitted), each at most
+    the number the report was asked for; the counts hold them all.
+    """
+
+    due_within: timedelta = DUE_WITHIN
+    open_by_age: Mapping[Severity, Mapping[AgeBucket, int]] = field(default_factory=_zero_ages)
+    oldest: tuple[OpenTicket, ...] = ()
+    pending: Mapping[Severity, Mapping[Promise, PendingCounts]] = field(default_factory=_zero_pending)
+    overdue: tuple[DuePromise, ...] = ()
+    due_soon: tuple[DuePromise, ...] = ()
+
+    def open_count(self, severity: Severity | None = None) -> int:
+        """Open tickets of ``severity`` (None: all)."""
+        grades = SEVERITIES if severity is None else (severity,)
+        return sum(sum(self.open_by_age[s].values()) for s in grades)
+
+    def open_in(self, bucket: AgeBucket) -> int:
+        return sum(self.open_by_age[s][bucket] for s in SEVERITIES)
+
+    def pending_all(self, promise: Promise) -> PendingCounts:
+        """One promise summed over the severities."""
+        total = PendingCounts()
+        for by_promise in self.pending.values():
+            total = total + by_promise[promise]
+        return total
+
+    def pending_for(self, severity: Severity) -> PendingCounts:
+        """Every promise of one severity."""
+        total = PendingCounts()
+        for counts in self.pending[severity].values():
+            total = total + counts
+        return total
+
+    @property
+    def overdue_count(self) -> int:
+        return sum(self.pending_all(p).overdue for p in PROMISES)
+
+    @property
+    def due_soon_count(self) -> int:
+        return sum(self.pending_all(p).due_soon for p in PROMISES)
+
+
+# ---------------------------------------------------------------------- trend
+class TrendUnit(StrEnum):
+    DAY = "day"
+    WEEK = "week"
+
+
+DAILY_TREND_DAYS = 31
+"""Periods up to this many days show tickets per day; longer ones per week."""
+
+
+def trend_buckets(since: datetime, until: datetime) -> tuple[TrendUnit, tuple[datetime, ...]]:
+    """The trend's unit and the start of each bucket, on the local calendar of
+    ``since``'s time zone: days (weeks from Monday for periods longer than
+    :data:`DAILY_TREND_DAYS` days). The first bucket starts at ``since`` and runs to the
+    next local midnight (Monday); the last ends at ``until``. A day is 23 or 25 hours
+    across a daylight-saving change."""
+    if since >= until:
+        raise ValueError("the period is empty")
+    unit = TrendUnit.DAY if until - since <= timedelta(days=DAILY_TREND_DAYS) else TrendUnit.WEEK
+    first = datetime.combine(since.date(), time(0), tzinfo=since.tzinfo)  # local midnight of since's day
+    if unit is TrendUnit.WEEK:
+        first -= timedelta(days=first.weekday())  # that week's Monday
+    step = timedelta(days=1 if unit is TrendUnit.DAY else 7)
+    starts = [since]
+    n = 1
+    while (start := first + n * step) < until:  # aware arithmetic: local wall-clock time
+        starts.append(start)
+        n += 1
+    return unit, tuple(starts)
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Tickets submitted per day (or week) of the period, by category.
+
+    ``starts`` are the buckets' starts (:func:`trend_buckets`); ``by_category`` has one
+    count per bucket for each category of the period, most tickets first."""
+
+    unit: TrendUnit = TrendUnit.DAY
+    starts: tuple[datetime, ...] = ()
+    by_category: Mapping[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def totals(self) -> tuple[int, ...]:
+        return tuple(sum(counts[i] for counts in self.by_category.values()) for i in range(len(self.starts)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +408,8 @@ class Report:
     ratings: Mapping[int, int] = field(default_factory=lambda: dict.fromkeys(RATINGS, 0))
     hot_issues: tuple[HotIssueLine, ...] = ()
     top_terms: tuple[TermCount, ...] = ()
+    actions: Actions = field(default_factory=Actions)
+    trend: Trend = field(default_factory=Trend)
 
     def sla_all(self, promise: Promise) -> SlaCounts:
         """One promise summed over the severities."""
@@ -312,6 +543,9 @@ def format_text(
     def section(title: str, body: list[str]) -> None:
         lines.extend(["", title, *body])
 
+    _action_sections(report, lines, texts, language, category)
+    _trend_section(report, lines, texts, language, category)
+
     counts = t("col_tickets"), t("col_share")
     section(
         t("by_category"),
@@ -427,6 +661,158 @@ def format_text(
     return "\n".join(lines) + "\n"
 
 
+def hours_text(value: timedelta) -> str:
+    """A look-ahead in hours: "4", "1.5"."""
+    return f"{value.total_seconds() / 3600:g}"
+
+
+def _action_sections(
+    report: Report, lines: list[str], texts: Catalogue, language: str, category: Callable[[str], str]
+) -> None:
+    """"Needs action now": open tickets by severity and age, the oldest, the promises of
+    open tickets (overdue, due soon, later) and the lists of overdue and due-soon ones."""
+
+    def t(key: str, **params: object) -> str:
+        return texts.text(language, f"report.{key}", **params)
+
+    def severity(s: Severity) -> str:
+        return texts.text(language, f"severity_name.{s.value}")
+
+    actions = report.actions
+    now = report.generated_at
+    zone = report.since
+    hours = hours_text(actions.due_within)
+    lines += [
+        "",
+        t(
+            "now",
+            at=_when(now, zone),
+            open=f"{actions.open_count():,}",
+            overdue=f"{actions.overdue_count:,}",
+            due_soon=f"{actions.due_soon_count:,}",
+            hours=hours,
+        ),
+    ]
+
+    def section(title: str, body: list[str]) -> None:
+        lines.extend(["", title, *body])
+
+    age_rows = [
+        (severity(s), *(f"{actions.open_by_age[s][b]:,}" for b in AgeBucket), f"{actions.open_count(s):,}")
+        for s in SEVERITIES
+    ]
+    age_rows.append((t("all"), *(f"{actions.open_in(b):,}" for b in AgeBucket), f"{actions.open_count():,}"))
+    section(
+        t("open_by_age"),
+        _table(
+            (t("col_severity"), *(t(f"age_{b.value}") for b in AgeBucket), t("col_total")),
+            age_rows,
+            (False, *(True for _ in AgeBucket), True),
+        ),
+    )
+    section(
+        t("oldest", count=len(actions.oldest)),
+        _table(
+            (t("col_ticket"), t("col_severity"), t("col_category"), t("col_state"), t("col_submitted"), t("col_age"), t("col_owner")),
+            (
+                (
+                    o.number,
+                    severity(o.severity),
+                    category(o.category),
+                    texts.text(language, f"ticket_state.{o.state.value}"),
+                    _when(o.created_at, zone),
+                    format_duration(now - o.created_at, texts, language),
+                    o.owner or "-",
+                )
+                for o in actions.oldest
+            ),
+            (False, False, False, False, False, True, False),
+        )
+        if actions.oldest
+        else [t("none")],
+    )
+
+    pending_rows: list[tuple[str, ...]] = []
+    groups: list[tuple[str, Mapping[Promise, PendingCounts]]] = [(severity(s), actions.pending[s]) for s in SEVERITIES]
+    groups.append((t("all"), {p: actions.pending_all(p) for p in PROMISES}))
+    for label, by_promise in groups:
+        for i, promise in enumerate(PROMISES):
+            c = by_promise[promise]
+            pending_rows.append(
+                (label if i == 0 else "", t(f"promise_{promise.value}"), f"{c.overdue:,}", f"{c.due_soon:,}", f"{c.later:,}")
+            )
+    section(
+        t("pending"),
+        _table(
+            (t("col_severity"), t("col_promise"), t("col_overdue"), t("col_due_soon", hours=hours), t("col_later")),
+            pending_rows,
+            (False, False, True, True, True),
+        ),
+    )
+
+    def promise_table(items: Sequence[DuePromise], overdue: bool) -> list[str]:
+        if not items:
+            return [t("none")]
+        return _table(
+            (
+                t("col_ticket"), t("col_severity"), t("col_category"), t("col_promise"), t("col_due"),
+                t("col_late_by") if overdue else t("col_due_in"), t("col_owner"),
+            ),
+            (
+                (
+                    d.number,
+                    severity(d.severity),
+                    category(d.category),
+                    t(f"promise_{d.promise.value}"),
+                    _when(d.due_at, zone),
+                    format_duration(now - d.due_at if overdue else d.due_at - now, texts, language),
+                    d.owner or "-",
+                )
+                for d in items
+            ),
+            (False, False, False, False, False, True, False),
+        )
+
+    section(
+        t("overdue_list", shown=len(actions.overdue), count=f"{actions.overdue_count:,}"),
+        promise_table(actions.overdue, True),
+    )
+    section(
+        t("due_soon_list", hours=hours, shown=len(actions.due_soon), count=f"{actions.due_soon_count:,}"),
+        promise_table(actions.due_soon, False),
+    )
+
+
+def trend_label(start: datetime) -> str:
+    """A trend bucket by the local date it starts on."""
+    return start.strftime("%Y-%m-%d")
+
+
+def _trend_section(
+    report: Report, lines: list[str], texts: Catalogue, language: str, category: Callable[[str], str]
+) -> None:
+    def t(key: str, **params: object) -> str:
+        return texts.text(language, f"report.{key}", **params)
+
+    trend = report.trend
+    title = t(f"trend_{trend.unit.value}")
+    lines += ["", title]
+    if not trend.by_category:
+        lines.append(t("none"))
+        return
+    names = list(trend.by_category)
+    totals = trend.totals
+    rows = [
+        (trend_label(start), f"{totals[i]:,}", *(f"{trend.by_category[c][i]:,}" for c in names))
+        for i, start in enumerate(trend.starts)
+    ]
+    lines += _table(
+        (t(f"col_{trend.unit.value}"), t("col_total"), *(category(c) for c in names)),
+        rows,
+        (False, True, *(True for _ in names)),
+    )
+
+
 # ---------------------------------------------------------------------- CSV
 CSV_HEADER = ("section", "key", "metric", "value")
 
@@ -488,6 +874,55 @@ def csv_rows(report: Report) -> list[tuple[str, str, str, str]]:
             ("hot_issue", key, "created_at", _iso(h.created_at)),
         ]
     rows += [("term", term.term, "tickets", str(term.tickets)) for term in report.top_terms]
+    rows += _action_rows(report)
+    trend = report.trend
+    rows.append(("trend", "unit", "", trend.unit.value))
+    totals = trend.totals
+    for i, start in enumerate(trend.starts):
+        key = trend_label(start)
+        rows.append(("trend", key, "total", str(totals[i])))
+        rows += [("trend", key, c, str(counts[i])) for c, counts in trend.by_category.items()]
+    return rows
+
+
+def _action_rows(report: Report) -> list[tuple[str, str, str, str]]:
+    actions = report.actions
+    now = report.generated_at
+    rows: list[tuple[str, str, str, str]] = [
+        ("now", "due_within_hours", "", hours_text(actions.due_within)),
+        ("open", "all", "tickets", str(actions.open_count())),
+    ]
+    for s in SEVERITIES:
+        rows += [("open", s.value, b.value, str(actions.open_by_age[s][b])) for b in AgeBucket]
+    for o in actions.oldest:
+        rows += [
+            ("oldest", o.number, "severity", o.severity.value),
+            ("oldest", o.number, "category", o.category),
+            ("oldest", o.number, "state", o.state.value),
+            ("oldest", o.number, "created_at", _iso(o.created_at)),
+            ("oldest", o.number, "age_seconds", _seconds(now - o.created_at)),
+            ("oldest", o.number, "owner", o.owner or ""),
+        ]
+    groups: list[tuple[str, Mapping[Promise, PendingCounts]]] = [(s.value, actions.pending[s]) for s in SEVERITIES]
+    groups.append(("all", {p: actions.pending_all(p) for p in PROMISES}))
+    for group, by_promise in groups:
+        for promise in PROMISES:
+            c = by_promise[promise]
+            key = f"{group}/{promise.value}"
+            rows += [
+                ("pending", key, PendingState.OVERDUE.value, str(c.overdue)),
+                ("pending", key, PendingState.DUE_SOON.value, str(c.due_soon)),
+                ("pending", key, PendingState.LATER.value, str(c.later)),
+            ]
+    for section, items in ((PendingState.OVERDUE, actions.overdue), (PendingState.DUE_SOON, actions.due_soon)):
+        for d in items:
+            key = f"{d.number}/{d.promise.value}"
+            rows += [
+                (section.value, key, "severity", d.severity.value),
+                (section.value, key, "category", d.category),
+                (section.value, key, "due_at", _iso(d.due_at)),
+                (section.value, key, "owner", d.owner or ""),
+            ]
     return rows
 
 

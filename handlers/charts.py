@@ -1,8 +1,15 @@
-"""A picture of the supervisors' report: one PNG with four panels (matplotlib, Agg).
+"""A picture of the supervisors' report: one PNG (matplotlib, Agg).
 
-Tickets by category, tickets by severity, promises met per severity, and the
-satisfaction ratings. Chinese labels need a CJK font; without one the chart is drawn
-with English labels so that it is always readable (never boxes instead of characters).
+First what needs action now: open tickets by severity and age (with the oldest), and
+the promises of open tickets overdue, due soon or later (with the ticket numbers to act
+on); then the trend of the period (tickets per day or week by category); then its
+history: tickets by category and by severity, promises met per severity, satisfaction.
+
+Chinese labels need a CJK font. The project depends on ``pylopdf-fonts-zh-cn`` (Noto Sans
+SC, SIL Open Font License), so they work on a fresh machine; a CJK font installed on the
+system (:data:`CJK_FONTS`) is used when that package is missing. Without any, the chart
+is drawn with English labels so that it is always readable (never boxes instead of
+characters), and :func:`render_chart` says which language it drew.
 matplotlib is imported only when a chart is drawn (the bot does not pay for it otherwise)
 and draws on an Agg canvas of its own, without pyplot's global state.
 """
@@ -10,16 +17,24 @@ and draws on an Agg canvas of its own, without pyplot's global state.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from flows.domain import Severity
-from flows.report import PROMISES, RATINGS, Report
+from flows.report import PROMISES, RATINGS, AgeBucket, DuePromise, Report, format_duration, hours_text, trend_label
 from flows.texts import Catalogue
 
-__all__ = ["CJK_FONTS", "cjk_font", "render_chart"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["CJK_FONTS", "PACKAGED_FONT", "Chart", "cjk_font", "draw_chart", "packaged_font", "render_chart"]
+
+PACKAGED_FONT = "pylopdf_fonts_zh_cn"
+"""The module of the font package the project depends on (Noto Sans SC, OFL-1.1)."""
 
 CJK_FONTS = (
     "Noto Sans CJK SC",
@@ -43,15 +58,69 @@ _SEVERITY_COLOURS = {
     Severity.MAJOR: "#d1495b",
 }
 _PROMISE_COLOURS = ("#4c78a8", "#72b7b2", "#54a24b")
+_AGE_COLOURS = {
+    AgeBucket.UNDER_1_DAY: "#c6dbef",
+    AgeBucket.DAYS_1_TO_3: "#6baed6",
+    AgeBucket.DAYS_3_TO_7: "#2171b5",
+    AgeBucket.OVER_7_DAYS: "#08306b",
+}
+_PENDING_COLOURS = ("#d1495b", "#f2c14e", "#c9c9c9")  # overdue, due soon, later
+_CATEGORY_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d", "#bab0ac")
+_TICKETS_NAMED = 6  # ticket numbers written on the promise panel, per list
 
 
 @cache
 def cjk_font() -> str | None:
-    """The first installed font of :data:`CJK_FONTS`, or None."""
+    """The font family for Chinese labels: the packaged Noto Sans SC, else the first
+    installed font of :data:`CJK_FONTS`, else None."""
     from matplotlib import font_manager
 
+    packaged = packaged_font()
+    if packaged is not None:
+        return packaged
     installed = {font.name for font in font_manager.fontManager.ttflist}
     return next((name for name in CJK_FONTS if name in installed), None)
+
+
+def packaged_font() -> str | None:
+    """Register the font of the ``pylopdf-fonts-zh-cn`` package with matplotlib and
+    return its family name (None if the package or its file is missing)."""
+    import importlib
+
+    from matplotlib import font_manager
+
+    try:
+        path = Path(importlib.import_module(PACKAGED_FONT).sans_path())
+    except (ImportError, AttributeError):
+        return None
+    if not path.is_file():
+        return None
+    font_manager.fontManager.addfont(str(path))
+    name: str = font_manager.FontProperties(fname=str(path)).get_name()
+    return name
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A drawn report chart: the matplotlib figure and the language of its labels."""
+
+    figure: Figure
+    language: str
+    font: str | None
+
+    def save(self, path_or_buffer: str | Path | IO[bytes]) -> None:
+        """Write the chart as a PNG into a file path or a binary buffer."""
+        with _style(self.font):
+            self.figure.savefig(path_or_buffer, format="png")
+
+
+@contextmanager
+def _style(font: str | None) -> Iterator[None]:
+    import matplotlib
+
+    families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
+    with matplotlib.rc_context({"font.family": families, "axes.unicode_minus": False, "font.size": 10}):
+        yield
 
 
 def render_chart(
@@ -63,14 +132,33 @@ def render_chart(
     texts: Catalogue,
     fallback_category_names: Mapping[str, str] | None = None,
 ) -> str:
-    """Draw ``report`` as a PNG into a file path or a binary buffer.
+    """Draw ``report`` as a PNG into a file path or a binary buffer (:func:`draw_chart`).
+
+    Returns the language the labels were drawn in: English when ``language`` needs a
+    CJK font and none is available.
+    """
+    chart = draw_chart(
+        report, language=language, category_names=category_names, texts=texts,
+        fallback_category_names=fallback_category_names,
+    )
+    chart.save(path_or_buffer)
+    return chart.language
+
+
+def draw_chart(
+    report: Report,
+    *,
+    language: str,
+    category_names: Mapping[str, str],
+    texts: Catalogue,
+    fallback_category_names: Mapping[str, str] | None = None,
+) -> Chart:
+    """The report's chart, not yet written.
 
     ``category_names`` maps category ids to names in ``language``. When ``language``
-    needs a CJK font that is not installed, labels fall back to English and category
+    needs a CJK font that is not available, labels fall back to English and category
     names to ``fallback_category_names`` (English names), or to the ids.
-    Returns the language the labels were drawn in.
     """
-    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator, StrMethodFormatter
@@ -85,7 +173,7 @@ def render_chart(
             name = fallback.get(category) or names.get(category) or category
             return category.replace("_", " ") if _CJK.search(name) else name
 
-        names = {c: readable(c) for c in {*names, *report.by_category}}
+        names = {c: readable(c) for c in {*names, *report.by_category, *report.trend.by_category, *_action_categories(report)}}
 
     def t(key: str, **params: object) -> str:
         return texts.text(language, f"report.{key}", **params)
@@ -93,9 +181,8 @@ def render_chart(
     def severity(s: Severity) -> str:
         return texts.text(language, f"severity_name.{s.value}")
 
-    families = [font, "DejaVu Sans"] if font else ["DejaVu Sans"]
-    with matplotlib.rc_context({"font.family": families, "axes.unicode_minus": False, "font.size": 10}):
-        figure = Figure(figsize=(13, 9), dpi=100, layout="constrained")
+    with _style(font):
+        figure = Figure(figsize=(13, 17), dpi=100, layout="constrained")
         FigureCanvasAgg(figure)
         zone = report.since.tzinfo
         figure.suptitle(
@@ -107,22 +194,32 @@ def render_chart(
             ),
             fontsize=14,
         )
-        (by_category, by_severity), (sla, satisfaction) = figure.subplots(2, 2)
-
-        for axis in (by_severity.yaxis, satisfaction.yaxis, by_category.xaxis):  # counts
+        axes = figure.subplot_mosaic(
+            [["open", "pending"], ["trend", "trend"], ["category", "severity"], ["sla", "satisfaction"]]
+        )
+        for axis in (
+            axes["open"].yaxis, axes["pending"].yaxis, axes["trend"].yaxis,
+            axes["severity"].yaxis, axes["satisfaction"].yaxis, axes["category"].xaxis,
+        ):  # counts
             axis.set_major_locator(MaxNLocator(integer=True))
             axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-        _bars_by_category(by_category, report, names, t)
-        _bars_by_severity(by_severity, report, severity, t)
-        _sla(sla, report, severity, t)
-        _satisfaction(satisfaction, report, t)
+        _open_by_age(axes["open"], report, severity, t, texts, language)
+        _pending(axes["pending"], report, severity, t)
+        _trend(axes["trend"], report, names, t)
+        _bars_by_category(axes["category"], report, names, t)
+        _bars_by_severity(axes["severity"], report, severity, t)
+        _sla(axes["sla"], report, severity, t)
+        _satisfaction(axes["satisfaction"], report, t)
+    return Chart(figure, language, font)
 
-        figure.savefig(path_or_buffer, format="png")
-    return language
+
+def _action_categories(report: Report) -> set[str]:
+    actions = report.actions
+    return {o.category for o in actions.oldest} | {d.category for d in (*actions.overdue, *actions.due_soon)}
 
 
-def _no_data(ax: Any, t: Any) -> None:
-    ax.text(0.5, 0.5, t("chart_no_data"), ha="center", va="center", transform=ax.transAxes, color="grey")
+def _no_data(ax: Any, t: Any, message: str | None = None) -> None:
+    ax.text(0.5, 0.5, message or t("chart_no_data"), ha="center", va="center", transform=ax.transAxes, color="grey")
     ax.set_xticks([])
     ax.set_yticks([])
 
@@ -141,7 +238,7 @@ def _bars_by_category(ax: Any, report: Report, names: Mapping[str, str], t: Any)
 
 def _bars_by_severity(ax: Any, report: Report, severity: Any, t: Any) -> None:
     ax.set_title(t("chart_by_severity"))
-    if not report.total:
+    if not sum(report.by_severity.values()):
         _no_data(ax, t)
         return
     grades = list(Severity)
@@ -155,7 +252,11 @@ def _bars_by_severity(ax: Any, report: Report, severity: Any, t: Any) -> None:
 def _sla(ax: Any, report: Report, severity: Any, t: Any) -> None:
     ax.set_title(t("chart_sla"))
     if not any(report.sla_all(p).decided for p in PROMISES):
-        _no_data(ax, t)
+        still_open = sum(report.sla_all(p).open for p in PROMISES)
+        if still_open:  # the period's promises are all still running: say so, not "no data"
+            _no_data(ax, t, t("chart_sla_undecided", open=f"{still_open:,}"))
+        else:
+            _no_data(ax, t)
         return
     grades = list(Severity)
     width = 0.8 / len(PROMISES)
@@ -198,3 +299,112 @@ def _satisfaction(ax: Any, report: Report, t: Any) -> None:
             va="top",
             fontsize=9,
         )
+
+
+def _open_by_age(ax: Any, report: Report, severity: Any, t: Any, texts: Catalogue, language: str) -> None:
+    """Open tickets now: a stacked bar per severity, one segment per age bucket."""
+    ax.set_title(t("chart_open_by_age"))
+    actions = report.actions
+    if not actions.open_count():
+        _no_data(ax, t)
+        return
+    grades = list(Severity)
+    labels = [severity(s) for s in grades]
+    bottom = [0] * len(grades)
+    for bucket in AgeBucket:
+        counts = [actions.open_by_age[s][bucket] for s in grades]
+        ax.bar(labels, counts, bottom=bottom, color=_AGE_COLOURS[bucket], label=t(f"age_{bucket.value}"))
+        bottom = [b + n for b, n in zip(bottom, counts, strict=True)]
+    for x, total in enumerate(bottom):  # the total above each stack
+        if total:
+            ax.annotate(f"{total:,}", (x, total), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_ylabel(t("col_tickets"))
+    ax.set_ylim(0, _headroom(max(bottom)))
+    ax.legend(loc="upper right", fontsize=8, ncols=2, frameon=False)
+    if actions.oldest:
+        first = actions.oldest[0]
+        age = format_duration(report.generated_at - first.created_at, texts, language)
+        ax.text(0.01, 0.97, t("chart_oldest", ticket=first.number, age=age), transform=ax.transAxes, va="top", fontsize=9)
+
+
+def _headroom(highest: int) -> float:
+    """The top of a stacked panel: room above the bars for the legend and the notes."""
+    return highest * 1.5 + 1
+
+
+def _ticket_list(items: Sequence[DuePromise], count: int, t: Any) -> str:
+    """The ticket numbers of the listed promises (each once), and how many more promises."""
+    numbers: list[str] = []
+    covered = 0
+    for item in items:
+        if item.number not in numbers:
+            if len(numbers) == _TICKETS_NAMED:
+                break
+            numbers.append(item.number)
+        covered += 1
+    text = ", ".join(numbers)
+    if count > covered:
+        text += " " + t("chart_more", count=f"{count - covered:,}")
+    return text
+
+
+def _pending(ax: Any, report: Report, severity: Any, t: Any) -> None:
+    """The promises of open tickets now, per severity: overdue, due soon, later; and the
+    ticket numbers of the overdue and due-soon ones."""
+    ax.set_title(t("chart_pending"))
+    actions = report.actions
+    grades = list(Severity)
+    per_grade = [actions.pending_for(s) for s in grades]
+    if not any(c.total for c in per_grade):
+        _no_data(ax, t)
+        return
+    hours = hours_text(actions.due_within)
+    labels = [severity(s) for s in grades]
+    parts = (
+        ([c.overdue for c in per_grade], t("col_overdue")),
+        ([c.due_soon for c in per_grade], t("col_due_soon", hours=hours)),
+        ([c.later for c in per_grade], t("col_later")),
+    )
+    bottom = [0] * len(grades)
+    readable = max(c.total for c in per_grade) * 0.06  # a smaller segment is too thin for its number
+    for (counts, label), colour in zip(parts, _PENDING_COLOURS, strict=True):
+        bars = ax.bar(labels, counts, bottom=bottom, color=colour, label=label)
+        ax.bar_label(bars, labels=[f"{n:,}" if n and n >= readable else "" for n in counts], label_type="center", fontsize=8)
+        bottom = [b + n for b, n in zip(bottom, counts, strict=True)]
+    for x, total in enumerate(bottom):
+        if total:
+            ax.annotate(f"{total:,}", (x, total), xytext=(0, 2), textcoords="offset points", ha="center", fontsize=8)
+    ax.set_ylabel(t("col_promise"))
+    ax.set_ylim(0, _headroom(max(bottom)))
+    ax.legend(loc="upper left", fontsize=8, ncols=3, frameon=False)
+    lines = []
+    if actions.overdue_count:
+        lines.append(t("chart_overdue_tickets", tickets=_ticket_list(actions.overdue, actions.overdue_count, t)))
+    if actions.due_soon_count:
+        lines.append(
+            t("chart_due_soon_tickets", hours=hours, tickets=_ticket_list(actions.due_soon, actions.due_soon_count, t))
+        )
+    if lines:  # under the bars, where there is room for a line of ticket numbers
+        ax.set_xlabel("\n".join(lines), fontsize=9, color="#8b1e2d")
+
+
+def _trend(ax: Any, report: Report, names: Mapping[str, str], t: Any) -> None:
+    """Tickets per day (or week) of the period, stacked by category."""
+    trend = report.trend
+    ax.set_title(t(f"chart_trend_{trend.unit.value}"))
+    if not trend.by_category:
+        _no_data(ax, t)
+        return
+    positions = list(range(len(trend.starts)))
+    bottom = [0] * len(positions)
+    for i, (category, counts) in enumerate(trend.by_category.items()):
+        ax.bar(
+            positions, counts, bottom=bottom, width=0.8, label=names.get(category, category),
+            color=_CATEGORY_COLOURS[i % len(_CATEGORY_COLOURS)],
+        )
+        bottom = [b + n for b, n in zip(bottom, counts, strict=True)]
+    step = max(1, len(positions) // 16)  # at most about 16 dates under the axis
+    ax.set_xticks(positions[::step], [trend_label(s)[5:] if len(positions) <= 62 else trend_label(s) for s in trend.starts[::step]])
+    ax.set_ylabel(t("col_tickets"))
+    ax.margins(y=0.2)
+    ax.legend(loc="upper left", fontsize=8, ncols=min(4, len(trend.by_category)), frameon=False)

@@ -78,7 +78,7 @@ sys.exit(cli.main(["diagram", "--stdout"]))
 async def test_report_files_are_created_readable_by_their_owner_only(tmp_path: Path, sqlite_template: Path) -> None:
     shutil.copy(sqlite_template, tmp_path / "bot.db")
     settings = Settings(sqlite_file=tmp_path / "bot.db")
-    args = argparse.Namespace(csv=tmp_path / "week.csv", chart=tmp_path / "week.png", lang="en", top=3)
+    args = argparse.Namespace(csv=tmp_path / "week.csv", chart=tmp_path / "week.png", lang="en", top=3, due_within=4.0)
     old_umask = os.umask(0o022)  # would give 0644
     try:
         code = await _write_report(settings, args, datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 8, tzinfo=UTC))

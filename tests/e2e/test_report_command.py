@@ -156,3 +156,98 @@ def test_complaint_filed_in_the_terminal_shows_in_the_default_report(tmp_path: P
     assert result.stdout.startswith("投诉报告 ")
     assert "工单数：1\n" in result.stdout
     assert "物流配送" in result.stdout
+
+
+def _file_complaints(tmp_path: Path, users: list[str]) -> None:
+    """Each user files a delivery complaint in the terminal chat (real tickets, real timers)."""
+    for user in users:
+        chat = run_bot(["chat", "--user", user, "--no-prompt"], ["快递一个星期了还没到", "1", "1", "1", "1", "1", "1"], tmp_path)
+        assert chat.returncode == 0, chat.stderr
+
+
+def _backdate(db_path: Path, ticket_id: int, hours: float) -> None:
+    """As if the ticket had been submitted ``hours`` earlier: its times and its timers' move back."""
+    db = sqlite3.connect(db_path)
+    for table, key in (("tickets", "id"), ("timers", "ticket_id")):
+        columns = [row[1] for row in db.execute(f"pragma table_info({table})") if row[1].endswith(("_at", "_due"))]
+        for row in db.execute(f"select rowid, {', '.join(columns)} from {table} where {key} = ?", (ticket_id,)).fetchall():
+            moved = {c: _plus(datetime.fromisoformat(v).isoformat(), hours=-hours) for c, v in zip(columns, row[1:]) if v}
+            if moved:
+                db.execute(f"update {table} set {', '.join(f'{c} = ?' for c in moved)} where rowid = ?", (*moved.values(), row[0]))
+    db.commit()
+    db.close()
+
+
+def test_three_open_tickets_show_what_needs_action(tmp_path: Path) -> None:
+    """Three complaints filed in the terminal, one of them 30 hours ago: the report, its CSV
+    and its chart show the open tickets by age, the overdue promises with their ticket
+    number and the promises due within 4 hours."""
+    _file_complaints(tmp_path, ["lily", "sam", "bo"])
+    _backdate(tmp_path / "complaint-bot.db", 1, hours=30)
+
+    result = run_bot(["report", "--lang", "en", "--csv", "now.csv", "--chart", "now.png"], [], tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "): 3 open tickets, 2 promises overdue, 2 due within 4 h\n" in out
+    ages = out.split("Open tickets by severity and age (time since submission)\n", 1)[1].splitlines()
+    assert ages[2].split() == ["General", "2", "1", "0", "0", "3"]  # two under a day, one 1-3 days old
+    oldest = out.split("Oldest open tickets (3)\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in oldest[2:5]] == ["T000001", "T000002", "T000003"]
+    pending = out.split("Promises of open tickets\n", 1)[1].splitlines()
+    assert pending[2].split() == ["General", "First", "response", "1", "2", "0"]
+    assert pending[3].split() == ["Substantive", "reply", "1", "0", "2"]
+    assert pending[4].split() == ["Resolution", "0", "0", "3"]
+    overdue = out.split("Overdue promises, to act on first (2 of 2 shown, most severe first)\n", 1)[1].splitlines()
+    assert overdue[2].split()[:6] == ["T000001", "General", "Delivery", "First", "response", overdue[2].split()[5]]
+    assert overdue[2].split()[-3:] == ["1d", "4h", "-"]  # late by 28 hours, nobody owns it
+    assert overdue[3].split()[:5] == ["T000001", "General", "Delivery", "Substantive", "reply"]
+    due = out.split("Promises due within 4 h (2 of 2 shown, most severe first)\n", 1)[1].splitlines()
+    assert [line.split()[0] for line in due[2:4]] == ["T000002", "T000003"]
+    trend = out.split("Tickets per day by category\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert trend[0].split() == ["Day", "Total", "Delivery"]
+    assert sum(int(line.split()[1]) for line in trend[2:]) == 3
+
+    with open(tmp_path / "now.csv", encoding="utf-8-sig", newline="") as f:
+        data = {(s, k, m): v for s, k, m, v in list(csv.reader(f))[1:]}
+    assert data[("open", "all", "tickets")] == "3" and data[("open", "general", "1d_3d")] == "1"
+    assert data[("pending", "all/first_response", "overdue")] == "1"
+    assert data[("pending", "all/first_response", "due_soon")] == "2"
+    assert data[("overdue", "T000001/substantive_reply", "severity")] == "general"
+    assert data[("due_soon", "T000003/first_response", "category")] == "delivery"
+    assert data[("trend", "unit", "")] == "day"
+
+    assert "wrote now.png" in result.stderr and "English" not in result.stderr  # the packaged font: Chinese works
+    chart = (tmp_path / "now.png").read_bytes()
+    assert chart.startswith(PNG_SIGNATURE) and len(chart) > 20_000
+
+    # a shorter look-ahead: the first responses (due in about 2 hours) are no longer "due soon"
+    shorter = run_bot(["report", "--lang", "en", "--due-within", "0.5"], [], tmp_path)
+    assert shorter.returncode == 0, shorter.stderr
+    assert "): 3 open tickets, 2 promises overdue, 0 due within 0.5 h\n" in shorter.stdout
+
+
+@pytest.mark.parametrize("hours", ["0", "-1", "soon"])
+def test_bad_look_ahead_is_refused(tmp_path: Path, hours: str) -> None:
+    result = run_bot(["report", "--due-within", hours], [], tmp_path)
+    assert result.returncode == 2
+    assert "--due-within: expected a number of hours above 0" in result.stderr
+
+
+def test_chart_falls_back_to_english_and_says_so_without_a_chinese_font(tmp_path: Path) -> None:
+    from matplotlib import font_manager
+
+    from handlers.charts import CJK_FONTS
+
+    if any(font.name in CJK_FONTS for font in font_manager.fontManager.ttflist):
+        pytest.skip("a CJK font is installed on this machine: the chart never needs the fallback")
+    hidden = tmp_path / "hidden"
+    hidden.mkdir()
+    # the font package cannot be imported (this module comes first on the path)
+    (hidden / "pylopdf_fonts_zh_cn.py").write_text("raise ImportError('hidden for the test')\n")
+    _file_complaints(tmp_path, ["lily"])
+    result = run_bot(["report", "--chart", "zh.png"], [], tmp_path, PYTHONPATH=str(hidden))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("投诉报告 ")  # the text is in Chinese all the same
+    assert "wrote zh.png (labels in English: no Chinese font found;" in result.stderr
+    assert "pylopdf-fonts-zh-cn" in result.stderr
+    assert (tmp_path / "zh.png").read_bytes().startswith(PNG_SIGNATURE)
