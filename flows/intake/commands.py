@@ -63,6 +63,10 @@ class Commands(FollowUp):
             ticket = await self._ticket(turn)
             if ticket is not None:
                 turn.reply(self.t(turn, "complain.new_while_open", number=ticket.number))
+            # back at this ticket later (the new one cancelled or over), a message may be
+            # about something else: the first one asks where it belongs (flows/intake/held.py)
+            conv.draft.newer_complaint = True
+            await turn.uow.conversations.save(conv)
         await self._new_conversation(turn)
         self._fire(turn, "start")
         self.prompt(turn)
