@@ -338,3 +338,9 @@ async def test_someone_elses_contact_after_submitting(customer: Customer) -> Non
     await customer.press("是，使用这个号码")
     assert customer.last and customer.last.ticket and customer.last.ticket.contact == "+8613900001111"
     assert relayed(customer) == [ev.CustomerAdded(ticket.id, message=InboundKind.CONTACT, text="+8613900001111", message_id=None)]
+
+
+async def test_a_person_asked_for_after_only_emoji_sees_them(customer: Customer) -> None:
+    await customer.say("😡😡😡🤬")
+    await customer.command("human")
+    assert customer.last and customer.last.ticket and customer.last.ticket.description == "😡😡😡🤬"
