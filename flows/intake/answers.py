@@ -66,7 +66,8 @@ class Answers(Commands):
             await self._typed_actions[press.action](self, turn, press)
             return
         if step.numbered and (picked := number(word)) is not None:
-            await self._press_number(turn, self._buttons(turn, step.question_for(len(conv.draft.photos))), picked)
+            if not await self._press_number(turn, self._buttons(turn, step.question_for(len(conv.draft.photos))), picked):
+                self.prompt(turn)
             return
         match reader:
             case Description():
@@ -104,16 +105,17 @@ class Answers(Commands):
         self._fire(turn, "start")
         await self._describe(turn, inbound.text, inbound.message_id)
 
-    async def _press_number(self, turn: Turn, rows: tuple[tuple[Button, ...], ...], picked: int) -> None:
+    async def _press_number(self, turn: Turn, rows: tuple[tuple[Button, ...], ...], picked: int) -> bool:
         """A typed number where buttons are shown: the button with that number (the
-        terminal numbers them in order), else which numbers there are, and the question."""
+        terminal numbers them in order); else says which numbers there are and returns
+        False (the caller asks its question again)."""
         shown = [button for row in rows for button in row]
         press = buttons.parse(shown[picked - 1].data) if 1 <= picked <= len(shown) else None
         if press is None:
             self._choose_a_number(turn, len(shown))
-            self.prompt(turn)
-            return
+            return False
         await self._button_actions[press.action](self, turn, press)
+        return True
 
     def _choose_a_number(self, turn: Turn, count: int) -> None:
         """Which numbers the buttons on screen have ("请选择 1 或 2")."""

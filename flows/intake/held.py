@@ -140,7 +140,8 @@ class Held(Answers):
         text = inbound.text
         picked = number(norm(text))
         if picked is not None:
-            await self._press_number(turn, await self._held_buttons(turn), picked)
+            if not await self._press_number(turn, await self._held_buttons(turn), picked):
+                await self._ask_held(turn)
             return
         if blank(text):
             turn.reply(self.t(turn, "empty.again"))
@@ -203,8 +204,9 @@ class Held(Answers):
             turn.reply(self.t(turn, "empty.again"))
             await self._ask_held(turn)
             return
-        if (picked := number(word)) is not None and picked <= 2:
-            await self._press_number(turn, await self._held_buttons(turn), picked)
+        if (picked := number(word)) is not None and picked < 10:  # a choice (a phone number is longer)
+            if not await self._press_number(turn, await self._held_buttons(turn), picked):
+                await self._ask_held(turn)
             return
         if self.vocabulary.means(word, (Words.YES,)):
             await self._answer_held(turn, USE)

@@ -217,6 +217,8 @@ async def test_after_a_cancelled_complaint_the_next_message_asks(customer: Custo
     await customer.command("cancel")
     await customer.say("包裹还是没到")  # same category as the ticket: asked because they cancelled since
     assert customer.text == zh("held.which", number=ticket.number)
+    await customer.say("3")
+    assert customer.text == f'{zh("choice.two")}\n{zh("held.which", number=ticket.number)}', "its own question again"
     await customer.say("2")  # the terminal's numbers work on every channel
     assert state(customer) is S.CONFIRMING_CATEGORY and draft(customer).description == "包裹还是没到"
     await customer.command("cancel")
@@ -324,6 +326,8 @@ async def test_someone_elses_contact_card_declined_then_their_own(customer: Cust
 async def test_typed_answers_to_whose_contact(customer: Customer) -> None:
     await at_contact(customer, DELIVERY)
     await share(customer, "+8613900001111", own=False)
+    await customer.say("7")
+    assert customer.text == f'{zh("choice.two")}\n{zh("contact.whose", contact=mask_contact("+8613900001111"))}'
     await customer.say("不是")
     assert customer.replies[0].text == zh("contact.not_used") and draft(customer).contact is None
     await share(customer, "+8613900001111", own=False)
