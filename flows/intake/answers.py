@@ -239,7 +239,7 @@ class Answers(Commands):
         if conv is None or conv.id != press.conversation_id or conv.step != press.step:
             turn.reply(self.t(turn, "button.stale"))
             if conv is not None and conv.active:
-                self.prompt(turn)
+                await self._ask_again(turn)
             return
         action = self._button_actions.get(press.action)
         if action is None:
@@ -317,6 +317,10 @@ class Answers(Commands):
     async def _answer_held(self, turn: Turn, answer: str) -> None:
         """The answer to a side question about something held (flows/intake/held.py)."""
         raise NotImplementedError
+
+    async def _ask_again(self, turn: Turn) -> None:
+        """What the customer is asked now, again (and a side question that waits)."""
+        self.prompt(turn)
 
     _button_actions: ClassVar[dict[str, PressHandler]] = {
         "confirm": _press_confirm,

@@ -243,6 +243,14 @@ class Held(Answers):
             text = self.t(turn, "held.which", number=ticket.number if ticket is not None else "-")
         turn.reply(text, await self._held_buttons(turn))
 
+    async def _ask_again(self, turn: Turn) -> None:
+        """The step's question, and a held question that still waits (its buttons of an
+        earlier step went stale when an agent joined, say)."""
+        self.prompt(turn)
+        conv = turn.conversation
+        if conv is not None and conv.draft.held is not None:
+            await self._ask_held(turn)
+
     async def _answer_held(self, turn: Turn, answer: str) -> None:
         conv = turn.conversation
         assert conv is not None

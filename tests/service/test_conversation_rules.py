@@ -348,3 +348,19 @@ async def test_a_person_asked_for_after_only_emoji_sees_them(customer: Customer)
     await customer.say("😡😡😡🤬")
     await customer.command("human")
     assert customer.last and customer.last.ticket and customer.last.ticket.description == "😡😡😡🤬"
+
+
+async def test_a_held_message_is_asked_about_again_after_its_buttons_went_stale(
+    customer: Customer, service: ComplaintService
+) -> None:
+    ticket = await customer.submit(DELIVERY)
+    await customer.say(BILLING)
+    old = customer.button(f"补充到 {ticket.number}")
+    claimed = await service.claim(ticket.number, ALICE)  # the conversation moves on: its buttons go stale
+    assert claimed.ok
+    await customer.send(InboundKind.BUTTON, button=old)
+    assert customer.replies[0].text == zh("button.stale")
+    assert customer.replies[-1].text == zh("held.which", number=ticket.number), "the held message is not forgotten"
+    await customer.press(f"补充到 {ticket.number}")
+    assert [e.text for e in relayed(customer) if isinstance(e, ev.CustomerAdded)] == [BILLING]
+    assert state(customer) is S.WITH_AGENT
