@@ -146,6 +146,7 @@ class Inbound:
     button: str | None = None  # callback data of a pressed button
     attachment: Attachment | None = None
     contact: str | None = None  # phone number shared through the platform's contact button
+    own_contact: bool = True  # the shared contact is the sender's own (a forwarded card of someone else is not)
     unsupported_type: str | None = None  # "sticker", "voice", "location", ...
     update_id: str | None = None  # platform update id, for de-duplication
     message_id: str | None = None
@@ -235,6 +236,10 @@ class Draft:
     return_to_review: bool = False
     from_words: list[str] = field(default_factory=list)  # fields taken from what the customer wrote
     unshown: list[str] = field(default_factory=list)  # ...of those, not yet shown to them for confirmation
+    wordless: str = ""  # what they sent without a word ("😡😡😡"), kept for the description once words come
+    urged: list[str] = field(default_factory=list)  # detail fields whose skip was answered with why they matter
+    held: dict[str, Any] | None = None  # what waits for the customer's answer to a side question (flows/intake/held.py)
+    newer_complaint: bool = False  # a newer complaint was started in the chat since this one's ticket
 
     def to_dict(self) -> dict[str, Any]:
         """Every field (a new one needs nothing here), the photos as dicts."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -194,9 +194,11 @@ class ComplaintService:
                 conversation = await self._conversation_for(uow, inbound)
                 turn = Turn(uow, now, customer, inbound.channel, inbound.chat_id, conversation)
                 turn.inbound_message_id = inbound.message_id
-                start = turn.conversation
-                await uow.messages.add(self._inbound_record(inbound, start, now))
+                record = self._inbound_record(inbound, turn.conversation, now)
                 await self.intake.handle(turn, inbound)
+                if turn.unfiled:  # kept, but not as something the customer said about the ticket
+                    record = replace(record, ticket_id=None)
+                await uow.messages.add(record)
                 outcome = await self._finish(uow, turn, claim_replies)
                 if before_commit is not None:
                     await before_commit(uow)

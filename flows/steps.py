@@ -5,8 +5,9 @@ For every state in which the customer is asked something, one :class:`Step` says
 * its question: a text key and the buttons under it (and whether the platform's
   "share my phone number" keyboard is offered),
 * how typed text is read there: words or values that stand for one of the buttons
-  (:class:`Typed`, the word lists come from the catalogues' ``[words]`` section), and
-  what any other text is (its :data:`Reader`: the description, a detail for the draft
+  (:class:`Typed`, the word lists come from the catalogues' ``[words]`` section), a
+  number that picks the button with that number (:attr:`Step.numbered`: only the
+  numbers of the buttons shown with the question), and what any other text is (its :data:`Reader`: the description, a detail for the draft
   with its check, something more for the ticket...),
 * where its answers lead (:class:`Move`): the intake part of the conversation machine
   (flows/conversation.py) is generated from these moves.
@@ -82,7 +83,7 @@ class Question:
 class Value(StrEnum):
     """Typed values that stand for a button's argument."""
 
-    CATEGORY = "category"  # a category's name (any language), id or number in the list
+    CATEGORY = "category"  # a category's name (any language) or id (its number only where the list is shown)
     RATING = "rating"  # 1 to 5
 
 
@@ -101,16 +102,21 @@ class Typed:
 
 @dataclass(frozen=True, slots=True)
 class Description:
-    """Any text is the complaint's description (an empty one is asked for again)."""
+    """Any text is the complaint's description (an empty one is asked for again). Text
+    without a word (only emoji, punctuation, digits) is kept and ``wordless`` asks for
+    a few words; it goes into the description with them."""
 
     empty: str = "empty.describing"
+    wordless: str = "describe.need_words"
 
 
 @dataclass(frozen=True, slots=True)
 class Detail:
     """The answer goes to the draft's ``field`` when it passes the check (at most ``limit``
     characters and ``accepts``); otherwise ``invalid`` explains, with the step's buttons.
-    The review shows it as ``{review}``, masked when it is a contact."""
+    The review shows it as ``{review}``, masked when it is a contact. With ``urgent_skip``
+    the first skip of an urgent complaint (hot or major) is answered with that text and
+    the question once more; a second skip goes on."""
 
     field: str
     invalid: str
@@ -118,6 +124,7 @@ class Detail:
     limit: int | None = None
     accepts: Callable[[str], bool] = lambda value: True  # any text within the limit
     masked: bool = False
+    urgent_skip: str | None = None
 
     def valid(self, value: str) -> bool:
         return (self.limit is None or len(value) <= self.limit) and self.accepts(value)
@@ -164,7 +171,8 @@ class ForTheDesk:
 
 @dataclass(frozen=True, slots=True)
 class Comment:
-    """The text is the customer's closing comment (up to ``limit`` characters); empty skips."""
+    """The text is the customer's closing comment (up to ``limit`` characters); an empty
+    line is no comment: the question comes again (its button skips)."""
 
     limit: int = MAX_COMMENT
 
@@ -205,6 +213,13 @@ class Step:
     def question_for(self, photo_count: int) -> Question:
         """The question to ask now."""
         return self.photos if self.photos is not None and photo_count else self.question
+
+    @property
+    def numbered(self) -> bool:
+        """Whether a typed number means the button with that number (as the terminal shows
+        them), and any other number is not an answer: at steps with buttons whose text
+        is not itself the answer (a detail such as an order number or a comment is)."""
+        return bool(self.question.buttons) and not isinstance(self.reader, (Detail, Comment, Description))
 
 
 SKIP: Rows = ((Press("button.skip", "skip"),),)
@@ -274,7 +289,14 @@ INTAKE_STEPS: tuple[Step, ...] = (
     detail(
         S.ASKING_CONTACT,
         "details.contact",
-        Detail("contact", "details.contact_invalid", "contact", accepts=phone_or_email, masked=True),
+        Detail(
+            "contact",
+            "details.contact_invalid",
+            "contact",
+            accepts=phone_or_email,
+            masked=True,
+            urgent_skip="contact.why_urgent",
+        ),
         share_contact=True,
     ),
     Step(

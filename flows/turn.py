@@ -24,6 +24,7 @@ class Turn:
     desk: list[DeskEvent] = field(default_factory=list)  # news for the agents' desk / supervisors
     inbound_message_id: str | None = None
     ticket: Ticket | None = None  # the conversation's ticket, once loaded or created in this turn
+    unfiled: bool = False  # the inbound is kept off the ticket (a blank line; a message held until they say where it goes)
 
     @property
     def language(self) -> str:

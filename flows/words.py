@@ -8,6 +8,7 @@ kind. A typed word is recognised whichever language the customer chose: people m
 from __future__ import annotations
 
 import re
+import unicodedata
 from enum import StrEnum
 
 from flows.texts import Catalogue
@@ -34,9 +35,45 @@ class Words(StrEnum):
 _SEPARATOR = re.compile(r"[,，、]")
 
 
+_FILLERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")  # Hangul fillers, the blank Braille cell: look empty
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})  # controls, zero-width/format marks, spaces
+
+
+def _invisible(char: str) -> bool:
+    return char.isspace() or char in _FILLERS or unicodedata.category(char) in _INVISIBLE_CATEGORIES
+
+
+def trim(text: str) -> str:
+    """``text`` without whitespace and invisible characters (zero-width spaces and joiners,
+    byte-order marks, fillers) at either end."""
+    start, end = 0, len(text)
+    while start < end and _invisible(text[start]):
+        start += 1
+    while end > start and _invisible(text[end - 1]):
+        end -= 1
+    return text[start:end]
+
+
+def blank(text: str | None) -> bool:
+    """Whether ``text`` shows nothing: empty, spaces, zero-width characters only."""
+    return not trim(text or "")
+
+
+def has_words(text: str) -> bool:
+    """Whether ``text`` has a word in it (a letter of any script, 中文 included), not only
+    emoji, punctuation, symbols or digits."""
+    return any(unicodedata.category(char).startswith("L") for char in text)
+
+
 def norm(text: str) -> str:
-    """A typed answer as it is compared: trimmed, end punctuation dropped, case-folded."""
-    return text.strip().strip("。.!！?？~～ ").casefold()
+    """A typed answer as it is compared: trimmed (invisible characters too), end
+    punctuation dropped, case-folded."""
+    return trim(trim(text).strip("。.!！?？~～ ")).casefold()
+
+
+def number(word: str) -> int | None:
+    """The number a normalised typed answer is ("2", "２"), if it is only one (short) number."""
+    return int(word) if word.isdecimal() and len(word) <= 9 else None
 
 
 def split_words(listed: str) -> frozenset[str]:

@@ -151,7 +151,10 @@ def inbound_from(update: Update, bot_username: str, bot_id: int) -> Inbound | No
         return Inbound(kind=InboundKind.COMMAND, command=command[0], text=command[1], **base)
     if message.contact is not None:
         phone = message.contact.phone_number
-        return Inbound(kind=InboundKind.CONTACT, contact=phone, text=phone, **base)
+        # the share-my-number button sends the sender's own card; a forwarded card of
+        # someone else has another user_id, or none when they are not on Telegram
+        own = message.contact.user_id is not None and message.contact.user_id == user.id
+        return Inbound(kind=InboundKind.CONTACT, contact=phone, text=phone, own_contact=own, **base)
     attachment = _attachment(message)
     if attachment is not None:
         kind = InboundKind.PHOTO if attachment.kind == "photo" else InboundKind.DOCUMENT

@@ -8,18 +8,20 @@ Public API (the rest of the bot imports only these names):
 - ``LexiconError`` raised at load time with file, line and problem,
 - ``Classifier.details(text, today) -> Details``: the order number, contact, time
   (``When``) and amount paid (``Amount``) a customer's words state (:mod:`nlp.details`),
+- ``FALLBACK``, the id of the category for what fits no other ("other"),
 - the value types ``Suggestion``, ``Cue``, ``SeverityCue``, ``Severity``, ``Category``.
 
 May import only the standard library and jieba (see DESIGN.md). Importing ``nlp`` is
 cheap: jieba is imported and initialised on the first classification.
 """
 
-from nlp.classifier import Classifier, classify, default_classifier
+from nlp.classifier import FALLBACK, Classifier, classify, default_classifier
 from nlp.details import Amount, Details, When, extract_details
 from nlp.lexicon import LexiconError
 from nlp.types import Category, Cue, Severity, SeverityCue, Suggestion
 
 __all__ = [
+    "FALLBACK",
     "Amount",
     "Category",
     "Classifier",

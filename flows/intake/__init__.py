@@ -10,7 +10,9 @@ there and where the answers lead. The parts, each with one job:
 * :mod:`flows.intake.follow_up` — after submission: relaying, solved?, rating, comment;
 * :mod:`flows.intake.commands` — /start /help /lang /status /complain /cancel /human;
 * :mod:`flows.intake.answers` — typed answers and button presses;
-* this module — the entry point, and photos, contacts, edits and other media.
+* :mod:`flows.intake.held` — side questions about something held: someone else's
+  contact card, a message after submission that may be a new complaint; contacts;
+* this module — the entry point, and photos, edits and other media.
 
 Illegal events get a helpful reply, never a crash.
 """
@@ -26,11 +28,13 @@ from flows.conversation import FEEDBACK_STATES, INTAKE_STATES, TICKET_OPEN_STATE
 from flows.domain import Attachment, Inbound, InboundKind, Reply
 from flows.formatting import mask_contact
 from flows.intake.answers import Answers
+from flows.intake.held import Held
 from flows.intake.commands import Commands
 from flows.intake.questions import severity_reason
 from flows.machine import IllegalEvent
-from flows.steps import STEPS, Description, Detail, Fill
+from flows.steps import STEPS, Description, Fill
 from flows.turn import Turn
+from flows.words import has_words, trim
 
 __all__ = ["Intake", "severity_reason"]
 
@@ -39,7 +43,7 @@ logger = logging.getLogger(__name__)
 InboundHandler = Callable[["Intake", Turn, Inbound], Awaitable[None]]
 
 
-class Intake(Answers):
+class Intake(Held):
     """Interprets customer events for the conversation machine and writes the answers."""
 
     async def handle(self, turn: Turn, inbound: Inbound) -> None:
@@ -93,7 +97,7 @@ class Intake(Answers):
             self._fire(turn, "add_photo")
             step = STEPS[conv.state]
             describing = isinstance(step.reader, Description)
-            caption = inbound.text.strip()
+            caption = trim(inbound.text)
             if describing and caption:
                 await self._describe(turn, caption, inbound.message_id)
                 return
@@ -119,28 +123,6 @@ class Intake(Answers):
             ticket.updated_at = turn.now
             await turn.uow.tickets.save(ticket)
 
-    async def on_contact(self, turn: Turn, inbound: Inbound) -> None:
-        """A shared phone number: the answer at the step that asks for it, else kept."""
-        conv = turn.conversation
-        step = self._step(turn)
-        if step is not None and step.question.share_contact and isinstance(step.reader, Detail):
-            await self._answer_detail(turn, step, step.reader, (inbound.contact or "").strip())
-            return
-        if conv is not None and conv.state in INTAKE_STATES:
-            conv.draft.contact = inbound.contact
-            self._answered(conv.draft, "contact")
-            turn.reply(self.t(turn, "contact.saved"))
-            self.prompt(turn)
-            return
-        ticket = await self._ticket(turn)
-        if ticket is None or not ticket.open:
-            turn.reply(self.t(turn, "contact.no_complaint"))  # nowhere to keep it: say so
-            return
-        ticket.contact = inbound.contact
-        await turn.uow.tickets.save(ticket)
-        await self._relay(turn, inbound, acknowledge=False)
-        turn.reply(self.t(turn, "contact.saved"))
-
     async def on_unsupported(self, turn: Turn, inbound: Inbound) -> None:
         conv = turn.conversation
         turn.reply(self.t(turn, "unsupported.message", kind=self.t(turn, f"media.{inbound.unsupported_type}") if self.texts.has(turn.language, f"media.{inbound.unsupported_type}") else inbound.unsupported_type or "?"))
@@ -154,8 +136,8 @@ class Intake(Answers):
         conv = turn.conversation
         if inbound.message_id:  # the stored message takes the new text and keeps the old one
             await turn.uow.messages.edit(turn.channel, turn.chat_id, inbound.message_id, inbound.text, turn.now)
-        if conv is not None and conv.state in INTAKE_STATES and inbound.message_id and conv.draft.description_message_id == inbound.message_id and inbound.text.strip():
-            conv.draft.description = inbound.text.strip()
+        if conv is not None and conv.state in INTAKE_STATES and inbound.message_id and conv.draft.description_message_id == inbound.message_id and has_words(inbound.text):
+            conv.draft.description = trim(inbound.text)
             self._classify(turn, conv.draft)
             self._forget_taken(conv.draft)
             self._take_details(turn, conv.draft.description)
@@ -168,12 +150,12 @@ class Intake(Answers):
         turn.reply(self.t(turn, "edit.noted"))
 
     _dispatch: ClassVar[dict[InboundKind, InboundHandler]] = {
-        InboundKind.TEXT: Answers.on_text,
+        InboundKind.TEXT: Held.on_text,
         InboundKind.COMMAND: Commands.on_command,
         InboundKind.BUTTON: Answers.on_button,
         InboundKind.PHOTO: on_attachment,
         InboundKind.DOCUMENT: on_attachment,
-        InboundKind.CONTACT: on_contact,
+        InboundKind.CONTACT: Held.on_contact,
         InboundKind.UNSUPPORTED: on_unsupported,
         InboundKind.EDIT: on_edit,
     }

@@ -2,7 +2,10 @@
 
 A press acts on the current step (a press from an earlier step is stale and explained).
 Typed text is looked up in the step's :class:`~flows.steps.Typed` entries first — words
-and values that mean one of its buttons — and otherwise read by the step's reader.
+and values that mean one of its buttons — then, at a numbered step, a number picks the
+button with that number (any other number is not an answer: the customer is told which
+numbers there are), and otherwise the step's reader reads it. A blank message (spaces,
+zero-width characters) is never an answer, a description or something for the ticket.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from typing import ClassVar, assert_never
 
 from flows import buttons, lifecycle
 from flows.buttons import ButtonPress
-from flows.domain import ConversationState, Inbound, Severity
+from flows.domain import Button, ConversationState, Inbound, Severity
 from flows.intake.commands import Commands
 from flows.steps import (
     STEPS,
@@ -28,7 +31,7 @@ from flows.steps import (
     Value,
 )
 from flows.turn import Turn
-from flows.words import Words, norm
+from flows.words import Words, blank, has_words, norm, number, trim
 
 PressHandler = Callable[["Answers", Turn, ButtonPress], Awaitable[None]]
 
@@ -49,19 +52,28 @@ class Answers(Commands):
         if step is None:  # pragma: no cover - closed/cancelled conversations are never active
             turn.reply(self.t(turn, "empty.idle"))
             return
+        reader = step.reader
+        if blank(text):
+            turn.unfiled = True  # nothing was said: not for the description, not for the ticket
+            if isinstance(reader, Description):
+                turn.reply(self.t(turn, reader.empty))
+            else:
+                turn.reply(self.t(turn, "empty.again"))
+                self.prompt(turn)
+            return
         press = self._typed_press(turn, step, word)
         if press is not None:
             await self._typed_actions[press.action](self, turn, press)
             return
-        reader = step.reader
+        if step.numbered and (picked := number(word)) is not None:
+            if not await self._press_number(turn, self._buttons(turn, step.question_for(len(conv.draft.photos))), picked):
+                self.prompt(turn)
+            return
         match reader:
             case Description():
-                if text.strip():
-                    await self._describe(turn, text, inbound.message_id)
-                else:
-                    turn.reply(self.t(turn, reader.empty))
+                await self._describe(turn, text, inbound.message_id)
             case Detail():
-                await self._answer_detail(turn, step, reader, text.strip())
+                await self._answer_detail(turn, step, reader, trim(text))
             case AddsToDescription():
                 self._add_and_ask_again(turn, text, reader.said)
             case PickFromList():
@@ -82,7 +94,8 @@ class Answers(Commands):
 
     async def _first_words(self, turn: Turn, inbound: Inbound, word: str) -> None:
         """Text without a conversation: a greeting is welcomed, anything else starts a complaint."""
-        if not word:
+        if blank(inbound.text):
+            turn.unfiled = True
             turn.reply(self.t(turn, "empty.idle"))
             return
         if self.vocabulary.means(word, (Words.GREETINGS,)):
@@ -91,6 +104,23 @@ class Answers(Commands):
         await self._new_conversation(turn)
         self._fire(turn, "start")
         await self._describe(turn, inbound.text, inbound.message_id)
+
+    async def _press_number(self, turn: Turn, rows: tuple[tuple[Button, ...], ...], picked: int) -> bool:
+        """A typed number where buttons are shown: the button with that number (the
+        terminal numbers them in order); else says which numbers there are and returns
+        False (the caller asks its question again)."""
+        shown = [button for row in rows for button in row]
+        press = buttons.parse(shown[picked - 1].data) if 1 <= picked <= len(shown) else None
+        if press is None:
+            self._choose_a_number(turn, len(shown))
+            return False
+        await self._button_actions[press.action](self, turn, press)
+        return True
+
+    def _choose_a_number(self, turn: Turn, count: int) -> None:
+        """Which numbers the buttons on screen have ("请选择 1 或 2")."""
+        key = {1: "choice.one", 2: "choice.two"}.get(count, "choice.many")
+        turn.reply(self.t(turn, key, count=count))
 
     def _typed_press(self, turn: Turn, step: Step, word: str) -> ButtonPress | None:
         """The press that the typed ``word`` stands for at ``step``, if any."""
@@ -116,10 +146,20 @@ class Answers(Commands):
 
     # ------------------------------------------------------------------ the description
     async def _describe(self, turn: Turn, text: str, message_id: str | None) -> None:
-        """The (non-empty) text is the description: classify it, suggest its category."""
-        assert turn.conversation is not None and text.strip()
+        """The (non-empty) text is the description: classify it, suggest its category.
+
+        Text without a word ("😡😡😡🤬", "???", "12345") is not a description yet: it is kept
+        and a few words are asked for; it opens the description once they come."""
+        assert turn.conversation is not None and not blank(text)
         draft = turn.conversation.draft
-        draft.description = text.strip()
+        if not has_words(text):
+            step = self._step(turn)
+            assert step is not None and isinstance(step.reader, Description)
+            draft.wordless = "\n".join(part for part in (draft.wordless, trim(text)) if part)
+            turn.reply(self.t(turn, step.reader.wordless))
+            return
+        draft.description = "\n".join(part for part in (draft.wordless, trim(text)) if part)
+        draft.wordless = ""
         draft.description_message_id = message_id
         draft.category = None
         draft.severity = Severity.GENERAL.value
@@ -132,7 +172,7 @@ class Answers(Commands):
     def _add_and_ask_again(self, turn: Turn, text: str, added_key: str) -> None:
         """Free text where a choice was expected: it adds to the description (nothing a
         customer says is dropped), then the question of the step comes again."""
-        if norm(text):
+        if not blank(text):
             self._add_to_description(turn, text)
             turn.reply(self.t(turn, added_key))
         self.prompt(turn)
@@ -140,7 +180,7 @@ class Answers(Commands):
     def _add_to_description(self, turn: Turn, text: str) -> None:
         assert turn.conversation is not None
         draft = turn.conversation.draft
-        draft.description = f"{draft.description}\n{text.strip()}".strip()
+        draft.description = trim(f"{draft.description}\n{trim(text)}")
         self._classify(turn, draft)
         self._take_details(turn, text)
 
@@ -163,6 +203,22 @@ class Answers(Commands):
         self._answered(conv.draft, detail.field)
         self._fire(turn, "answer")
         self.prompt(turn)
+
+    def _urged_not_to_skip(self, turn: Turn, step: Step, detail: Detail) -> bool:
+        """The first skip of a detail that matters for urgent complaints (the contact), on
+        a hot or major one: say why it matters and ask once more. A second skip goes on."""
+        conv = turn.conversation
+        assert conv is not None
+        draft = conv.draft
+        if detail.urgent_skip is None or detail.field in draft.urged:
+            return False
+        if Severity(draft.severity).rank < Severity.HOT.rank:
+            return False
+        draft.urged.append(detail.field)
+        question = step.question
+        share = self.t(turn, "button.share_contact") if question.share_contact else None
+        turn.reply(self.t(turn, detail.urgent_skip), self._buttons(turn, question), request_contact=share)
+        return True
 
     async def _submit(self, turn: Turn) -> None:
         conv = turn.conversation
@@ -187,7 +243,7 @@ class Answers(Commands):
         if conv is None or conv.id != press.conversation_id or conv.step != press.step:
             turn.reply(self.t(turn, "button.stale"))
             if conv is not None and conv.active:
-                self.prompt(turn)
+                await self._ask_again(turn)
             return
         action = self._button_actions.get(press.action)
         if action is None:
@@ -229,6 +285,9 @@ class Answers(Commands):
         self.prompt(turn)
 
     async def _press_skip(self, turn: Turn, press: ButtonPress) -> None:
+        step = self._step(turn)
+        if step is not None and isinstance(step.reader, Detail) and self._urged_not_to_skip(turn, step, step.reader):
+            return
         self._fire(turn, "skip")
         await self._after_feedback_step(turn)
 
@@ -256,6 +315,17 @@ class Answers(Commands):
     async def _press_rate(self, turn: Turn, press: ButtonPress) -> None:
         await self._rate(turn, int(press.arg or "0"))
 
+    async def _press_held(self, turn: Turn, press: ButtonPress) -> None:
+        await self._answer_held(turn, press.arg or "")
+
+    async def _answer_held(self, turn: Turn, answer: str) -> None:
+        """The answer to a side question about something held (flows/intake/held.py)."""
+        raise NotImplementedError
+
+    async def _ask_again(self, turn: Turn) -> None:
+        """What the customer is asked now, again (and a side question that waits)."""
+        self.prompt(turn)
+
     _button_actions: ClassVar[dict[str, PressHandler]] = {
         "confirm": _press_confirm,
         "change": _press_change,
@@ -268,6 +338,7 @@ class Answers(Commands):
         "human": _press_human,
         "solved": _press_solved,
         "rate": _press_rate,
+        "held": _press_held,
     }
     """What each button action does (the step table says which buttons a step shows)."""
 

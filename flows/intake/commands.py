@@ -66,6 +66,10 @@ class Commands(FollowUp):
             ticket = await self._ticket(turn)
             if ticket is not None:
                 turn.reply(self.t(turn, "complain.new_while_open", number=ticket.number))
+            # back at this ticket later (the new one cancelled or over), a message may be
+            # about something else: the first one asks where it belongs (flows/intake/held.py)
+            conv.draft.newer_complaint = True
+            await turn.uow.conversations.save(conv)
         await self._new_conversation(turn)
         self._fire(turn, "start")
         self.prompt(turn)
@@ -92,8 +96,8 @@ class Commands(FollowUp):
             key = "human.with_agent" if conv.state is ConversationState.WITH_AGENT else "human.already_queued"
             turn.reply(self.t(turn, key, number=ticket.number if ticket else "-"))
             return
-        if not conv.draft.description:
-            conv.draft.description = self.t(turn, "human.no_description")
+        if not conv.draft.description:  # what they sent without words is all they said, if anything
+            conv.draft.description = conv.draft.wordless or self.t(turn, "human.no_description")
         self._fire(turn, "request_human")
         ticket = await lifecycle.open_ticket(turn, conv, self.promises, self.handoff, self._terms(conv), human_requested=True)
         self._submitted_reply(turn, ticket)

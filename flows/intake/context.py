@@ -111,13 +111,11 @@ class IntakeContext:
         return self.classifier.key_terms(conv.draft.description)
 
     def _category_by_name(self, word: str) -> str | None:
-        """The category a typed word names: its id, a name in any language or its number."""
+        """The category a typed word names: its id or a name in any language (its number
+        picks it only where the list is shown: a numbered step's button)."""
         if not word:
             return None
-        taxonomy = list(self._categories.values())
-        if word.isdigit() and 1 <= int(word) <= len(taxonomy):
-            return taxonomy[int(word) - 1].id
-        for category in taxonomy:
+        for category in self._categories.values():
             if word in (category.id, *(n.casefold() for n in category.names.values())):
                 return category.id
         return None

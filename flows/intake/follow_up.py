@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flows import lifecycle, sla
 from flows.conversation import WAITING_STATES
-from flows.domain import ConversationState, Inbound, Ticket, TicketState
+from flows.domain import Attachment, ConversationState, Inbound, InboundKind, Ticket, TicketState
 from flows.events import (
     CloseReason,
     CustomerAdded,
@@ -16,6 +16,7 @@ from flows.events import (
 from flows.intake.questions import Questions
 from flows.steps import MAX_COMMENT
 from flows.turn import Turn
+from flows.words import trim
 
 
 class FollowUp(Questions):
@@ -44,17 +45,39 @@ class FollowUp(Questions):
 
     async def _relay(self, turn: Turn, inbound: Inbound, *, acknowledge: bool) -> None:
         """Pass what the customer sent after submission to the ticket's thread."""
+        await self._relay_said(
+            turn,
+            inbound.kind,
+            inbound.text,
+            acknowledge=acknowledge,
+            attachment=inbound.attachment,
+            unsupported_type=inbound.unsupported_type or None,
+            message_id=inbound.message_id or None,
+        )
+
+    async def _relay_said(
+        self,
+        turn: Turn,
+        kind: InboundKind,
+        text: str,
+        *,
+        acknowledge: bool,
+        attachment: Attachment | None = None,
+        unsupported_type: str | None = None,
+        message_id: str | None = None,
+    ) -> None:
+        """Pass something the customer said (now, or earlier and held) to the ticket's thread."""
         ticket = await self._ticket(turn)
         if ticket is None:
             return
         turn.to_desk(
             CustomerAdded(
                 ticket.id,
-                message=inbound.kind,
-                text=inbound.text,
-                attachment=inbound.attachment,
-                unsupported_type=inbound.unsupported_type or None,
-                message_id=inbound.message_id or None,
+                message=kind,
+                text=text,
+                attachment=attachment,
+                unsupported_type=unsupported_type,
+                message_id=message_id,
             )
         )
         conv = turn.conversation
@@ -96,15 +119,11 @@ class FollowUp(Questions):
         self.prompt(turn)
 
     async def _comment(self, turn: Turn, text: str, limit: int = MAX_COMMENT) -> None:
-        """The closing comment; an empty one is a skip."""
+        """The closing comment (a blank line never gets here: it is no comment)."""
         ticket = await self._ticket(turn)
         assert ticket is not None
-        comment = text.strip()
-        if not comment:
-            self._fire(turn, "skip")
-        else:
-            ticket.feedback = comment[:limit]
-            self._fire(turn, "comment")
+        ticket.feedback = trim(text)[:limit]
+        self._fire(turn, "comment")
         await self._close_ticket(turn, ticket)
 
     async def _after_feedback_step(self, turn: Turn) -> None:

@@ -181,6 +181,8 @@ async def hot_complaint(customer: FakeUser, text: str = "I got food poisoning fr
         customer.press(label)
         await customer.wait_for_bot_message()
     customer.send_text(en("button.skip"))  # what the contact keyboard's skip button sends
+    await customer.wait_for_bot_message(lambda m: m["text"] == en("contact.why_urgent"))  # urgent: asked once more
+    customer.send_text(en("button.skip"))
     await customer.wait_for_bot_message(lambda m: m["text"] == en("details.photos"))
     customer.press(en("button.no_photos"))
     await customer.wait_for_bot_message(lambda m: "Submit" in str(m.get("reply_markup")))

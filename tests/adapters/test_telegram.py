@@ -164,6 +164,34 @@ async def test_a_whole_complaint_from_start_to_ticket_number(
     assert {"zh", "en", None} <= languages
 
 
+async def test_someone_elses_contact_card_is_asked_about(fake: FakeTelegram, bot: RunningBot, database: Database) -> None:
+    """Only the card the share-my-number button sends (the sender's own user_id) is taken
+    as the customer's; another user's card or one without a Telegram account is asked about."""
+    dora = fake.user(first_name="Dora", language_code="zh-hans")
+    await say(dora, "快递三天了还没送到，物流也不更新")
+    assert await press(dora, zh("button.yes_category")) == zh("details.order")
+    await press(dora, zh("button.skip"))
+    assert await press(dora, zh("button.skip")) == zh("details.contact")
+
+    dora.send_contact("+8613911112222", own=False, user_id=dora.user_id + 1)  # a friend's card
+    asked = await dora.wait_for_bot_message()
+    assert asked["text"] == zh("contact.whose", contact=mask_contact("+8613911112222"))
+    assert await press(dora, zh("button.contact_other")) == zh("contact.not_used")
+    await dora.wait_for_bot_message(lambda m: m["text"] == zh("details.contact"))
+
+    dora.send_contact("+8613933334444", own=False)  # a card of someone without Telegram
+    asked = await dora.wait_for_bot_message()
+    assert asked["text"] == zh("contact.whose", contact=mask_contact("+8613933334444"))
+    async with database() as uow:
+        conversation = await uow.conversations.active_for_chat("telegram", str(dora.id))
+    assert conversation is not None and conversation.draft.contact is None, "not stored before they say so"
+    dora.press(zh("button.contact_use"))
+    await dora.wait_for_bot_message(lambda m: m["text"] == zh("details.photos"))
+    async with database() as uow:
+        conversation = await uow.conversations.active_for_chat("telegram", str(dora.id))
+    assert conversation is not None and conversation.draft.contact == "+8613933334444"
+
+
 async def test_status_lists_the_customers_tickets_with_their_promise(fake: FakeTelegram, bot: RunningBot) -> None:
     bob = fake.user(first_name="Bob", language_code="en")
     assert await say(bob, "/status") == en("status.none")

@@ -650,13 +650,16 @@ class FakeUser(FakeChat):
             "total_voter_count": 0, "is_closed": False, "is_anonymous": True, "type": "regular",
             "allows_multiple_answers": False, "allows_revoting": False, "members_only": False})
 
-    def send_contact(self, phone: str = "+8613800138000", *, own: bool = True) -> JSON:
-        """A contact; ``own=True`` is what a ``request_contact`` button shares (with user_id)."""
+    def send_contact(self, phone: str = "+8613800138000", *, own: bool = True, user_id: int | None = None) -> JSON:
+        """A contact; ``own=True`` is what a ``request_contact`` button shares (with user_id);
+        ``own=False`` a card without a Telegram account, or with ``user_id`` someone else's."""
         contact: JSON = {"phone_number": phone, "first_name": self.user["first_name"]}
         if self.user.get("last_name"):
             contact["last_name"] = self.user["last_name"]
         if own:
             contact["user_id"] = self.user_id
+        elif user_id is not None:
+            contact["user_id"] = user_id
         return self._message(contact=contact)
 
     def edit(self, message: JSON | int, new_text: str) -> JSON:

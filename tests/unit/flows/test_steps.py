@@ -60,9 +60,11 @@ def text_keys(step: Step) -> set[str]:
     keys.update(word.key for typed in step.typed for word in typed.words)
     reader = step.reader
     if isinstance(reader, Description):
-        keys.add(reader.empty)
+        keys.update((reader.empty, reader.wordless))
     elif isinstance(reader, Detail):
         keys.add(reader.invalid)
+        if reader.urgent_skip is not None:
+            keys.add(reader.urgent_skip)
     elif isinstance(reader, AddsToDescription):
         keys.add(reader.said)
     elif isinstance(reader, PickFromList | ForTheDesk) and reader.say:
@@ -150,6 +152,25 @@ def test_every_literal_key_used_by_the_intake_package_exists() -> None:
     assert len(used) > 20, "the pattern found too few keys; the test would be vacuous"
     for language in CATALOGUE.languages:
         assert not sorted(used - CATALOGUE.keys(language)), language
+
+
+def test_numbers_pick_buttons_only_where_text_is_not_itself_the_answer() -> None:
+    """A typed number means a button where the question shows buttons and free text is
+    not the answer; an order number, a phone number or a comment may be only digits."""
+    numbered = {step.state for step in (*INTAKE_STEPS, *FOLLOW_UP_STEPS) if step.numbered}
+    assert numbered == {
+        S.CONFIRMING_CATEGORY,
+        S.CHOOSING_CATEGORY,
+        S.ASKING_PHOTOS,
+        S.REVIEWING,
+        S.RESOLVED,
+        S.AWAITING_FEEDBACK,
+    }
+
+
+def test_only_the_contact_is_urged_when_skipped() -> None:
+    urged = [step.state for step in INTAKE_STEPS if isinstance(step.reader, Detail) and step.reader.urgent_skip]
+    assert urged == [S.ASKING_CONTACT]
 
 
 # ---------------------------------------------------------------------- the machine comes from it
@@ -286,7 +307,10 @@ def read(intake: Intake, state: S, typed: str, language: str = "zh") -> tuple[st
         (S.CONFIRMING_CATEGORY, "Delivery", ("change_to", "delivery")),
         (S.CONFIRMING_CATEGORY, "快递三天没到", None),
         (S.CHOOSING_CATEGORY, "费用支付", ("cat", "billing")),
-        (S.CHOOSING_CATEGORY, "1", ("cat", "product_quality")),
+        # a number is no name: it picks the button with that number (Step.numbered), and
+        # a category's number only while the list is on screen
+        (S.CHOOSING_CATEGORY, "1", None),
+        (S.CONFIRMING_CATEGORY, "7", None),
         (S.CHOOSING_CATEGORY, "是的", None),
         (S.ASKING_ORDER, "跳过", ("skip", None)),
         (S.ASKING_ORDER, "n/a", ("skip", None)),
