@@ -474,23 +474,18 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
 
 
 async def _write_report(settings: Settings, args: argparse.Namespace, since: datetime, until: datetime) -> int:
-    from bot.bootstrap import ensure_schema, load_classifier, open_database
+    from bot.bootstrap import ensure_schema, load_classifier, missing_database_file, open_database
     from flows.report import format_csv, format_text
     from flows.texts import default_catalogue
     from storage.reports import build_report
 
-    if settings.uses_embedded_database and not Path(settings.sqlite_file).exists():
-        raise ConfigError(
-            "database.sqlite_file",
-            f"there is no database at {settings.sqlite_file}, so nothing to report",
-            "Run the report where the bot keeps its data, or point database.sqlite_file / DATABASE_URL at it.",
-        )
     language = args.lang or settings.desk_language
     taxonomy = load_classifier(settings).taxonomy
     names = {lang: {c.id: c.name(lang) for c in taxonomy} for lang in (language, "en")}
     texts = default_catalogue()
     database = open_database(settings, long_statements=True)  # a long period may take a while
     try:
+        missing_database_file(database, settings)  # a report does not create an empty database
         await ensure_schema(database, settings)
         report = await build_report(database, since, until, top_terms=args.top, due_within=timedelta(hours=args.due_within))
     finally:

@@ -140,8 +140,15 @@ def test_bad_dates_are_refused_with_exit_code_2(tmp_path: Path, args: list[str],
 def test_no_database_yet(tmp_path: Path) -> None:
     result = run_bot(["report"], [], tmp_path)
     assert result.returncode == 2
-    assert "there is no database at complaint-bot.db" in result.stderr
+    assert f"database.sqlite_file: there is no database at {tmp_path}/complaint-bot.db" in result.stderr
     assert not (tmp_path / "complaint-bot.db").exists()  # a report does not create one
+
+
+def test_no_database_at_the_database_url(tmp_path: Path) -> None:
+    result = run_bot(["report"], [], tmp_path, DATABASE_URL=f"sqlite:///{tmp_path}/elsewhere.db")
+    assert result.returncode == 2
+    assert f"DATABASE_URL: there is no database at {tmp_path}/elsewhere.db" in result.stderr
+    assert not (tmp_path / "elsewhere.db").exists()
 
 
 def test_complaint_filed_in_the_terminal_shows_in_the_default_report(tmp_path: Path) -> None:
