@@ -189,7 +189,8 @@ class TerminalRenderer:
         for event in view.events:
             data = event.data or {}
             detail = " ".join(clean(str(data[k])) for k in ("text", "note", "owner", "to") if data.get(k))
-            what = f"{event.kind} {detail}".strip()
+            kind = self.text_or(f"history.{event.kind}", event.kind.replace("_", " "))
+            what = f"{kind} {detail}".strip()
             entries.append((event.created_at, self.t("terminal_desk.event", at=self.when(event.created_at), who=clean(event.actor), what=what)))
         entries.sort(key=lambda e: e[0].timestamp() if e[0] else 0.0)
         return [self.t("terminal_desk.history"), *(f"  {text}" for _, text in entries)] if entries else []

@@ -165,6 +165,9 @@ async def test_claim_reply_and_resolve_through_the_service(
     assert "You now own ticket T000001" in printed
     assert "Reply sent to the customer of ticket T000001." in printed
     assert "Ticket T000001 marked resolved" in printed
+    await console.handle("open T000001")  # the history names what happened, in words
+    history = out.getvalue().split("History:")[-1]
+    assert ": claimed it" in history and ": replied We are on it" in history and ": resolved it" in history
     async with service.uow_factory() as uow:
         stored = await uow.tickets.get(1)
         replies = await uow.outbox.pending("console", "lily")
