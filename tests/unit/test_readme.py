@@ -31,3 +31,13 @@ def test_every_markdown_file_the_readme_names_exists() -> None:
 def test_the_design_reference_is_in_the_repository_and_linked() -> None:
     assert (ROOT / "docs" / "DESIGN.md").is_file()
     assert "docs/DESIGN.md" in _link_targets()
+
+
+def test_the_readme_says_where_the_global_options_go() -> None:
+    assert "python3 dev.py run --config c.toml -v" in README  # after the command, through dev.py
+    assert "complaint-bot --config c.toml run" in README and "complaint-bot run --config c.toml -v" in README
+
+
+def test_the_quick_start_shows_the_two_terminal_demo() -> None:
+    quick_start = README.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "complaint-bot desk" in quick_start and "complaint-bot chat" in quick_start
