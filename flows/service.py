@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from flows import buttons
 from flows import lifecycle
 from flows.desk import Desk, DeskResult
-from flows.events import DeskEvent, DigestDue, PinPing, encode
+from flows.events import DeskEvent, DigestDue, PinPing, UnknownEvent, decode, encode
 from flows.domain import (
     DESK_CHANNEL,
     Actor,
@@ -37,6 +37,7 @@ from flows.domain import (
 )
 from flows.formatting import parse_ticket_number
 from flows.intake import Intake
+from flows.outbox import DeliveryError
 from flows.grading import HandoffPolicy
 from flows.sla import Promises
 from flows.scheduler import TimerActions
@@ -53,6 +54,15 @@ Clock = Callable[[], datetime]
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def desk_event(item: OutboxItem) -> DeskEvent:
+    """The event a desk item carries, for a desk channel's sender; an item no desk can read
+    (an unknown or malformed event) fails for good: retrying would not change it."""
+    try:
+        return decode(item.ticket_id, item.payload)
+    except UnknownEvent as exc:
+        raise DeliveryError(f"desk item {item.id}: {exc}", permanent=True) from exc
 
 
 def desk_item(event: DeskEvent, now: datetime, conversation_id: int | None = None) -> OutboxItem:

@@ -32,12 +32,12 @@ from zoneinfo import ZoneInfo
 
 from flows import events as ev
 from flows.domain import DESK_CHANNEL, Actor, Attachment, InboundKind, OutboxItem, Severity, Ticket
-from flows.formatting import mask_contact, parse_ticket_number, shorten
+from flows.formatting import mask_contact, shorten
 from flows.loops import every, pause
 from flows.outbox import DeliveryError, OutboxRelay
 from flows.ownership import DeskAction, allowed_actions, check_declare_crisis
 from flows.ports import UnitOfWorkFactory
-from flows.service import ComplaintService, DeskOutcome, DeskView
+from flows.service import ComplaintService, DeskOutcome, DeskView, desk_event
 from flows.texts import Catalogue
 from nlp import Category
 
@@ -437,10 +437,7 @@ class TerminalDeskSender:
         self.viewer = viewer
 
     async def lines(self, item: OutboxItem) -> list[str]:
-        try:
-            event = ev.decode(item.ticket_id, item.payload)
-        except ev.UnknownEvent as exc:
-            raise DeliveryError(f"desk item {item.id}: {exc}", permanent=True) from exc
+        event = desk_event(item)
         render = RENDERINGS.get(type(event))
         if render is None:
             raise DeliveryError(f"no terminal rendering for {type(event).__name__}", permanent=True)

@@ -27,7 +27,7 @@ from flows.domain import Button, Inbound, InboundKind, MessageRecord
 from flows.explain import STRENGTH_SHARE, explaining_words
 from flows.formatting import mask_contact
 from flows.intake.answers import Answers
-from flows.steps import STEPS, AddsToTicket, Detail, ForTheDesk, phone_or_email
+from flows.steps import AddsToTicket, Detail, ForTheDesk, phone_or_email
 from flows.turn import Turn
 from flows.words import Words, blank, has_words, norm, number, trim
 from nlp import FALLBACK

@@ -22,7 +22,7 @@ from flows.domain import Attachment, InboundKind, OutboxItem, Ticket
 from flows.formatting import mask_contact
 from flows.outbox import DeliveryError
 from flows.report import ReportSource, format_text
-from flows.service import ComplaintService, DeskView
+from flows.service import ComplaintService, DeskView, desk_event
 from handlers.charts import render_chart
 from handlers.slack.blocks import CardRenderer
 from handlers.slack.markup import SECTION_LIMIT, card_ref, escape, parse_card_ref
@@ -72,10 +72,7 @@ class SlackDeskSender:
         self.reports = reports
 
     async def send(self, item: OutboxItem) -> None:
-        try:
-            event = ev.decode(item.ticket_id, item.payload)
-        except ev.UnknownEvent as exc:
-            raise DeliveryError(f"desk item {item.id}: {exc}", permanent=True) from exc
+        event = desk_event(item)
         step = STEPS.get(type(event))
         if step is None:
             raise DeliveryError(f"no Slack rendering for {type(event).__name__}", permanent=True)
