@@ -1,7 +1,9 @@
 """Who may do what with a ticket: first-contact ownership (首问负责制) and the desk's actions.
 
 The agent who claims a ticket owns it until it is resolved or explicitly transferred;
-nobody else may claim it, reply to the customer or resolve it, except a supervisor.
+nobody else may claim it, reply to the customer or resolve it, except a supervisor
+(who replies explicitly: a supervisor's words in the ticket's desk thread stay internal,
+:func:`check_thread_reply`). A reopened ticket is claimed again before it is transferred.
 Only agents and supervisors work on tickets at all; only supervisors lower a severity
 or declare a crisis.
 
@@ -60,6 +62,8 @@ def check_transfer(ticket: Ticket, actor: Actor, to: Actor) -> Refusal | None:
     """The owner or a supervisor hands a claimed ticket to another agent."""
     if not (_is_owner(ticket, actor) or actor.is_supervisor):
         return Refusal("not_owner", {"owner": ticket.owner_name or ticket.owner_id or "-"})
+    if ticket.state is T.REOPENED:  # nobody holds it until someone claims it again
+        return Refusal("claim_again")
     if not _staff(to):
         return Refusal("transfer_target_not_agent", {"target": to.display})
     if to.id == ticket.owner_id:
@@ -68,12 +72,24 @@ def check_transfer(ticket: Ticket, actor: Actor, to: Actor) -> Refusal | None:
 
 
 def check_reply(ticket: Ticket, actor: Actor) -> Refusal | None:
-    """Only the owner's replies reach the customer (first-contact ownership)."""
+    """A claimed ticket's owner answers its customer (first-contact ownership); a supervisor
+    may step in with a reply too, as they may resolve it."""
     if ticket.owner_id is None or ticket.state is not T.CLAIMED:
         return Refusal("claim_first")
-    if not _is_owner(ticket, actor):
+    if not (_is_owner(ticket, actor) or actor.is_supervisor):
         return Refusal("not_owner", {"owner": ticket.owner_name or ticket.owner_id})
     return None
+
+
+def check_thread_reply(ticket: Ticket, actor: Actor) -> Refusal | None:
+    """Whether what someone writes in the ticket's desk thread goes to the customer: only
+    the owner's words do. The thread is also where the desk talks among itself, so a
+    supervisor's message there stays internal unless they own the ticket (they answer
+    the customer with an explicit reply, :func:`check_reply`)."""
+    refusal = check_reply(ticket, actor)
+    if refusal is None and not _is_owner(ticket, actor):
+        return Refusal("not_owner", {"owner": ticket.owner_name or ticket.owner_id or "-"})
+    return refusal
 
 
 def check_resolve(ticket: Ticket, actor: Actor) -> Refusal | None:
@@ -145,7 +161,7 @@ ACTION_EVENTS: dict[DeskAction, frozenset[str]] = {
 }
 
 #: A supervisor stands for "any desk member" when the card is shared: whatever some member
-#: of the desk may do, a supervisor may (they only lack ownership, which replying needs).
+#: of the desk may do, a supervisor may.
 _ANY_MEMBER = Actor("", "", is_agent=True, is_supervisor=True)
 
 #: Actions a shared card offers in every state but closed: a form (transfer, regrade) or a

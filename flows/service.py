@@ -43,11 +43,14 @@ from flows.sla import Promises
 from flows.scheduler import TimerActions
 from flows.ports import DuplicateUpdate, UnitOfWork, UnitOfWorkFactory
 from flows.texts import Catalogue, default_catalogue
-from flows.ownership import DeskAction, Refusal, card_actions
+from flows.ownership import DeskAction, Refusal, card_actions, check_thread_reply
 from flows.turn import Turn
 from nlp import Category, Classifier
 
 logger = logging.getLogger(__name__)
+
+#: the ticket events that show a person works at the desk (:meth:`ComplaintService.worked_at_desk`)
+DESK_WORK = ("claim", "transfer", "note", "agent_reply", "resolve")
 
 Clock = Callable[[], datetime]
 
@@ -378,7 +381,7 @@ class ComplaintService:
         correction: bool = False,
     ) -> DeskOutcome:
         """What a person wrote in the ticket's desk thread, in one transaction: a reply to
-        the customer when the ownership rules let them answer (:func:`flows.ownership.check_reply`),
+        the customer when the ownership rules let them answer (:func:`flows.ownership.check_thread_reply`),
         else kept as an internal message (``internal_text`` when given: the text as written
         at the desk). A message kept internally comes back with ``ok`` False,
         ``kept_internal`` True and the ``refusal`` that says why it did not go out.
@@ -386,7 +389,8 @@ class ComplaintService:
         kept: list[Refusal] = []
 
         async def reply_or_keep(turn: Turn, ticket: Ticket) -> DeskResult:
-            replied = await self.desk.reply(turn, ticket, actor, text, correction=correction)
+            refusal = check_thread_reply(ticket, actor)
+            replied = DeskResult(ticket, refusal) if refusal else await self.desk.reply(turn, ticket, actor, text, correction=correction)
             if replied.refusal is None:
                 return replied
             internal = internal_text if internal_text is not None else text
@@ -521,6 +525,12 @@ class ComplaintService:
         async with self.uow_factory() as uow:
             return await uow.tickets.by_desk_ref(ref)
 
+    async def worked_at_desk(self, actor_id: str) -> bool:
+        """Whether ``actor_id`` has worked on a ticket at the desk (claimed, transferred, noted,
+        replied or resolved one): a name typed for a transfer that never did is likely a typo."""
+        async with self.uow_factory() as uow:
+            return await uow.events.any_by(actor_id, DESK_WORK)
+
     async def owned_by(self, owner_id: str) -> Sequence[Ticket]:
         """Open tickets an agent owns, most severe first."""
         async with self.uow_factory() as uow:
@@ -574,7 +584,11 @@ class ComplaintService:
         )
 
     def _refusal_text(self, refusal: Refusal) -> str:
-        return self.texts.text(self.desk_language, f"desk.refusal.{refusal.code}", **refusal.params)
+        """The refusal in the desk's language; a ticket state by its name, never its code."""
+        lang, params = self.desk_language, dict(refusal.params)
+        if "state" in params and self.texts.has(lang, f"ticket_state.{params['state']}"):
+            params["state"] = self.texts.text(lang, f"ticket_state.{params['state']}")
+        return self.texts.text(lang, f"desk.refusal.{refusal.code}", **params)
 
     async def customer(self, customer_id: int) -> Customer | None:
         async with self.uow_factory() as uow:

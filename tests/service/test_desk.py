@@ -93,6 +93,47 @@ async def test_first_contact_ownership_through_the_service(customer: Customer, s
     assert (await service.resolve(number, SUE, "主管结案")).ok
 
 
+async def test_a_supervisor_may_reply_to_the_customer_of_an_agents_ticket(customer: Customer, service: ComplaintService) -> None:
+    """As the refusal text says ("only the owner or a supervisor") and as resolving allows."""
+    number = await handed_off(customer)
+    assert (await service.reply(number, SUE, "我们马上处理")).refusal.code == "claim_first"  # type: ignore[union-attr]
+    assert (await service.claim(number, ALICE)).ok
+    stepped_in = await service.reply(number, SUE, "我们再看看")
+    assert stepped_in.ok and stepped_in.replies[0].payload["text"] == zh("agent.says", agent="Sue", text="我们再看看")
+    refused = await service.reply(number, BOB, "我来")
+    assert not refused.ok and refused.message == zh("desk.refusal.not_owner", owner="Alice")
+    ticket = await service.find_ticket(number)
+    assert ticket and ticket.owner_id == "U1", "replying does not take the ticket over"
+    # in the ticket's Slack thread a supervisor's words stay internal: the desk talks there too
+    talk = await service.thread_message(number, SUE, "@Alice 请今天回电")
+    assert talk.kept_internal and not talk.replies and talk.refusal and talk.refusal.code == "not_owner"
+
+
+async def test_the_owner_of_a_reopened_ticket_is_told_to_claim_it_again_before_a_transfer(
+    customer: Customer, service: ComplaintService
+) -> None:
+    number = await handed_off(customer)
+    await service.claim(number, ALICE)
+    resolved = await service.resolve(number, ALICE)
+    customer.receive(resolved.replies)
+    await customer.press("没有解决")
+    refused = await service.transfer(number, ALICE, BOB)
+    assert not refused.ok and refused.message == zh("desk.refusal.claim_again")
+    assert "reopened" not in refused.message
+    assert (await service.claim(number, ALICE)).ok
+    assert (await service.transfer(number, ALICE, BOB)).ok
+
+
+async def test_a_refusal_names_the_tickets_state_in_words(service: ComplaintService, customer: Customer) -> None:
+    number = await handed_off(customer)
+    await service.claim(number, ALICE)
+    await service.resolve(number, ALICE)
+    late = await service.transfer(number, ALICE, BOB)
+    assert late.refusal and late.refusal.code == "wrong_state"
+    assert late.message == zh("desk.refusal.wrong_state", state=zh("ticket_state.resolved"))
+    assert "resolved" not in late.message
+
+
 async def test_not_solved_reopens_as_a_repeat_complaint(customer: Customer, service: ComplaintService) -> None:
     number = await handed_off(customer)
     await service.claim(number, ALICE)
@@ -147,6 +188,16 @@ async def test_unknown_tickets_and_wrong_states(service: ComplaintService, custo
     await service.resolve(number, ALICE)
     late = await service.escalate(number, ALICE)
     assert not late.ok and late.refusal and late.refusal.code == "wrong_state"
+
+
+@every_store
+async def test_who_has_worked_at_the_desk_on_both_backends(customer: Customer, service: ComplaintService) -> None:
+    number = await handed_off(customer)
+    assert not await service.worked_at_desk(ALICE.id)
+    await service.escalate(number, BOB)  # escalating alone is no sign of working the desk
+    assert (await service.claim(number, ALICE)).ok
+    assert await service.worked_at_desk(ALICE.id)
+    assert not await service.worked_at_desk(BOB.id) and not await service.worked_at_desk("张三")
 
 
 @every_store

@@ -133,7 +133,7 @@ def test_what_one_person_may_do_follows_the_machine_and_ownership() -> None:
     owned = ticket(T.CLAIMED, ALICE)
     assert allowed_actions(owned, ALICE) == (A.REPLY, A.NOTE, A.TRANSFER, A.ESCALATE, A.REGRADE, A.RESOLVE)
     assert allowed_actions(owned, BOB) == (A.NOTE, A.ESCALATE, A.REGRADE)  # raise the severity only
-    assert allowed_actions(owned, SUE) == (A.NOTE, A.TRANSFER, A.ESCALATE, A.REGRADE, A.RESOLVE)
+    assert allowed_actions(owned, SUE) == (A.REPLY, A.NOTE, A.TRANSFER, A.ESCALATE, A.REGRADE, A.RESOLVE)  # a supervisor may step in
     assert allowed_actions(ticket(T.REOPENED, ALICE), BOB) == (A.CLAIM, A.NOTE, A.ESCALATE, A.REGRADE)
     assert allowed_actions(ticket(T.RESOLVED, ALICE), ALICE) == (A.NOTE,)
     assert allowed_actions(ticket(T.CLOSED, ALICE), SUE) == (A.NOTE,)
