@@ -109,6 +109,9 @@ class TicketEventRepository(Protocol):
 
     async def for_ticket(self, ticket_id: int) -> Sequence[TicketEvent]: ...
 
+    async def any_by(self, actor: str, kinds: Sequence[str]) -> bool:
+        """Whether ``actor`` recorded an event of one of ``kinds`` on any ticket."""
+
 
 class OutboxRepository(Protocol):
     async def add(self, item: OutboxItem) -> OutboxItem:

@@ -39,6 +39,7 @@ from flows.ownership import DeskAction, allowed_actions, check_declare_crisis
 from flows.ports import UnitOfWorkFactory
 from flows.service import ComplaintService, DeskOutcome, DeskView, desk_event
 from flows.texts import Catalogue
+from flows.words import Vocabulary, Words, norm
 from nlp import Category
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ LEASE_SECONDS = 15.0
 ICONS = {Severity.GENERAL: "📝", Severity.IMPORTANT: "⚠️", Severity.HOT: "🔥", Severity.MAJOR: "⛔"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _TICKET_WORD = re.compile(r"#?[Tt]\d{1,12}")
+_ASCII_WORD = re.compile(r"/?[A-Za-z]+")
 
 
 def clean(text: str) -> str:
@@ -566,6 +568,49 @@ def command(*names: str) -> Callable[[Handler], Handler]:
     return add
 
 
+def distance(a: str, b: str) -> int:
+    """How many letters to add, drop, change or swap with a neighbour to make ``a`` into ``b``."""
+    before: list[int] | None = None
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            current[j] = min(row[j] + 1, current[j - 1] + 1, row[j - 1] + (a[i - 1] != b[j - 1]))
+            if before is not None and i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], before[j - 2] + 1)
+        before, row = row, current
+    return row[len(b)]
+
+
+def meant_command(word: str) -> str | None:
+    """The command a mistyped word stands for: a command name of 4 or more letters one
+    letter off (``claimm``, ``hepl``), or two off when it has 6 or more (``reslove``)."""
+    word = word.lower().lstrip("/")
+    best: tuple[int, str] | None = None
+    for name in COMMANDS:
+        if len(name) < 4 or name == word:
+            continue
+        off = distance(word, name)
+        if off <= (2 if len(name) >= 6 else 1) and (best is None or off < best[0]):
+            best = (off, name)
+    return best[1] if best else None
+
+
+def not_a_reply(text: str) -> str | None:
+    """Why a line that is no command is not sent to the customer as a reply: its first
+    word looks like a mistyped command (``reslove 已退款``), or it is one English word
+    alone (``frobnicate``). None: a sentence, sent as a reply. The key of the text that
+    says so, with ``{command}``/``{word}``."""
+    word, _, rest = text.partition(" ")
+    if not _ASCII_WORD.fullmatch(word):
+        return None  # Chinese, a number, a word with punctuation: a sentence
+    if meant_command(word) is not None:
+        return "terminal_desk.did_you_mean"
+    if not rest.strip():
+        return "terminal_desk.not_sent"
+    return None
+
+
 #: the commands that act on the open ticket and need a text; asked for when picked by number
 _ASK = {"reply": "terminal_desk.ask_reply", "note": "terminal_desk.ask_note", "transfer": "terminal_desk.ask_transfer", "resolve": "terminal_desk.ask_resolve"}
 
@@ -591,6 +636,8 @@ class DeskConsole:
         self.current: int | None = None  # the open ticket
         self.choices: list[Choice] = []
         self.asking: str | None = None  # a command picked by number, waiting for its text
+        self.confirming: Callable[[], Awaitable[None]] | None = None  # done when the agent says yes
+        self.vocabulary = Vocabulary(renderer.texts)
 
     def t(self, key: str, **params: object) -> str:
         return self.renderer.t(key, **params)
@@ -620,8 +667,18 @@ class DeskConsole:
 
     async def handle(self, line: str) -> None:
         text = line.rstrip("\r\n").strip()
+        if self.confirming is not None:
+            then, self.confirming = self.confirming, None
+            if text == "1" or self.vocabulary.means(norm(text), (Words.YES,)):
+                await then()
+            else:
+                self.say(self.t("terminal_desk.cancelled"))
+            return
         if self.asking is not None:
             asked, self.asking = self.asking, None
+            word, _, rest = text.partition(" ")
+            if word.lower().lstrip("/") == asked:  # "transfer bob" typed after "transfer" asked whom
+                text = rest.strip()
             if text or asked == "resolve":
                 await COMMANDS[asked](self, text)
             else:
@@ -638,6 +695,8 @@ class DeskConsole:
             await handler(self, rest.strip())
         elif _TICKET_WORD.fullmatch(word) and not rest:
             await self.open(word)
+        elif self.current is not None and (why := not_a_reply(text)) is not None:
+            self.say(self.t(why, command=meant_command(word) or "", word=clean(word)))
         elif self.current is not None:
             await self.reply(text)  # a line that is no command: a reply to the open ticket's customer
         else:
@@ -653,6 +712,12 @@ class DeskConsole:
             self.say(self.t(_ASK[choice.command]))
             return
         await COMMANDS[choice.command](self, choice.arg)
+
+    def confirm(self, question: str, then: Callable[[], Awaitable[None]]) -> None:
+        """Ask a yes/no question; ``then`` runs when the next line says yes, else nothing changes."""
+        self.confirming = then
+        self.choices = []
+        self.say(question, f"  [1] {self.t('terminal_desk.confirm_yes')}", f"  [2] {self.t('terminal_desk.confirm_no')}")
 
     def _numbered(self, entries: Sequence[tuple[Choice, str]]) -> list[str]:
         self.choices = [choice for choice, _ in entries]
@@ -747,8 +812,17 @@ async def _note(desk: DeskConsole, arg: str) -> None:
 
 @command("transfer")
 async def _transfer(desk: DeskConsole, arg: str) -> None:
-    if await _needs_text(desk, "transfer", arg):
-        await desk._act(lambda ticket_id: desk.service.transfer(ticket_id, desk.actor, desk.colleague(arg)))
+    if not await _needs_text(desk, "transfer", arg):
+        return
+    to = desk.colleague(arg)
+
+    async def transfer() -> None:
+        await desk._act(lambda ticket_id: desk.service.transfer(ticket_id, desk.actor, to))
+
+    if desk.current is not None and not to.is_supervisor and not await desk.service.worked_at_desk(to.id):
+        desk.confirm(desk.t("terminal_desk.new_colleague", name=clean(to.display)), transfer)  # a typo or a newcomer?
+        return
+    await transfer()
 
 
 @command("escalate")

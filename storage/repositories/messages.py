@@ -98,3 +98,8 @@ class SqlTicketEventRepository(_QueuedInserts):
             select(ticket_events).where(ticket_events.c.ticket_id == ticket_id).order_by(ticket_events.c.id)
         )
         return [_event(r) for r in rows]
+
+    async def any_by(self, actor: str, kinds: Sequence[str]) -> bool:
+        await self.write_pending()
+        query = select(ticket_events.c.id).where(ticket_events.c.actor == actor, ticket_events.c.kind.in_(list(kinds))).limit(1)
+        return (await self.connection.execute(query)).first() is not None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import re
@@ -219,3 +220,40 @@ def test_a_second_desk_terminal_stands_by_and_takes_over(folder: Path, terminals
     second.expect(en("terminal_desk.events_taken_over"), timeout=20)
     second.type("quit")
     assert second.close() == 0
+
+
+def _to_customer(folder: Path) -> list[str]:
+    """The texts queued for the customer's terminal chat, in order."""
+    db = sqlite3.connect(folder / "complaint-bot.db")
+    rows = db.execute("select payload from outbox where channel = 'console' order by id").fetchall()
+    return [str(json.loads(payload).get("text", "")) for (payload,) in rows]
+
+
+def test_new_user_slips_at_the_desk_send_nothing_to_the_customer(folder: Path) -> None:
+    """A repeated command word after a prompt, a transfer to a name never seen here, a
+    mistyped command, a lone word: each is caught before it reaches the customer."""
+    filed = run_bot(["chat", "--user", "sam", "--lang", "en", "--no-prompt"], [HOT, "1", "1", "1", "13912345678", "1", "1"], folder)
+    assert filed.returncode == 0, filed.stderr
+    before = _to_customer(folder)
+    result = run_bot(
+        ["desk", "--agent", "bob", "--no-prompt"],
+        ["open T000001", "claim", "transfer", "transfer nobody_xyz", "2", "reslove 已退款", "frobnicate", "我们已经退款了"],
+        folder,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert en("terminal_desk.ask_transfer") in lines
+    assert en("terminal_desk.new_colleague", name="nobody_xyz") in lines and en("terminal_desk.cancelled") in lines
+    assert en("terminal_desk.did_you_mean", command="resolve") in lines
+    assert en("terminal_desk.not_sent", word="frobnicate") in lines
+    db = sqlite3.connect(folder / "complaint-bot.db")
+    assert db.execute("select state, owner_id from tickets").fetchone() == ("claimed", "bob")
+    sent = _to_customer(folder)[len(before):]
+    assert not any("reslove" in text or "frobnicate" in text or "transfer" in text.lower() for text in sent), sent
+    assert sent[-1].endswith("我们已经退款了"), sent
+    # a supervisor steps in with a reply on bob's ticket, as the refusal text says she may
+    supervisor = run_bot(["desk", "--agent", "alice", "--supervisor", "--no-prompt"], ["open T000001", "reply 我们再看看"], folder)
+    assert supervisor.returncode == 0, supervisor.stderr
+    assert "owns this ticket" not in supervisor.stdout
+    assert _to_customer(folder)[-1].endswith("我们再看看")
+    assert db.execute("select owner_id from tickets").fetchone() == ("bob",)

@@ -55,6 +55,9 @@ class MemoryTicketEventRepository(Repo):
     async def for_ticket(self, ticket_id: int) -> Sequence[TicketEvent]:
         return [replace(e, data=json_copy(e.data)) for _, e in sorted(self.db.events.items()) if e.ticket_id == ticket_id]
 
+    async def any_by(self, actor: str, kinds: Sequence[str]) -> bool:
+        return any(e.actor == actor and e.kind in kinds for e in self.db.events.values())
+
 
 class MemoryOutboxRepository(Repo):
     async def add(self, item: OutboxItem) -> OutboxItem:

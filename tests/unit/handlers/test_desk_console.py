@@ -25,6 +25,8 @@ from handlers.desk_console import (
     TerminalDeskSender,
     TerminalRenderer,
     action_choices,
+    meant_command,
+    not_a_reply,
     terminal_desk_running,
 )
 from nlp import default_classifier
@@ -240,10 +242,12 @@ async def test_unknown_words_without_an_open_ticket_are_not_sent_anywhere(
 async def test_a_transferred_ticket_is_the_new_owners(
     ticket: Ticket, service: ComplaintService, renderer: TerminalRenderer, out: io.StringIO
 ) -> None:
+    await (bob := desk(service, renderer, io.StringIO(), BOB)).handle("open T000001")
+    await bob.handle("note looks like mine")  # bob has worked at this desk
     alice = desk(service, renderer, out)
     await alice.handle("open T000001")
     await alice.handle("claim")
-    await alice.handle("transfer bob")
+    await alice.handle("transfer bob")  # no question: bob has worked here
     assert "Ticket T000001 transferred." in out.getvalue().splitlines()
     bobs = io.StringIO()
     bob = desk(service, renderer, bobs, BOB)
@@ -251,3 +255,139 @@ async def test_a_transferred_ticket_is_the_new_owners(
     assert "[1] • T000001" in bobs.getvalue()
     await alice.handle("reply are you there?")
     assert out.getvalue().splitlines()[-1] == "bob owns this ticket; only the owner or a supervisor can do that."
+
+
+async def _sent(service: ComplaintService) -> list[str]:
+    """What went to the customer's chat (the outbox), in order."""
+    async with service.uow_factory() as uow:
+        return [str(item.payload.get("text")) for item in await uow.outbox.pending("console", "lily")]
+
+
+async def _owner(service: ComplaintService) -> str | None:
+    async with service.uow_factory() as uow:
+        stored = await uow.tickets.get(1)
+    assert stored is not None
+    return stored.owner_id
+
+
+async def test_a_prompt_answer_may_repeat_the_command_word(
+    ticket: Ticket, service: ComplaintService, renderer: TerminalRenderer, out: io.StringIO
+) -> None:
+    console = desk(service, renderer, out)
+    await console.handle("open T000001")
+    await console.handle("claim")
+    for asked, answer in [("reply", "reply we are on it"), ("note", "note called the courier")]:
+        await console.handle(asked)
+        await console.handle(answer)
+    await console.handle("transfer")
+    assert out.getvalue().splitlines()[-1] == "Transfer to whom? Type the agent's name (an empty line cancels):"
+    await console.handle("transfer nobody_xyz")
+    assert out.getvalue().splitlines()[-3:] == ["nobody_xyz has not worked at this desk yet; transfer anyway?", "  [1] yes", "  [2] no"]
+    await console.handle("2")
+    assert out.getvalue().splitlines()[-1] == "Cancelled; nothing was changed."
+    assert await _owner(service) == "alice"
+    await console.handle("open T000001")
+    await console.handle(str(console.choices.index(Choice("resolve")) + 1))
+    assert out.getvalue().splitlines()[-1] == "Type the resolution the customer will read (an empty line: none):"
+    await console.handle("/resolve refunded")
+    sent = await _sent(service)
+    assert any(text.endswith("we are on it") for text in sent) and not any("reply we are on it" in text for text in sent), sent
+    assert not any("transfer" in text.lower() for text in sent), sent
+    async with service.uow_factory() as uow:
+        events = await uow.events.for_ticket(1)
+    assert [(e.data or {}).get("text") for e in events if e.kind == "note"] == ["called the courier"]
+    assert [(e.data or {}).get("note") for e in events if e.kind == "resolve"] == ["refunded"]
+
+
+async def test_a_transfer_to_a_name_never_seen_at_the_desk_asks_first(
+    ticket: Ticket, service: ComplaintService, renderer: TerminalRenderer, out: io.StringIO
+) -> None:
+    supervisors = {"sue"}
+    console = DeskConsole(
+        service, renderer, Screen(out, None), ALICE, lambda name: Actor(name, name, is_agent=True, is_supervisor=name in supervisors)
+    )
+    await console.handle("open T000001")
+    await console.handle("claim")
+    await console.handle("transfer 张三")
+    assert out.getvalue().splitlines()[-3] == "张三 has not worked at this desk yet; transfer anyway?"
+    assert await _owner(service) == "alice", "nothing happens before the answer"
+    await console.handle("yes")
+    assert "Ticket T000001 transferred." in out.getvalue().splitlines()
+    assert await _owner(service) == "张三"
+    # a supervisor named in [desk] supervisors is known without having worked here
+    zhang = DeskConsole(service, renderer, Screen(io.StringIO(), None), Actor("张三", "张三", is_agent=True), console.colleague)
+    await zhang.handle("open T000001")
+    await zhang.handle("transfer sue")
+    assert await _owner(service) == "sue"
+    # someone who has transferred a ticket here is known too: 张三 now has
+    sue = DeskConsole(service, renderer, Screen(io.StringIO(), None), SUE, console.colleague)
+    await sue.handle("open T000001")
+    await sue.handle("transfer 张三")
+    assert await _owner(service) == "张三"
+
+
+@pytest.mark.parametrize(
+    ("line", "why"),
+    [
+        ("reslove 已退款", "terminal_desk.did_you_mean"),
+        ("/reslove 已退款", "terminal_desk.did_you_mean"),
+        ("claimm", "terminal_desk.did_you_mean"),
+        ("hepl", "terminal_desk.did_you_mean"),
+        ("trasnfer bob", "terminal_desk.did_you_mean"),
+        ("frobnicate", "terminal_desk.not_sent"),
+        ("ok", "terminal_desk.not_sent"),
+        ("我们已经退款", None),
+        ("已退款 reslove", None),
+        ("We are on it", None),
+        ("Hello, the refund is on its way", None),
+        ("Hello we refunded you", None),
+        ("Thanks!", None),
+        ("Sorry for the wait", None),
+    ],
+)
+def test_which_lines_that_are_no_command_are_not_replies(line: str, why: str | None) -> None:
+    assert not_a_reply(line) == why
+
+
+@pytest.mark.parametrize(("word", "meant"), [("reslove", "resolve"), ("RESOLVE", None), ("rely", "reply"), ("hello", None), ("r", None), ("mien", "mine")])
+def test_a_mistyped_command_is_recognised(word: str, meant: str | None) -> None:
+    assert meant_command(word) == meant
+
+
+async def test_a_mistyped_command_or_a_lone_word_is_not_sent_to_the_customer(
+    ticket: Ticket, service: ComplaintService, renderer: TerminalRenderer, out: io.StringIO
+) -> None:
+    console = desk(service, renderer, out, BOB)
+    await console.handle("open T000001")
+    await console.handle("claim")
+    before = await _sent(service)
+    await console.handle("reslove 已退款")
+    assert out.getvalue().splitlines()[-1] == "Did you mean resolve? Nothing was sent; to send this to the customer type: reply TEXT"
+    await console.handle("frobnicate")
+    assert out.getvalue().splitlines()[-1] == "“frobnicate” is not a command. Nothing was sent; to send it to the customer type: reply TEXT"
+    assert await _sent(service) == before
+    await console.handle("已经为您退款")
+    await console.handle("We are on it")
+    await console.handle("reply frobnicate")
+    after = await _sent(service)
+    assert len(after) == len(before) + 3
+    said = ["已经为您退款", "We are on it", "frobnicate"]
+    assert all(text.endswith(words) for text, words in zip(after[len(before):], said, strict=True)), after
+    async with service.uow_factory() as uow:
+        stored = await uow.tickets.get(1)
+    assert stored is not None and stored.state is TicketState.CLAIMED, "the mistyped resolve resolved nothing"
+
+
+async def test_a_supervisor_replies_on_a_ticket_an_agent_owns(
+    ticket: Ticket, service: ComplaintService, renderer: TerminalRenderer, out: io.StringIO
+) -> None:
+    bob = desk(service, renderer, io.StringIO(), BOB)
+    await bob.handle("open T000001")
+    await bob.handle("claim")
+    sue = desk(service, renderer, out, SUE)
+    await sue.handle("open T000001")
+    assert Choice("reply") in sue.choices, "the card offers the supervisor a reply"
+    await sue.handle("reply we are looking again")
+    assert "Reply sent to the customer of ticket T000001." in out.getvalue().splitlines()
+    assert any(text.endswith("we are looking again") for text in await _sent(service))
+    assert await _owner(service) == "bob"
