@@ -69,7 +69,7 @@ class Questions(TakenDetails):
         words = explaining_words(cues, draft.suggested_category)
         name = self.category_name(turn, draft.suggested_category)
         if words:
-            text = self.t(turn, "category.suggest_because", category=name, cues="、".join(words))
+            text = self.t(turn, "category.suggest_because", category=name, cues=self.t(turn, "category.cue_joiner").join(words))
         else:
             text = self.t(turn, "category.suggest", category=name)
         severity = Severity(draft.severity)
@@ -77,7 +77,7 @@ class Questions(TakenDetails):
             reasons = [
                 severity_reason(c, turn.language) for c in cues.get("severity", []) if c.get("severity") == severity.value
             ]
-            text += "\n" + self.t(turn, f"severity.note_{severity.value}", reasons="；".join(dict.fromkeys(reasons)) or "-")
+            text += "\n" + self.t(turn, f"severity.note_{severity.value}", reasons=self.t(turn, "severity.reason_joiner").join(dict.fromkeys(reasons)) or "-")
         return self.t(turn, "describe.thanks") + "\n" + text
 
     def _review_text(self, turn: Turn, key: str, draft: Draft) -> str:

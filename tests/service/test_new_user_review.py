@@ -121,3 +121,17 @@ async def test_a_labelled_detail_at_the_category_question_is_a_correction_not_de
     ticket = customer.last.ticket
     assert (ticket.order_number, ticket.contact) == ("DD999888778", "13700002222")
     assert "DD999888777" not in ticket.description and "13700001111" not in ticket.description
+
+
+# ---------------------------------------------------------------------- 5. lists joined per language
+async def test_the_words_behind_the_suggestion_are_joined_in_the_customers_language(service: ComplaintService) -> None:
+    english = Customer(service, chat_id="300", language="en-GB")
+    await english.say("The waiter was rude and the food was cold, I waited an hour")
+    suggestion = english.replies[0].text
+    assert "Since you mentioned" in suggestion and "、" not in suggestion, suggestion
+    assert en("category.cue_joiner") in suggestion.split("“")[1].split("”")[0], suggestion
+
+    chinese = Customer(service, chat_id="301")
+    await chinese.say("服务员态度很差，菜也是凉的，等了一个小时")
+    suggestion = chinese.replies[0].text
+    assert "、" in suggestion.split("“")[1].split("”")[0], suggestion
