@@ -59,7 +59,7 @@ class Answers(Commands):
                 turn.reply(self.t(turn, reader.empty))
             else:
                 turn.reply(self.t(turn, "empty.again"))
-                self.prompt(turn)
+                self._ask_again_briefly(turn)
             return
         press = self._typed_press(turn, step, word)
         if press is not None:
@@ -67,7 +67,7 @@ class Answers(Commands):
             return
         if step.numbered and (picked := number(word)) is not None:
             if not await self._press_number(turn, self._buttons(turn, step.question_for(len(conv.draft.photos))), picked):
-                self.prompt(turn)
+                self._ask_again_briefly(turn)
             return
         match reader:
             case Description():

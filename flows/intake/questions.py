@@ -44,6 +44,16 @@ class Questions(TakenDetails):
             request_contact=self.t(turn, "button.share_contact") if question.share_contact else None,
         )
 
+    def _ask_again_briefly(self, turn: Turn) -> None:
+        """The question again after a line that answered nothing: at the review, whose
+        summary is on screen just above, only a short line with its buttons; elsewhere
+        the whole question."""
+        step = self._step(turn)
+        if step is not None and step.question.fill is Fill.REVIEW:
+            turn.reply(self.t(turn, "review.choose"), self._buttons(turn, step.question))
+            return
+        self.prompt(turn)
+
     def _question_text(self, turn: Turn, question: Question, draft: Draft) -> str:
         if question.fill is Fill.PHOTOS:
             return self.t(turn, question.text, count=len(draft.photos))

@@ -135,3 +135,22 @@ async def test_the_words_behind_the_suggestion_are_joined_in_the_customers_langu
     await chinese.say("服务员态度很差，菜也是凉的，等了一个小时")
     suggestion = chinese.replies[0].text
     assert "、" in suggestion.split("“")[1].split("”")[0], suggestion
+
+
+# ---------------------------------------------------------------------- 4. an empty line at the review
+async def test_an_empty_line_at_the_review_repeats_only_the_buttons(customer: Customer) -> None:
+    await customer.say(DELIVERY)
+    await customer.press("是的")
+    await customer.skip_details()
+    await customer.press("没有照片")
+    assert state(customer) is S.REVIEWING and "请确认您的投诉内容" in customer.text
+    for said in ("\u200b", "9"):
+        await customer.say(said)
+        assert "请确认您的投诉内容" not in customer.text and DELIVERY not in customer.text, "not the whole summary again"
+        assert customer.replies[-1].text == zh("review.choose")
+        assert [b.label for row in customer.replies[-1].buttons for b in row] == [
+            zh("button.submit"), zh("button.change_category"), zh("button.edit_description"), zh("button.cancel")
+        ]
+    assert customer.replies[0].text == zh("choice.many", count=4)
+    await customer.press("提交")
+    assert customer.last and customer.last.ticket and customer.last.ticket.description == DELIVERY
