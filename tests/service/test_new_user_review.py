@@ -154,3 +154,62 @@ async def test_an_empty_line_at_the_review_repeats_only_the_buttons(customer: Cu
     assert customer.replies[0].text == zh("choice.many", count=4)
     await customer.press("提交")
     assert customer.last and customer.last.ticket and customer.last.ticket.description == DELIVERY
+
+
+# ---------------------------------------------------------------------- 3. after submitting
+HOT = "外卖里有头发，孩子吃了以后一直拉肚子"
+
+
+async def submit_without_contact(customer: Customer, text: str = HOT) -> None:
+    await customer.say(text)
+    await customer.press("是的")
+    while state(customer) is not S.ASKING_PHOTOS:
+        await customer.press("跳过")  # the contact of an urgent complaint: twice
+    await customer.press("没有照片")
+    await customer.press("提交")
+
+
+@every_store
+async def test_an_urgent_ticket_without_a_contact_is_promised_an_answer_here(customer: Customer, store: Store) -> None:
+    await submit_without_contact(customer)
+    assert customer.last and customer.last.ticket and customer.last.ticket.contact is None
+    ticket = customer.last.ticket
+    assert ticket.handoff_reason, "an urgent complaint goes to the staff at once"
+    assert "前联系您" not in customer.text and "在这里回复您" in customer.text
+    assert "在这里回复您" in customer.replies[0].text and ticket.number in customer.replies[0].text
+    assert customer.replies[-1].text == zh("desk.not_connected_here", number=ticket.number)
+
+    await customer.say("孩子现在去医院了")  # content: added, the notice not again
+    assert customer.text == zh("info.added", number=ticket.number)
+    for stray in ("1", "ok", "好的"):
+        await customer.say(stray)
+        assert customer.text == zh("waiting.noted", number=ticket.number), stray
+        assert customer.last and customer.last.desk == [], "nothing for the desk"
+    assert ticket.id is not None
+    assert await said_about(store, ticket.id) == ["孩子现在去医院了"], "stray lines are kept off the ticket"
+    await customer.say("13812345678")  # a phone number is content, not a choice
+    assert customer.text == zh("info.added", number=ticket.number)
+
+
+async def test_an_urgent_ticket_with_a_contact_keeps_its_promise_to_contact(customer: Customer) -> None:
+    await customer.say(HOT + "，我的电话 13812345678")
+    await customer.press("是的")
+    while state(customer) is not S.ASKING_PHOTOS:
+        await customer.press("跳过")
+    await customer.press("没有照片")
+    await customer.press("提交")
+    assert customer.last and customer.last.ticket and customer.last.ticket.contact == "13812345678"
+    assert "前联系您" in customer.replies[0].text
+    assert customer.replies[-1].text == zh("desk.not_connected", number=customer.last.ticket.number)
+
+
+async def test_a_person_asked_for_later_is_told_once_that_no_agent_is_connected(customer: Customer) -> None:
+    ticket = await customer.submit(DELIVERY)  # queued, not handed off: no notice yet
+    assert zh("desk.not_connected_here", number=ticket.number) not in customer.text
+    await customer.command("human")
+    assert customer.text == "\n".join(
+        (zh("human.handed_off_here", number=ticket.number, due=customer.replies[0].text.split("客服会在 ")[1].split(" 前")[0]),
+         zh("desk.not_connected_here", number=ticket.number))
+    )
+    await customer.say("还是没有收到")
+    assert customer.text == zh("info.added", number=ticket.number), "said once per ticket"
