@@ -60,7 +60,12 @@ class FollowUp(Questions):
     # ------------------------------------------------------------------ to the ticket's thread
     async def _add_info(self, turn: Turn, inbound: Inbound) -> None:
         conv = turn.conversation
-        if conv is not None and conv.state in WAITING_STATES and self._says_nothing_new(norm(inbound.text)):
+        if (
+            inbound.kind is InboundKind.TEXT  # a photo captioned "1" is still a photo for the ticket
+            and conv is not None
+            and conv.state in WAITING_STATES
+            and self._says_nothing_new(norm(inbound.text))
+        ):
             # "1", "ok", "好的" while the ticket waits: no content for the ticket (kept off it,
             # like a blank line), answered briefly
             turn.unfiled = True

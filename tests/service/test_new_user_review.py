@@ -189,6 +189,8 @@ async def test_an_urgent_ticket_without_a_contact_is_promised_an_answer_here(cus
     assert await said_about(store, ticket.id) == ["孩子现在去医院了"], "stray lines are kept off the ticket"
     await customer.say("13812345678")  # a phone number is content, not a choice
     assert customer.text == zh("info.added", number=ticket.number)
+    await customer.photo(caption="1")  # a photo is content whatever its caption
+    assert customer.text == zh("info.added", number=ticket.number) and customer.last and customer.last.desk
 
 
 async def test_an_urgent_ticket_with_a_contact_keeps_its_promise_to_contact(customer: Customer) -> None:
