@@ -240,6 +240,7 @@ class Draft:
     urged: list[str] = field(default_factory=list)  # detail fields whose skip was answered with why they matter
     held: dict[str, Any] | None = None  # what waits for the customer's answer to a side question (flows/intake/held.py)
     newer_complaint: bool = False  # a newer complaint was started in the chat since this one's ticket
+    desk_notice: bool = False  # the customer was told no agent is connected (once per ticket)
 
     def to_dict(self) -> dict[str, Any]:
         """Every field (a new one needs nothing here), the photos as dicts."""

@@ -76,6 +76,13 @@ def number(word: str) -> int | None:
     return int(word) if word.isdecimal() and len(word) <= 9 else None
 
 
+def choice(word: str) -> int | None:
+    """The number a normalised typed answer is when it can only be a choice ("1", "２"):
+    one digit (a phone or order number is longer)."""
+    picked = number(word)
+    return picked if picked is not None and picked < 10 else None
+
+
 def split_words(listed: str) -> frozenset[str]:
     """The words of one catalogue entry ("是, 是的, 对"), normalised like typed answers."""
     return frozenset(word for word in (norm(part) for part in _SEPARATOR.split(listed)) if word)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
@@ -96,6 +96,9 @@ class Details:
     contact: str | None = None
     occurred: When | None = None
     amount: Amount | None = None
+    only_labelled: bool = False
+    """The text is nothing but these details next to their labels ("订单号 JD9999",
+    "电话 137…", "时间是昨天", "订单号改成 X，电话 137…"): a detail given on its own."""
 
     def found(self) -> bool:
         return any(v is not None for v in (self.order_number, self.contact, self.occurred, self.amount))
@@ -105,12 +108,15 @@ def extract_details(text: str, today: date, cut: Cut | None = None) -> Details:
     """The details ``text`` states clearly (see the module's docstring); ``today`` resolves
     relative days; with ``cut`` a time word must be a word of the segmentation."""
     plain = _halfwidth(text)
-    return Details(
+    found = Details(
         order_number=_order_number(plain),
         contact=_contact(plain),
         occurred=_occurred(plain, today, cut),
         amount=_amount(plain),
     )
+    if found.found() and _only_labelled(plain, found):
+        return replace(found, only_labelled=True)
+    return found
 
 
 # ---------------------------------------------------------------------- order numbers
@@ -505,3 +511,37 @@ def _value(match: re.Match[str]) -> tuple[Decimal, str] | None:
         return Decimal((match.group("n1") or match.group("n2")).replace(",", "")), currency
     except InvalidOperation:  # pragma: no cover - the pattern only lets numbers through
         return None
+
+
+# ---------------------------------------------------------------------- a detail on its own
+_WHEN_LABEL = r"发生时间|时间|日期|\bwhen\b|\btime\b|\bdate\b"
+_AMOUNT_LABEL = r"支付金额|金额|付了|花了|实付|支付|\bamount(?:\s+paid)?\b|\bpaid\b"
+_ANY_LABEL = re.compile(
+    rf"{_ORDER_LABEL_ZH}|{_ORDER_LABEL_EN}|联系电话|联系方式|手机号码|手机号|电话号码|电话|手机|邮箱|电邮"
+    rf"|\be-?mail\b|\bphone(?:\s*number)?\b|\bmobile\b|\bcell\b|\btel\b\.?|\bcontact\b|{_WHEN_LABEL}|{_AMOUNT_LABEL}",
+    re.IGNORECASE,
+)
+# what may stand around a label and its value: "是", "应该是", "改成", "正确的", "my", "is"...
+_FILLER = re.compile(
+    r"应该是|应是|其实是|实际上?是|改成|改为|更正为|更正|正确的|我的|是|为"
+    r"|\bshould be\b|\bis\b|\bmy\b|\bthe\b|\bcorrect\b|\bactually\b|\bnumber\b|\bno\b\.?"
+    r"|[\s:#,.;!、，。；！：]",
+    re.IGNORECASE,
+)
+
+
+def _only_labelled(text: str, found: Details) -> bool:
+    """Whether ``text`` is only ``found``'s values, their labels and filler words, with
+    at least one label (a bare "昨天晚上" answers a question; it corrects nothing)."""
+    rest = text
+    values = [
+        *(found.order_number.split(", ") if found.order_number else ()),
+        found.contact,
+        found.occurred.words if found.occurred else None,
+        found.amount.words if found.amount else None,
+    ]
+    for value in values:
+        if value:
+            rest = rest.replace(value, " ")
+    unlabelled = _ANY_LABEL.sub(" ", rest)
+    return unlabelled != rest and not _FILLER.sub("", unlabelled)

@@ -59,7 +59,7 @@ class Answers(Commands):
                 turn.reply(self.t(turn, reader.empty))
             else:
                 turn.reply(self.t(turn, "empty.again"))
-                self.prompt(turn)
+                self._ask_again_briefly(turn)
             return
         press = self._typed_press(turn, step, word)
         if press is not None:
@@ -67,7 +67,7 @@ class Answers(Commands):
             return
         if step.numbered and (picked := number(word)) is not None:
             if not await self._press_number(turn, self._buttons(turn, step.question_for(len(conv.draft.photos))), picked):
-                self.prompt(turn)
+                self._ask_again_briefly(turn)
             return
         match reader:
             case Description():
@@ -173,8 +173,12 @@ class Answers(Commands):
         """Free text where a choice was expected: it adds to the description (nothing a
         customer says is dropped), then the question of the step comes again."""
         if not blank(text):
-            self._add_to_description(turn, text)
-            turn.reply(self.t(turn, added_key))
+            given = self._given_on_its_own(turn, text)
+            if given is not None:  # "订单号 DD9998", "电话 137…": a correction, not more of the description
+                self._correct(turn, given)
+            else:
+                self._add_to_description(turn, text)
+                turn.reply(self.t(turn, added_key))
         self.prompt(turn)
 
     def _add_to_description(self, turn: Turn, text: str) -> None:
@@ -193,6 +197,15 @@ class Answers(Commands):
         if not value:
             self.prompt(turn)
             return
+        given = self._given_on_its_own(turn, value)
+        if given is not None:  # "电话 137…", "时间是昨天", or another detail corrected: "订单号 JD9999"
+            own = given.pop(detail.field, None)
+            if given:
+                self._correct(turn, given)
+            if own is None:
+                self.prompt(turn)  # this step's question again
+                return
+            value = own
         if not detail.valid(value):
             text = self.t(turn, detail.invalid, limit=detail.limit) if detail.limit is not None else self.t(turn, detail.invalid)
             question = step.question

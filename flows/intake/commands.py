@@ -106,9 +106,9 @@ class Commands(FollowUp):
         """A customer with a queued (not handed-off) ticket asks for a person."""
         await lifecycle.hand_off(turn, ticket, HandoffReason.CUSTOMER_REQUEST, lifecycle.CUSTOMER)
         await turn.uow.tickets.save(ticket)
-        turn.reply(self.t(turn, "human.handed_off", number=ticket.number, due=self.due(turn, ticket.first_response_due)))
-        if not self.desk_connected:
-            turn.reply(self.t(turn, "desk.not_connected", number=ticket.number))
+        due = self.due(turn, ticket.first_response_due)
+        turn.reply(self.t(turn, self._promise(ticket, "human.handed_off"), number=ticket.number, due=due))
+        self._desk_not_connected(turn, ticket)
 
     async def show_status(self, turn: Turn) -> None:
         assert turn.customer.id is not None

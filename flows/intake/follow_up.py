@@ -16,7 +16,7 @@ from flows.events import (
 from flows.intake.questions import Questions
 from flows.steps import MAX_COMMENT
 from flows.turn import Turn
-from flows.words import trim
+from flows.words import Words, choice, norm, trim
 
 
 class FollowUp(Questions):
@@ -32,14 +32,46 @@ class FollowUp(Questions):
         if ticket.handoff_reason == HandoffReason.CUSTOMER_REQUEST:
             turn.reply(self.t(turn, "submitted.human", **params))
         elif ticket.handoff_reason:
-            turn.reply(self.t(turn, "submitted.urgent", **params))
+            turn.reply(self.t(turn, self._promise(ticket, "submitted.urgent"), **params))
         else:
             turn.reply(self.t(turn, "submitted.queued", **params))
-        if ticket.handoff_reason and not self.desk_connected:
-            turn.reply(self.t(turn, "desk.not_connected", number=ticket.number))
+        if ticket.handoff_reason:
+            self._desk_not_connected(turn, ticket)
+
+    @staticmethod
+    def _promise(ticket: Ticket, key: str) -> str:
+        """The text key of a promise that staff will contact the customer: without a
+        contact to reach them at, its ``_here`` variant says the answer comes in this chat."""
+        return key if ticket.contact else f"{key}_here"
+
+    def _desk_not_connected(self, turn: Turn, ticket: Ticket) -> None:
+        """No agent is connected: said once per ticket (its conversation remembers it).
+        The ticket stays queued and saved whatever the customer adds, so saying it again
+        after every line would only bury the acknowledgement of what was added."""
+        if self.desk_connected:
+            return
+        conv = turn.conversation
+        if conv is not None and conv.ticket_id == ticket.id:
+            if conv.draft.desk_notice:
+                return
+            conv.draft.desk_notice = True
+        turn.reply(self.t(turn, self._promise(ticket, "desk.not_connected"), number=ticket.number))
 
     # ------------------------------------------------------------------ to the ticket's thread
     async def _add_info(self, turn: Turn, inbound: Inbound) -> None:
+        conv = turn.conversation
+        if (
+            inbound.kind is InboundKind.TEXT  # a photo captioned "1" is still a photo for the ticket
+            and conv is not None
+            and conv.state in WAITING_STATES
+            and self._says_nothing_new(norm(inbound.text))
+        ):
+            # "1", "ok", "好的" while the ticket waits: no content for the ticket (kept off it,
+            # like a blank line), answered briefly
+            turn.unfiled = True
+            ticket = await self._ticket(turn)
+            turn.reply(self.t(turn, "waiting.noted", number=ticket.number if ticket is not None else "-"))
+            return
         self._fire(turn, "add_info")
         await self._relay(turn, inbound, acknowledge=True)
 
@@ -83,8 +115,13 @@ class FollowUp(Questions):
         conv = turn.conversation
         if acknowledge and conv is not None and conv.state in WAITING_STATES:
             turn.reply(self.t(turn, "info.added", number=ticket.number))
-            if not self.desk_connected and ticket.handoff_reason:
-                turn.reply(self.t(turn, "desk.not_connected", number=ticket.number))
+            if ticket.handoff_reason:
+                self._desk_not_connected(turn, ticket)
+
+    def _says_nothing_new(self, word: str) -> bool:
+        """A typed ``word`` with nothing in it for a waiting ticket: a choice number where no
+        button is shown ("1"), an "ok" or "好的"."""
+        return choice(word) is not None or self.vocabulary.means(word, (Words.YES, Words.DONE))
 
     # ------------------------------------------------------------------ the follow-up
     async def _solved(self, turn: Turn, solved: bool) -> None:

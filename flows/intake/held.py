@@ -29,7 +29,7 @@ from flows.formatting import mask_contact
 from flows.intake.answers import Answers
 from flows.steps import AddsToTicket, Detail, ForTheDesk, phone_or_email
 from flows.turn import Turn
-from flows.words import Words, blank, has_words, norm, number, trim
+from flows.words import Words, blank, choice, has_words, norm, number, trim
 from nlp import FALLBACK
 
 CONTACT = "contact"  # Draft.held["kind"]: a contact card that is not the sender's own
@@ -205,7 +205,7 @@ class Held(Answers):
             turn.reply(self.t(turn, "empty.again"))
             await self._ask_held(turn)
             return
-        if (picked := number(word)) is not None and picked < 10:  # a choice (a phone number is longer)
+        if (picked := choice(word)) is not None:
             if not await self._press_number(turn, await self._held_buttons(turn), picked):
                 await self._ask_held(turn)
             return

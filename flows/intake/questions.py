@@ -44,6 +44,16 @@ class Questions(TakenDetails):
             request_contact=self.t(turn, "button.share_contact") if question.share_contact else None,
         )
 
+    def _ask_again_briefly(self, turn: Turn) -> None:
+        """The question again after a line that answered nothing: at the review, whose
+        summary is on screen just above, only a short line with its buttons; elsewhere
+        the whole question."""
+        step = self._step(turn)
+        if step is not None and step.question.fill is Fill.REVIEW:
+            turn.reply(self.t(turn, "review.choose"), self._buttons(turn, step.question))
+            return
+        self.prompt(turn)
+
     def _question_text(self, turn: Turn, question: Question, draft: Draft) -> str:
         if question.fill is Fill.PHOTOS:
             return self.t(turn, question.text, count=len(draft.photos))
@@ -69,7 +79,7 @@ class Questions(TakenDetails):
         words = explaining_words(cues, draft.suggested_category)
         name = self.category_name(turn, draft.suggested_category)
         if words:
-            text = self.t(turn, "category.suggest_because", category=name, cues="、".join(words))
+            text = self.t(turn, "category.suggest_because", category=name, cues=self.t(turn, "category.cue_joiner").join(words))
         else:
             text = self.t(turn, "category.suggest", category=name)
         severity = Severity(draft.severity)
@@ -77,7 +87,7 @@ class Questions(TakenDetails):
             reasons = [
                 severity_reason(c, turn.language) for c in cues.get("severity", []) if c.get("severity") == severity.value
             ]
-            text += "\n" + self.t(turn, f"severity.note_{severity.value}", reasons="；".join(dict.fromkeys(reasons)) or "-")
+            text += "\n" + self.t(turn, f"severity.note_{severity.value}", reasons=self.t(turn, "severity.reason_joiner").join(dict.fromkeys(reasons)) or "-")
         return self.t(turn, "describe.thanks") + "\n" + text
 
     def _review_text(self, turn: Turn, key: str, draft: Draft) -> str:

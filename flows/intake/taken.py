@@ -20,7 +20,7 @@ from flows.formatting import mask_contact
 from flows.intake.context import IntakeContext
 from flows.steps import INTAKE_STEPS, STEPS, Detail, detail_fields
 from flows.turn import Turn
-from nlp import When
+from nlp import Details, When
 
 TAKEN_FIELDS = ("order_number", "occurred", "contact", "amount")
 """The draft's fields a customer's words can fill, in the order they are shown."""
@@ -38,18 +38,25 @@ DETAIL_STATES = frozenset(step.state for step in INTAKE_STEPS[_FIRST_DETAIL:])
 class TakenDetails(IntakeContext):
     """Filling the draft from the customer's words, passing filled steps, showing what was taken."""
 
-    def _take_details(self, turn: Turn, text: str) -> None:
-        """Fill the draft from ``text`` (at the review: replace, see :data:`REPLACED_AT_REVIEW`)."""
-        conv = turn.conversation
-        assert conv is not None
-        draft = conv.draft
-        found = self.classifier.details(text, turn.now.astimezone(self.timezone).date())
-        values = {
+    def _found(self, turn: Turn, text: str) -> Details:
+        """The details ``text`` states (:mod:`nlp.details`)."""
+        return self.classifier.details(text, turn.now.astimezone(self.timezone).date())
+
+    def _values(self, turn: Turn, found: Details) -> dict[str, str | None]:
+        """What each field of the draft would hold from ``found``."""
+        return {
             "order_number": found.order_number,
             "contact": found.contact,
             "occurred": self._when(turn, found.occurred) if found.occurred is not None else None,
             "amount": found.amount.text if found.amount is not None else None,
         }
+
+    def _take_details(self, turn: Turn, text: str) -> None:
+        """Fill the draft from ``text`` (at the review: replace, see :data:`REPLACED_AT_REVIEW`)."""
+        conv = turn.conversation
+        assert conv is not None
+        draft = conv.draft
+        values = self._values(turn, self._found(turn, text))
         at_review = conv.state is ConversationState.REVIEWING
         checks = {detail.field: detail for detail in detail_fields()}
         for name in TAKEN_FIELDS:
@@ -66,6 +73,41 @@ class TakenDetails(IntakeContext):
             for taken in (draft.from_words, draft.unshown):
                 if name not in taken:
                     taken.append(name)
+
+    def _given_on_its_own(self, turn: Turn, text: str) -> dict[str, str] | None:
+        """The details of a message that is nothing but details next to their labels
+        ("订单号 JD9999", "电话 137…", "时间是昨天"), each passing its step's check; None
+        for any other message (a sentence that also mentions a number is words to keep)."""
+        found = self._found(turn, text)
+        if not found.only_labelled:
+            return None
+        checks = {detail.field: detail for detail in detail_fields()}
+        given = {
+            name: value
+            for name, value in self._values(turn, found).items()
+            if value is not None and (name not in checks or checks[name].valid(value))
+        }
+        return given or None
+
+    def _correct(self, turn: Turn, given: dict[str, str]) -> None:
+        """Details the customer gave on their own (the "如有不对…直接发给我正确的内容" of
+        ``taken.noted``): they replace what was there, are theirs (as answers are), and
+        are acknowledged with ``taken.updated``."""
+        conv = turn.conversation
+        assert conv is not None
+        for name, value in given.items():
+            setattr(conv.draft, name, value)
+            self._answered(conv.draft, name)
+        items = self._shown_items(turn, [name for name in TAKEN_FIELDS if name in given], given)
+        turn.reply(self.t(turn, "taken.updated", details=self.t(turn, "taken.joiner").join(items)))
+
+    def _shown_items(self, turn: Turn, names: list[str], values: dict[str, str]) -> list[str]:
+        """"订单号 …", "联系方式 139****5678": details as they are shown, contacts masked."""
+        masked = {detail.field for detail in detail_fields() if detail.masked}
+        return [
+            self.t(turn, f"taken.{name}", value=mask_contact(values[name]) if name in masked else values[name])
+            for name in names
+        ]
 
     @staticmethod
     def _answered(draft: Draft, name: str) -> None:
@@ -106,12 +148,8 @@ class TakenDetails(IntakeContext):
         draft = conv.draft
         if not draft.unshown or conv.state not in DETAIL_STATES:
             return
-        masked = {detail.field for detail in detail_fields() if detail.masked}
-        items = [
-            self.t(turn, f"taken.{name}", value=mask_contact(value) if name in masked else value)
-            for name in TAKEN_FIELDS
-            if name in draft.unshown and (value := getattr(draft, name))
-        ]
+        values = {name: value for name in TAKEN_FIELDS if name in draft.unshown and (value := getattr(draft, name))}
+        items = self._shown_items(turn, list(values), values)
         draft.unshown.clear()
         if items:
             # at the review only what the customer wrote there can be new: a correction

@@ -113,7 +113,7 @@ async def test_talk_to_a_human_before_describing(customer: Customer) -> None:
     ticket = customer.last.ticket
     assert ticket.handoff_reason == "customer_request"
     assert ticket.number and ticket.number in customer.text
-    assert zh("desk.not_connected", number=ticket.number) in customer.text
+    assert zh("desk.not_connected_here", number=ticket.number) in customer.text, "no contact: the answer comes here"
     assert [(i.payload["audience"], i.kind) for i in customer.last.desk] == [("agents", "ticket_card")]
     await customer.command("human")
     assert zh("human.already_queued", number=ticket.number) in customer.text

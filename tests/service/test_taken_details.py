@@ -106,7 +106,8 @@ async def test_a_wrong_detail_is_corrected_at_the_review(customer: Customer) -> 
     await customer.press("没有照片")
     assert "订单号：DD001" in customer.text
     await customer.say("订单号应该是 DD002，电话是 13812345678")
-    assert customer.replies[1].text == zh("taken.updated", details="订单号 DD002，联系方式 138****5678")
+    assert customer.replies[0].text == zh("taken.updated", details="订单号 DD002，联系方式 138****5678")
+    assert zh("describe.added") not in customer.text, "only details: corrected, not added to the description"
     assert "订单号：DD002" in customer.text and "联系方式：138****5678" in customer.text, "the review again, corrected"
     await customer.press("提交")
     assert customer.last and customer.last.ticket

@@ -181,3 +181,38 @@ def test_empty_and_long_texts(classifier: Classifier) -> None:
     assert not classifier.details("   ", TODAY).found()
     long_text = "等了很久还是没有收到，" * 1000 + "订单号 A12345"
     assert classifier.details(long_text, TODAY).order_number == "A12345"
+
+
+# ---------------------------------------------------------------------- a detail on its own
+@pytest.mark.parametrize(
+    "text",
+    [
+        "订单号 JD99990000",
+        "订单号是 X20261127",
+        "电话 13700001111",
+        "手机 13700001111",
+        "我的电话是 13700001111",
+        "时间是昨天",
+        "订单号应该是 DD002，电话是 13812345678",
+        "付了 299元",
+        "my phone is 13700001111",
+        "order number A-556",
+    ],
+)
+def test_a_detail_with_its_label_and_nothing_else_is_given_on_its_own(text: str) -> None:
+    found = default_classifier().details(text, TODAY)
+    assert found.found() and found.only_labelled
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "昨天晚上",  # an answer, but no label: it corrects nothing
+        "订单号 DD999888777 的快递员太凶了",  # a sentence that also mentions a number
+        "快递一直没到，订单号是 DD20261127001，电话 13912345678",
+        "订单号忘了，电话 13700001111",
+        "另外快递员电话 13241080757 也打不通",
+    ],
+)
+def test_a_sentence_with_a_detail_is_not_given_on_its_own(text: str) -> None:
+    assert not default_classifier().details(text, TODAY).only_labelled
