@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser(
         "report",
-        help="the supervisors' report for a period: text, optionally CSV and a PNG chart",
+        help="the supervisors' report for a period: text, optionally CSV and a chart (PNG, JPEG, SVG, PDF)",
         description="First what needs action now: open tickets by severity and age, the oldest, "
         "promises overdue and due within --due-within hours (with ticket numbers). Then the "
         "tickets submitted in [--since, --until): tickets per day (per week for long periods) by "
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--since", metavar="DATE", help="start, YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: 7 days before --until)")
     report.add_argument("--until", metavar="DATE", help="end, exclusive, same formats (default: now)")
     report.add_argument("--csv", type=Path, metavar="FILE", help="also write the figures as CSV (section,key,metric,value)")
-    report.add_argument("--chart", type=Path, metavar="FILE", help="also draw a PNG chart")
+    report.add_argument("--chart", type=Path, metavar="FILE", help="also draw a chart: PNG, JPEG, SVG or PDF, as the file's suffix says (.png .jpg .svg .pdf)")
     report.add_argument("--lang", choices=("zh", "en"), default=None, help="language (default: bot.desk_language)")
     report.add_argument("--top", type=_count, default=10, metavar="N", help="key terms to list (default: 10)")
     report.add_argument(
@@ -491,6 +491,14 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     except _BadPeriod as exc:
         print(f"complaint-bot report: error: {exc}", file=sys.stderr)
         return 2
+    if args.chart:  # before any work: the file is written in the format its suffix names
+        from handlers.charts import ChartFormatError, chart_format
+
+        try:
+            chart_format(args.chart)
+        except ChartFormatError as exc:
+            print(f"complaint-bot report: error: --chart {exc}", file=sys.stderr)
+            return 2
     return asyncio.run(_write_report(settings, args, since, until))
 
 
@@ -520,7 +528,7 @@ async def _write_report(settings: Settings, args: argparse.Namespace, since: dat
                 out.write(format_csv(report).encode("utf-8-sig"))
             print(f"wrote {args.csv}", file=sys.stderr)
         if args.chart:
-            from handlers.charts import render_chart
+            from handlers.charts import chart_format, render_chart
 
             with _private_file(args.chart) as out:
                 drawn = render_chart(
@@ -530,6 +538,7 @@ async def _write_report(settings: Settings, args: argparse.Namespace, since: dat
                     category_names=names[language],
                     texts=texts,
                     fallback_category_names=names["en"],
+                    format=chart_format(args.chart),
                 )
             note = (
                 " (labels in English: no Chinese font found; reinstall the project's dependencies, which"

@@ -153,3 +153,16 @@ def test_verbose_shows_the_migrations_and_leaves_alembics_setup_to_vv(tmp_path: 
     debug = run_bot(["db", "current", "-vv"], [], tmp_path, DATABASE_URL=url)
     assert "INFO alembic.runtime.plugins: setup plugin" in debug.stderr
     assert "Context impl SQLiteImpl" in debug.stderr
+
+
+# ---------------------------------------------------------------- 7: the chart file is what its name says
+def test_report_chart_is_written_in_the_format_of_its_suffix(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bot.db'}"
+    assert run_bot(["db", "upgrade"], [], tmp_path, DATABASE_URL=url).returncode == 0
+    result = run_bot(["report", "--lang", "en", "--chart", "week.jpg"], [], tmp_path, DATABASE_URL=url)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "week.jpg").read_bytes().startswith(b"\xff\xd8\xff")  # JPEG, not PNG data
+    refused = run_bot(["report", "--lang", "en", "--chart", "week.gif"], [], tmp_path, DATABASE_URL=url)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("complaint-bot report: error: --chart week.gif: the suffix '.gif' names no picture format"), refused.stderr
+    assert refused.stdout == "" and not (tmp_path / "week.gif").exists()  # refused before any work
