@@ -13,12 +13,12 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from bot.config import ConfigError, Settings
+from bot.config import CannotStart, ConfigError, Settings
 from flows.redaction import redact
 from flows.loops import Stopped, unless_stopped
 from flows.service import Clock, ComplaintService, utcnow
 from nlp import Classifier, LexiconError
-from storage.database import Database, DatabaseURLError, database_unavailable, sqlite_url
+from storage.database import Database, DatabaseURLError, database_unavailable, mask_url, sqlite_url
 from storage.migrate import current_revision, head_revision, upgrade
 
 logger = logging.getLogger(__name__)
@@ -38,6 +38,47 @@ class App:
 
 def database_url(settings: Settings) -> str:
     return settings.database_url or sqlite_url(settings.sqlite_file)
+
+
+def database_shown(settings: Settings) -> str:
+    """The database as the operator gave it, fit to print: DATABASE_URL with its password
+    masked, or the SQLite file's path (not the driver URL the bot connects with)."""
+    if settings.database_url:
+        return mask_url(settings.database_url)
+    return str(settings.sqlite_file.expanduser().resolve())
+
+
+def sqlite_file(database: Database) -> Path | None:
+    """The file of a SQLite database, None for PostgreSQL."""
+    url = make_url(database.url)
+    if url.get_backend_name() != "sqlite" or not url.database:
+        return None
+    return Path(url.database)
+
+
+@dataclass(frozen=True)
+class NewDatabase:
+    """A SQLite file that opening the database will create, with the folders it needs.
+
+    The bot creates its SQLite database where it is told to, folders included (``run``,
+    ``chat``, ``desk`` and ``db upgrade`` alike), and says so: a typo in the path would
+    otherwise go unnoticed behind an empty new database."""
+
+    path: Path
+    folders: tuple[Path, ...]  # outermost first
+
+    @classmethod
+    def before_opening(cls, database: Database) -> NewDatabase | None:
+        path = sqlite_file(database)
+        if path is None or path.exists():
+            return None
+        return cls(path, tuple(p for p in reversed(path.parents) if not p.exists()))
+
+    def __str__(self) -> str:
+        if not self.path.exists():  # opening failed: nothing was created
+            return ""
+        made = f" (its folder {self.path.parent.resolve()} did not exist: created too)" if self.folders else ""
+        return f"created a new database at {self.path.resolve()}{made}"
 
 
 def open_database(settings: Settings, *, long_statements: bool = False) -> Database:
@@ -69,16 +110,26 @@ def missing_database_file(database: Database, settings: Settings) -> None:
     )
 
 
-class DatabaseUnavailable(ConfigError):
-    """The database does not answer: refused, timed out, starting up. Worth waiting for
+def _is_sqlite(url: str) -> bool:
+    try:
+        return make_url(url).get_backend_name() == "sqlite"
+    except Exception:  # noqa: BLE001 - an unreadable URL is reported elsewhere
+        return False
+
+
+class DatabaseUnavailable(CannotStart):
+    """The database does not answer: refused, timed out, starting up (PostgreSQL), or
+    its file is locked by another program (SQLite). Worth waiting for
     (:func:`wait_for_database`); commands that must not wait report it as it is."""
 
-    def __init__(self, setting: str, url: str, reason: str) -> None:
-        super().__init__(
-            setting,
-            f"cannot reach the database at {url} ({reason})",
-            "Check that the database server is running and reachable at that address.",
-        )
+    def __init__(self, setting: str, url: str, reason: str, *, sqlite: bool = False) -> None:
+        if sqlite:
+            problem = f"the database file {url} is busy ({reason})"
+            fix = "Another program holds it locked: wait, or stop that program (one bot per SQLite file)."
+        else:
+            problem = f"cannot reach the database at {url} ({reason})"
+            fix = "Check that the database server is running and reachable at that address."
+        super().__init__(setting, problem, fix)
         self.url = url  # password masked
         self.reason = reason
 
@@ -117,19 +168,21 @@ def _password(url: str | None) -> str | None:
 
 
 def database_error(exc: BaseException, database: Database, settings: Settings) -> ConfigError:
-    """The ConfigError to raise for ``exc`` (a :data:`DATABASE_ERRORS` error): a
-    :class:`DatabaseUnavailable` when the database is down or stalled, a plain
-    :class:`ConfigError` for a wrong address, password or database name. Neither carries
-    the password."""
+    """The error to raise for ``exc`` (a :data:`DATABASE_ERRORS` error): a
+    :class:`DatabaseUnavailable` when the database is down or stalled (or its SQLite file
+    locked), else a :class:`CannotStart` that points at the address, password or database
+    name, with the hint that fits the backend. Neither carries the password."""
     setting = "DATABASE_URL" if settings.database_url else "database.sqlite_file"
     reason = _reason(exc, settings)
+    shown = database_shown(settings)
+    sqlite = _is_sqlite(database.url)
     if database_unavailable(exc):
-        return DatabaseUnavailable(setting, database.masked_url, reason)
-    return ConfigError(
-        setting,
-        f"cannot open the database at {database.masked_url} ({reason})",
-        "Check the URL or path and that the server is running.",
-    )
+        return DatabaseUnavailable(setting, shown, reason, sqlite=sqlite)
+    if sqlite:
+        fix = "Check the path: its folder must exist or be creatable and writable, and the file must be a SQLite database."
+    else:
+        fix = "Check the user, password, host and database name in the URL, and that the database exists."
+    return CannotStart(setting, f"cannot open the database at {shown} ({reason})", fix)
 
 
 async def ensure_schema(database: Database, settings: Settings) -> None:
@@ -147,7 +200,7 @@ async def ensure_schema(database: Database, settings: Settings) -> None:
         raise database_error(exc, database, settings) from exc
     head = head_revision()
     if current != head:
-        raise ConfigError(
+        raise CannotStart(
             "DATABASE_URL",
             f"the database schema is at revision {current or 'none'}, this version needs {head}",
             "Run `complaint-bot db upgrade` first.",
@@ -207,7 +260,7 @@ async def wait_for_database(
             await _unless_stopped(asyncio.sleep(pause), stop)
         else:
             if waiting:
-                say(f"the database at {database.masked_url} answers; starting")
+                say(f"the database at {database_shown(settings)} answers; starting")
             return
 
 
@@ -237,6 +290,7 @@ async def build(
     """
     classifier = load_classifier(settings)
     database = open_database(settings)
+    new = NewDatabase.before_opening(database) if settings.uses_embedded_database else None
     try:
         if wait_for_db:
             await wait_for_database(database, settings, stop=stop, max_wait=max_wait)
@@ -245,6 +299,8 @@ async def build(
     except BaseException:
         await database.dispose()
         raise
+    if new is not None and str(new):
+        _say_on_stderr(f"complaint-bot: {new}")
     service = ComplaintService(
         database.unit_of_work,
         classifier,

@@ -29,8 +29,8 @@ from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
 from typing import IO
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.logs import environment_secrets, install_redaction, redact_for_output
+from bot.config import CannotStart, ConfigError, Settings, load_settings
+from bot.logs import environment_secrets, install_redaction, quiet_library_setup, redact_for_output
 
 logger = logging.getLogger("complaint_bot")
 
@@ -73,7 +73,7 @@ def _parser() -> argparse.ArgumentParser:
 
     report = sub.add_parser(
         "report",
-        help="the supervisors' report for a period: text, optionally CSV and a PNG chart",
+        help="the supervisors' report for a period: text, optionally CSV and a chart (PNG, JPEG, SVG, PDF)",
         description="First what needs action now: open tickets by severity and age, the oldest, "
         "promises overdue and due within --due-within hours (with ticket numbers). Then the "
         "tickets submitted in [--since, --until): tickets per day (per week for long periods) by "
@@ -84,7 +84,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--since", metavar="DATE", help="start, YYYY-MM-DD or YYYY-MM-DDTHH:MM (default: 7 days before --until)")
     report.add_argument("--until", metavar="DATE", help="end, exclusive, same formats (default: now)")
     report.add_argument("--csv", type=Path, metavar="FILE", help="also write the figures as CSV (section,key,metric,value)")
-    report.add_argument("--chart", type=Path, metavar="FILE", help="also draw a PNG chart")
+    report.add_argument("--chart", type=Path, metavar="FILE", help="also draw a chart: PNG, JPEG, SVG or PDF, as the file's suffix says (.png .jpg .svg .pdf)")
     report.add_argument("--lang", choices=("zh", "en"), default=None, help="language (default: bot.desk_language)")
     report.add_argument("--top", type=_count, default=10, metavar="N", help="key terms to list (default: 10)")
     report.add_argument(
@@ -193,6 +193,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     restart = continue_command(sys.argv[1:] if argv is None else argv)
     level = logging.WARNING - 10 * min(args.verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    quiet_library_setup(args.verbose)  # alembic's plugin and context lines only at -vv
     # no log line carries a token or the database password (secrets come from the environment)
     install_redaction(environment_secrets(os.environ))
     if args.command is None:
@@ -221,7 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "report":
             return _report(settings, args)
     except ConfigError as exc:
-        print(redact_for_output(f"complaint-bot: configuration error: {exc}", os.environ), file=sys.stderr)
+        # exit 2 either way: the command did not do its work and retrying as is will not help
+        print(redact_for_output(f"{_error_heading(exc, args)}: {exc}", os.environ), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
@@ -231,6 +233,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     parser.error(f"unknown command {args.command}")
     return 2
+
+
+def _error_heading(exc: ConfigError, args: argparse.Namespace) -> str:
+    """How an error is introduced: "complaint-bot: configuration error" for a setting
+    that is wrong; for settings that look right but what they point at failed (the
+    database, Telegram, Slack, the port) "complaint-bot: cannot start" where the bot
+    starts, else the command ("complaint-bot db upgrade")."""
+    if not isinstance(exc, CannotStart):
+        return f"complaint-bot: {exc.kind}"
+    if args.command in ("run", "chat", "desk"):
+        return f"complaint-bot: {exc.kind}"
+    action = getattr(args, "db_command", None) if args.command == "db" else None
+    return " ".join(["complaint-bot", args.command, *([action] if action else [])])
 
 
 def _classify(args: argparse.Namespace) -> int:
@@ -323,20 +338,26 @@ def _diagram(args: argparse.Namespace) -> int:
 
 
 async def _db(settings: Settings, action: str | None, parser: argparse.ArgumentParser) -> int:
-    from bot.bootstrap import DATABASE_ERRORS, database_error, missing_database_file, open_database
+    from bot.bootstrap import (
+        DATABASE_ERRORS, NewDatabase, database_error, database_shown, missing_database_file, open_database,
+    )  # fmt: skip
     from storage.migrate import current_revision, head_revision, upgrade
 
     # migrations may rightly take longer than the bot's statement timeout
     database = open_database(settings, long_statements=True)
+    shown = database_shown(settings)
     try:
         if action == "upgrade":
+            new = NewDatabase.before_opening(database)  # created as `run` would: said, not silent
             await upgrade(database.engine)
-            print(f"database {database.masked_url} at revision {await current_revision(database.engine)}")
+            if new is not None:
+                print(new)
+            print(f"database {shown} at revision {await current_revision(database.engine)}")
             return 0
         if action == "current":
             missing_database_file(database, settings)  # reading a revision must not create it
             current = await current_revision(database.engine)
-            print(f"database {database.masked_url}: current {current or 'none'}, head {head_revision()}")
+            print(f"database {shown}: current {current or 'none'}, head {head_revision()}")
             return 0 if current == head_revision() else 1
         parser.error("db needs an action: upgrade, current or revision")
         return 2
@@ -397,7 +418,7 @@ async def _chat(
 
 
 async def _run(settings: Settings, restart: str = "complaint-bot run") -> int:
-    from storage.database import mask_url
+    from bot.bootstrap import database_shown
 
     if settings.telegram_token or settings.slack_bot_token:
         from bot.bootstrap import StoppedWaitingForDatabase
@@ -408,7 +429,7 @@ async def _run(settings: Settings, restart: str = "complaint-bot run") -> int:
         except StoppedWaitingForDatabase:
             print("stopped while waiting for the database", file=sys.stderr)
             return 0
-    where = f"{mask_url(settings.database_url)} (DATABASE_URL)" if settings.database_url else str(settings.sqlite_file)
+    where = f"{database_shown(settings)} (DATABASE_URL)" if settings.database_url else str(settings.sqlite_file)
     print("No chat platform is configured, so the bot starts the terminal chat.")
     for line in settings.describe_channels():
         print(f"  {line}")
@@ -470,6 +491,14 @@ def _report(settings: Settings, args: argparse.Namespace) -> int:
     except _BadPeriod as exc:
         print(f"complaint-bot report: error: {exc}", file=sys.stderr)
         return 2
+    if args.chart:  # before any work: the file is written in the format its suffix names
+        from handlers.charts import ChartFormatError, chart_format
+
+        try:
+            chart_format(args.chart)
+        except ChartFormatError as exc:
+            print(f"complaint-bot report: error: --chart {exc}", file=sys.stderr)
+            return 2
     return asyncio.run(_write_report(settings, args, since, until))
 
 
@@ -499,7 +528,7 @@ async def _write_report(settings: Settings, args: argparse.Namespace, since: dat
                 out.write(format_csv(report).encode("utf-8-sig"))
             print(f"wrote {args.csv}", file=sys.stderr)
         if args.chart:
-            from handlers.charts import render_chart
+            from handlers.charts import chart_format, render_chart
 
             with _private_file(args.chart) as out:
                 drawn = render_chart(
@@ -509,6 +538,7 @@ async def _write_report(settings: Settings, args: argparse.Namespace, since: dat
                     category_names=names[language],
                     texts=texts,
                     fallback_category_names=names["en"],
+                    format=chart_format(args.chart),
                 )
             note = (
                 " (labels in English: no Chinese font found; reinstall the project's dependencies, which"

@@ -155,3 +155,32 @@ def install_redaction(
 def redact_for_output(text: str, environ: Mapping[str, str]) -> str:
     """``text`` fit to print (an error for the operator): secrets of ``environ`` removed."""
     return redact(text, *environment_secrets(environ))
+
+
+# alembic's set-up chatter: which plugins it loaded, which dialect implementation and DDL
+# mode it assumes. Useful when debugging (-vv), noise at -v, where the migrations it runs
+# ("Running upgrade 0001 -> 0002") are what the operator wants to see.
+_SETUP_LOGGERS = ("alembic.runtime.plugins",)
+_SETUP_MESSAGES = {"alembic.runtime.migration": ("Context impl ", "Will assume ")}
+
+
+class _DropSetupChatter(logging.Filter):
+    def __init__(self, prefixes: tuple[str, ...]) -> None:
+        super().__init__()
+        self.prefixes = prefixes
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.INFO or not str(record.msg).startswith(self.prefixes)
+
+
+def quiet_library_setup(verbose: int) -> None:
+    """Below -vv, keep libraries' set-up INFO lines (alembic's plugins and context) out of
+    the log; their warnings and errors still show. Installing again is harmless."""
+    if verbose >= 2:
+        return
+    for name in _SETUP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name, prefixes in _SETUP_MESSAGES.items():
+        target = logging.getLogger(name)
+        if not any(isinstance(f, _DropSetupChatter) for f in target.filters):
+            target.addFilter(_DropSetupChatter(prefixes))

@@ -26,7 +26,7 @@ from aiohttp import web
 from telegram.error import InvalidToken, NetworkError
 
 from bot.bootstrap import App, StoppedWaitingForDatabase, build
-from bot.config import ConfigError, Settings
+from bot.config import CannotStart, Settings
 from flows.domain import DESK_CHANNEL, OutboxItem
 from flows.inbox import Inbox
 from flows.polling import Poller
@@ -35,7 +35,7 @@ from flows.outbox import OutboxRelay
 from flows.redaction import redact
 from handlers import telegram as tg
 from handlers.desk_console import watch_desk
-from storage.database import database_unavailable
+from storage.database import database_unavailable, mask_url
 from storage.reports import build_report
 
 logger = logging.getLogger(__name__)
@@ -70,13 +70,30 @@ class WebServer:
         try:
             await site.start()
         except OSError as exc:
-            raise ConfigError("server.port", f"cannot listen on {self.listen}:{self.port} ({exc.strerror})", "Choose a free port under [server].") from exc
+            raise CannotStart("server.port", f"cannot listen on {self.listen}:{self.port} ({exc.strerror})", "Choose a free port under [server].") from exc
         logger.info("HTTP endpoint listening on %s:%s", self.listen, self.port)
 
     async def stop(self) -> None:
         runner, self._runner = self._runner, None
         if runner is not None:
             await runner.cleanup()
+
+
+def platform_unreachable(platform: str, setting: str, url: str | None, default_host: str, exc: BaseException) -> CannotStart:
+    """The error for a chat platform's API that cannot be reached. It names the setting
+    of its address only when the operator set it; else the platform's own host, and the
+    network or proxy to check (python-telegram-bot's httpx and slack-sdk's aiohttp read
+    HTTPS_PROXY)."""
+    detail = redact(str(exc).strip()) or exc.__class__.__name__
+    if url:
+        return CannotStart(
+            setting, f"cannot reach the {platform} at {mask_url(url)} ({detail})",
+            "Check that address (or unset it to use the real one) and that the server there is running.",
+        )  # fmt: skip
+    return CannotStart(
+        None, f"cannot reach the {platform} ({default_host}): {detail}",
+        "Check this machine's network connection and DNS, and the proxy if it needs one (HTTPS_PROXY).",
+    )  # fmt: skip
 
 
 @dataclass
@@ -109,10 +126,9 @@ async def start_telegram(
             await application.bot.shutdown()
             raise
     except InvalidToken as exc:
-        raise ConfigError("TELEGRAM_BOT_TOKEN", "Telegram rejected the token", "Copy the token again from @BotFather (/mybots → API Token).") from exc
+        raise CannotStart("TELEGRAM_BOT_TOKEN", "Telegram rejected the token", "Copy the token again from @BotFather (/mybots → API Token).") from exc
     except NetworkError as exc:
-        where = settings.telegram_api_base_url or "api.telegram.org"
-        raise ConfigError("TELEGRAM_API_BASE_URL", f"cannot reach the Bot API at {where} ({redact(str(exc))})", "Check the network, or the URL if you set one.") from exc
+        raise platform_unreachable("Telegram Bot API", "TELEGRAM_API_BASE_URL", settings.telegram_api_base_url, "api.telegram.org", exc) from exc
     stack.push_async_callback(application.shutdown)
     await tg.set_command_menu(application.bot, app.service.texts, settings.language)
     channel.relay = customers.add(
@@ -231,9 +247,9 @@ async def start_slack(
     try:
         auth = await slack.authorize_once(client)
     except SlackApiError as exc:
-        raise ConfigError("SLACK_BOT_TOKEN", f"Slack refused it ({exc.response.get('error')})", "Reinstall the app and copy the Bot User OAuth Token again.") from exc
+        raise CannotStart("SLACK_BOT_TOKEN", f"Slack refused it ({exc.response.get('error')})", "Reinstall the app and copy the Bot User OAuth Token again.") from exc
     except (OSError, TimeoutError) as exc:
-        raise ConfigError("SLACK_API_URL", f"cannot reach Slack at {base_url} ({exc})", "Check the network, or the URL if you set one.") from exc
+        raise platform_unreachable("Slack API", "SLACK_API_URL", settings.slack_api_url, "slack.com", exc) from exc
     desk_settings = slack.DeskSettings(
         agents_channel=settings.slack_agents_channel,
         supervisors_channel=settings.slack_supervisors_channel or settings.slack_agents_channel,
@@ -262,9 +278,9 @@ async def start_slack(
             # app token for ever, logging a traceback every few seconds
             opened = await client.apps_connections_open(app_token=settings.slack_app_token)
         except SlackApiError as exc:
-            raise ConfigError("SLACK_APP_TOKEN", f"Slack refused it ({exc.response.get('error')})", "Create a new app-level token with the connections:write scope under Basic Information → App-Level Tokens.") from exc
+            raise CannotStart("SLACK_APP_TOKEN", f"Slack refused it ({exc.response.get('error')})", "Create a new app-level token with the connections:write scope under Basic Information → App-Level Tokens.") from exc
         except (OSError, TimeoutError) as exc:
-            raise ConfigError("SLACK_API_URL", f"cannot reach Slack at {base_url} ({exc})", "Check the network, or the URL if you set one.") from exc
+            raise platform_unreachable("Slack API", "SLACK_API_URL", settings.slack_api_url, "slack.com", exc) from exc
         handler.client.wss_uri = opened["url"]
         await handler.connect_async()
         logger.info("Slack: Socket Mode as %s", auth.bot_user_id)

@@ -1,4 +1,4 @@
-"""A picture of the supervisors' report: one PNG (matplotlib, Agg).
+"""A picture of the supervisors' report: one PNG, JPEG, SVG or PDF (matplotlib, Agg).
 
 First what needs action now: open tickets by severity and age (with the oldest), and
 the promises of open tickets overdue, due soon or later (with the ticket numbers to act
@@ -25,13 +25,35 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from flows.domain import Severity
-from flows.report import PROMISES, RATINGS, AgeBucket, DuePromise, Report, format_duration, hours_text, trend_label
+from flows.report import PROMISES, RATINGS, Actions, AgeBucket, DuePromise, Report, format_duration, hours_text, trend_label
 from flows.texts import Catalogue
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["CJK_FONTS", "PACKAGED_FONT", "Chart", "cjk_font", "draw_chart", "packaged_font", "render_chart"]
+__all__ = [
+    "CJK_FONTS", "FORMATS", "PACKAGED_FONT", "Chart", "ChartFormatError", "chart_format", "cjk_font", "draw_chart",
+    "packaged_font", "render_chart",
+]  # fmt: skip
+
+FORMATS = {".png": "png", ".jpg": "jpg", ".jpeg": "jpg", ".svg": "svg", ".pdf": "pdf"}
+"""The picture formats a chart is written in, by the file's suffix (matplotlib's names)."""
+
+
+class ChartFormatError(ValueError):
+    """A chart file's suffix names no format :data:`FORMATS` knows."""
+
+
+def chart_format(path: str | Path) -> str:
+    """The format a chart file named ``path`` is written in: its suffix decides
+    (``report.jpg`` is a JPEG), so that the data is what the name says. Raises
+    :class:`ChartFormatError` for a suffix that names no known format, or none."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        known = ", ".join(sorted(FORMATS))
+        what = f"the suffix {Path(path).suffix!r}" if suffix else "no suffix"
+        raise ChartFormatError(f"{path}: {what} names no picture format; end the name with one of {known}")
+    return FORMATS[suffix]
 
 PACKAGED_FONT = "pylopdf_fonts_zh_cn"
 """The module of the font package the project depends on (Noto Sans SC, OFL-1.1)."""
@@ -66,7 +88,7 @@ _AGE_COLOURS = {
 }
 _PENDING_COLOURS = ("#d1495b", "#f2c14e", "#c9c9c9")  # overdue, due soon, later
 _CATEGORY_COLOURS = ("#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d", "#bab0ac")
-_TICKETS_NAMED = 6  # ticket numbers written on the promise panel, per list
+_TICKETS_NAMED = 3  # ticket numbers written under each bar of the promise panel, per list
 
 
 @cache
@@ -108,10 +130,11 @@ class Chart:
     language: str
     font: str | None
 
-    def save(self, path_or_buffer: str | Path | IO[bytes]) -> None:
-        """Write the chart as a PNG into a file path or a binary buffer."""
+    def save(self, path_or_buffer: str | Path | IO[bytes], format: str = "png") -> None:  # noqa: A002 - matplotlib's name
+        """Write the chart into a file path or a binary buffer, as ``format`` (one of
+        :data:`FORMATS`' values; :func:`chart_format` reads it from a file name)."""
         with _style(self.font):
-            self.figure.savefig(path_or_buffer, format="png")
+            self.figure.savefig(path_or_buffer, format=format)
 
 
 @contextmanager
@@ -131,8 +154,10 @@ def render_chart(
     category_names: Mapping[str, str],
     texts: Catalogue,
     fallback_category_names: Mapping[str, str] | None = None,
+    format: str = "png",  # noqa: A002 - matplotlib's name
 ) -> str:
-    """Draw ``report`` as a PNG into a file path or a binary buffer (:func:`draw_chart`).
+    """Draw ``report`` into a file path or a binary buffer (:func:`draw_chart`), as
+    ``format`` (PNG unless told; :func:`chart_format` reads it from a file name).
 
     Returns the language the labels were drawn in: English when ``language`` needs a
     CJK font and none is available.
@@ -141,7 +166,7 @@ def render_chart(
         report, language=language, category_names=category_names, texts=texts,
         fallback_category_names=fallback_category_names,
     )
-    chart.save(path_or_buffer)
+    chart.save(path_or_buffer, format)
     return chart.language
 
 
@@ -333,7 +358,8 @@ def _headroom(highest: int) -> float:
 
 
 def _ticket_list(items: Sequence[DuePromise], count: int, t: Any) -> str:
-    """The ticket numbers of the listed promises (each once), and how many more promises."""
+    """The ticket numbers of the listed promises (each once, one a line), and how many
+    more promises."""
     numbers: list[str] = []
     covered = 0
     for item in items:
@@ -342,10 +368,25 @@ def _ticket_list(items: Sequence[DuePromise], count: int, t: Any) -> str:
                 break
             numbers.append(item.number)
         covered += 1
-    text = ", ".join(numbers)
     if count > covered:
-        text += " " + t("chart_more", count=f"{count - covered:,}")
-    return text
+        numbers.append(t("chart_more", count=f"{count - covered:,}"))
+    return "\n".join(numbers)
+
+
+def _bar_label(name: str, grade: Severity, actions: Actions, hours: str, t: Any) -> str:
+    """The label under one severity's bar: its name, then the numbers of its own tickets
+    whose promises are overdue or due soon (the lists are per severity, so a number
+    stands under the bar it is counted in)."""
+    counts = actions.pending_for(grade)
+    lines = [name]
+    for key, items, count in (
+        ("chart_overdue_tickets", actions.overdue, counts.overdue),
+        ("chart_due_soon_tickets", actions.due_soon, counts.due_soon),
+    ):
+        if count:
+            own = [item for item in items if item.severity is grade]
+            lines.append(t(key, hours=hours, tickets=_ticket_list(own, count, t)))
+    return "\n".join(lines)
 
 
 def _pending(ax: Any, report: Report, severity: Any, t: Any) -> None:
@@ -377,15 +418,10 @@ def _pending(ax: Any, report: Report, severity: Any, t: Any) -> None:
     ax.set_ylabel(t("col_promise"))
     ax.set_ylim(0, _headroom(max(bottom)))
     ax.legend(loc="upper left", fontsize=8, ncols=3, frameon=False)
-    lines = []
-    if actions.overdue_count:
-        lines.append(t("chart_overdue_tickets", tickets=_ticket_list(actions.overdue, actions.overdue_count, t)))
-    if actions.due_soon_count:
-        lines.append(
-            t("chart_due_soon_tickets", hours=hours, tickets=_ticket_list(actions.due_soon, actions.due_soon_count, t))
-        )
-    if lines:  # under the bars, where there is room for a line of ticket numbers
-        ax.set_xlabel("\n".join(lines), fontsize=9, color="#8b1e2d")
+    # under each bar, the numbers of that severity's tickets to act on
+    ax.set_xticks(range(len(grades)), [_bar_label(label, s, actions, hours, t) for label, s in zip(labels, grades, strict=True)])
+    for tick in ax.get_xticklabels():
+        tick.set_fontsize(8)
 
 
 def _trend(ax: Any, report: Report, names: Mapping[str, str], t: Any) -> None:

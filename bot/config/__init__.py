@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.config.values import (
+    CannotStart,
     ConfigError,
     _boolean,
     _business_hours,

@@ -20,13 +20,25 @@ from flows.sla import BusinessHours
 class ConfigError(Exception):
     """A setting is missing or wrong; the message names it and says how to fix it."""
 
-    def __init__(self, setting: str, problem: str, fix: str) -> None:
+    kind = "configuration error"  # how the command line introduces it
+
+    def __init__(self, setting: str | None, problem: str, fix: str) -> None:
         # printed at start-up and logged: never with a token or a URL's password in it
         problem = redact(problem)
-        super().__init__(f"{setting}: {problem}. {fix}")
+        super().__init__(f"{setting}: {problem}. {fix}" if setting else f"{problem}. {fix}")
         self.setting = setting
         self.problem = problem
         self.fix = fix
+
+
+class CannotStart(ConfigError):
+    """The settings look right, but what they point at failed: a database that does not
+    answer or refuses the connection, a chat platform that rejects the token or cannot be
+    reached, a port already in use. Printed as "cannot start", not as a configuration
+    error; the message names the setting to check, if one is involved (``setting`` None:
+    nothing the operator set, e.g. the default Telegram Bot API address)."""
+
+    kind = "cannot start"
 
 
 # ---------------------------------------------------------------------- parsing helpers

@@ -35,7 +35,7 @@ def test_db_commands_fail_fast_and_do_not_print_the_password(tmp_path: Path) -> 
         result = run_bot(["-vv", "db", action], [], tmp_path, DATABASE_URL=f"postgresql://bot:{PASSWORD}@127.0.0.1:{port}/bot")
         assert result.returncode == 2, result.stderr
         assert (
-            f"complaint-bot: configuration error: DATABASE_URL: cannot reach the database at "
+            f"complaint-bot db {action}: DATABASE_URL: cannot reach the database at "
             f"postgresql://bot:***@127.0.0.1:{port}/bot (ConnectionRefusedError: "
         ) in result.stderr
         assert PASSWORD not in result.stderr + result.stdout
@@ -92,13 +92,19 @@ async def test_report_files_are_created_readable_by_their_owner_only(tmp_path: P
 
 
 # ---------------------------------------------------------------- #11 point 14: db commands
-def _one_clean_line(result: subprocess.CompletedProcess[str]) -> str:
-    """The command failed with one configuration error line and no traceback."""
+def _one_clean_line(result: subprocess.CompletedProcess[str], heading: str = "complaint-bot: configuration error: ") -> str:
+    """The command failed with one error line under ``heading`` and no traceback."""
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("complaint-bot: configuration error: "), result.stderr
+    assert len(lines) == 1 and lines[0].startswith(heading), result.stderr
     return lines[0]
+
+
+def _cannot(result: subprocess.CompletedProcess[str], heading: str) -> str:
+    """One clean line "<heading>: <error>" (the database or a platform failed, not a
+    setting: "complaint-bot: cannot start", "complaint-bot db upgrade"); the error."""
+    return _one_clean_line(result, f"{heading}: ").removeprefix(f"{heading}: ")
 
 
 def test_db_commands_on_a_sqlite_file_in_a_missing_folder(tmp_path: Path) -> None:
@@ -118,17 +124,18 @@ def test_db_commands_on_a_sqlite_file_in_a_missing_folder(tmp_path: Path) -> Non
     assert upgraded.returncode == 0, upgraded.stderr
     assert missing.exists()
     current = run_bot(["--config", str(config), "db", "current"], [], tmp_path)
-    assert current.returncode == 0 and current.stdout.startswith(f"database sqlite+aiosqlite:///{missing}: current 0"), current
+    assert current.returncode == 0 and current.stdout.startswith(f"database {missing}: current 0"), current
 
 
 def test_db_commands_on_a_sqlite_file_whose_folder_cannot_be_made_give_runs_error(tmp_path: Path) -> None:
     (tmp_path / "a-file").write_text("not a folder", encoding="utf-8")
     url = f"sqlite:///{tmp_path / 'a-file' / 'bot.db'}"
-    lines = {action: _one_clean_line(run_bot(["db", action], [], tmp_path, DATABASE_URL=url)) for action in ("current", "upgrade")}
+    current = _one_clean_line(run_bot(["db", "current"], [], tmp_path, DATABASE_URL=url))
+    upgrade = _cannot(run_bot(["db", "upgrade"], [], tmp_path, DATABASE_URL=url), "complaint-bot db upgrade")
     chat = run_bot(["chat", "--user", "x", "--no-prompt"], [], tmp_path, DATABASE_URL=url)
-    assert lines["upgrade"] == _one_clean_line(chat), "one definition of the error, whichever command"
-    assert "there is no database at" in lines["current"]
-    assert f"cannot open the database at {url} (" in lines["upgrade"]
+    assert upgrade == _cannot(chat, "complaint-bot: cannot start"), "one definition of the error, whichever command"
+    assert "there is no database at" in current
+    assert f"cannot open the database at {url} (" in upgrade
 
 
 def _postgresql(database: str, password: str | None = None) -> str:
@@ -148,12 +155,12 @@ def _postgresql(database: str, password: str | None = None) -> str:
 def test_db_commands_on_a_postgresql_database_that_does_not_exist(tmp_path: Path) -> None:
     url = _postgresql("no_such_database_ops", PASSWORD)
     for action in ("current", "upgrade"):
-        line = _one_clean_line(run_bot(["db", action], [], tmp_path, DATABASE_URL=url))
+        line = _cannot(run_bot(["db", action], [], tmp_path, DATABASE_URL=url), f"complaint-bot db {action}")
         assert "cannot open the database at postgresql://" in line
         assert ':***@' in line and 'database "no_such_database_ops" does not exist' in line
         assert PASSWORD not in line
     chat = run_bot(["chat", "--user", "x", "--no-prompt"], [], tmp_path, DATABASE_URL=url)
-    assert _one_clean_line(chat) == line, "the same error as the bot itself gives"
+    assert _cannot(chat, "complaint-bot: cannot start") == line, "the same error as the bot itself gives"
 
 
 # ---------------------------------------------------------------- #11 point 16: passwords
@@ -227,7 +234,7 @@ def test_db_commands_with_libpq_url_options_give_one_line(tmp_path: Path) -> Non
     port = _closed_port()
     for action in ("current", "upgrade"):
         result = run_bot(["db", action], [], tmp_path, DATABASE_URL=f"postgresql://bot:{PASSWORD}@127.0.0.1:{port}/bot?sslmode=require")
-        assert "cannot reach the database at" in _one_clean_line(result)
+        assert "cannot reach the database at" in _cannot(result, f"complaint-bot db {action}")
         result = run_bot(["db", action], [], tmp_path, DATABASE_URL=f"postgresql://bot:{PASSWORD}@127.0.0.1:{port}/bot?sslmode=prefer&application_name=bot")
         assert "unknown option application_name in" in _one_clean_line(result)
         assert PASSWORD not in result.stderr

@@ -36,12 +36,15 @@ async def run_bot(cwd: Path, *args: str, **env: str) -> tuple[int, str, str]:
     return process.returncode, out.decode(), err.decode()
 
 
-def assert_clean_failure(code: int, err: str, setting: str, *secrets: str) -> None:
+def assert_clean_failure(code: int, err: str, setting: str, *secrets: str, kind: str = "cannot start") -> None:
     """The error is the last line; before it at most warnings (slack-bolt warns that
-    $SLACK_BOT_TOKEN is left to the client it was given)."""
+    $SLACK_BOT_TOKEN is left to the client it was given) and the note that the bot
+    created its new SQLite database. ``kind``: "configuration error" for a setting that
+    is wrong, "cannot start" when Telegram, Slack or the port failed."""
     assert code == 2, err
     *before, last = err.strip().splitlines()
-    assert last.startswith(f"complaint-bot: configuration error: {setting}: "), err
+    assert last.startswith(f"complaint-bot: {kind}: {setting}: "), err
+    before = [line for line in before if not line.startswith("complaint-bot: created a new database at ")]
     assert all(" WARNING " in line for line in before), err
     assert "Traceback" not in err and "Unclosed" not in err, err
     for secret in secrets:
@@ -51,7 +54,7 @@ def assert_clean_failure(code: int, err: str, setting: str, *secrets: str) -> No
 async def test_a_malformed_telegram_token_is_named_and_not_echoed(tmp_path: Path) -> None:
     for token in ("hello", "123456789:short", "123456789:AAH-well_formed token_with_a_space"):
         code, _, err = await run_bot(tmp_path, TELEGRAM_BOT_TOKEN=token, TELEGRAM_API_BASE_URL="http://127.0.0.1:1/")
-        assert_clean_failure(code, err, "TELEGRAM_BOT_TOKEN", token)
+        assert_clean_failure(code, err, "TELEGRAM_BOT_TOKEN", token, kind="configuration error")
         assert "TELEGRAM_API_BASE_URL" not in err
         assert "@BotFather" in err
     assert not (tmp_path / "complaint-bot.db").exists(), "stopped before touching the database"
@@ -69,7 +72,7 @@ async def test_a_bot_api_that_drops_connections_closes_every_session(tmp_path: P
         fake.outage, fake.outage_drop = True, True
         code, _, err = await run_bot(tmp_path, TELEGRAM_BOT_TOKEN=fake.token, TELEGRAM_API_BASE_URL=fake.url)
     assert_clean_failure(code, err, "TELEGRAM_API_BASE_URL", fake.token)
-    assert f"cannot reach the Bot API at {fake.url}" in err
+    assert f"cannot reach the Telegram Bot API at {fake.url}" in err
 
 
 async def test_a_refused_bot_api_closes_every_session(tmp_path: Path) -> None:

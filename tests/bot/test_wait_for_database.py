@@ -27,7 +27,7 @@ from bot.bootstrap import (
     open_database,
     wait_for_database,
 )
-from bot.config import ConfigError, Settings
+from bot.config import CannotStart, ConfigError, Settings
 from storage.database import Database
 
 PASSWORD = "S3cret-Pa55word"
@@ -83,7 +83,7 @@ async def test_without_waiting_a_refused_connection_fails_fast_with_a_clean_erro
     with pytest.raises(DatabaseUnavailable) as raised:
         await asyncio.wait_for(build(settings), GUARD)
     error = raised.value
-    assert isinstance(error, ConfigError)  # the CLI prints it as a configuration error, exit 2
+    assert isinstance(error, CannotStart)  # the CLI prints "cannot start", exit 2
     assert error.setting == "DATABASE_URL"
     assert f"cannot reach the database at postgresql://bot:***@127.0.0.1:{port}/bot (ConnectionRefusedError:" in str(error)
     assert PASSWORD not in str(error)
@@ -158,7 +158,7 @@ async def test_waits_for_a_locked_sqlite_file_and_starts_when_it_is_free(tmp_pat
     waiting = asyncio.create_task(wait_for_database(database, settings, say=said))
     try:
         await asyncio.wait_for(said.first.wait(), GUARD)
-        assert said.lines[0].startswith("waiting for the database at sqlite+aiosqlite:///")
+        assert said.lines[0].startswith(f"waiting for the database at {settings.sqlite_file.resolve()} (")  # the path, not the driver URL
         assert "database is locked" in said.lines[0]
         holder.execute("COMMIT")
         await asyncio.wait_for(waiting, GUARD)

@@ -57,9 +57,10 @@ def test_db_and_report_with_config_after_the_command(tmp_path: Path, config: Pat
     upgraded = run_bot(["db", "upgrade", "--config", str(config)], [], tmp_path)
     assert upgraded.returncode == 0, upgraded.stderr
     assert sqlite3.connect(tmp_path / "other.db").execute("select version_num from alembic_version").fetchone()
-    current = run_bot(["db", "--config", str(config), "current", "-v"], [], tmp_path)
+    current = run_bot(["db", "--config", str(config), "current", "-vv"], [], tmp_path)
     assert current.returncode == 0, current.stderr
-    assert ": current 0" in current.stdout and " INFO " in current.stderr
+    # -vv after the command: alembic's set-up lines (at -v they are left out)
+    assert ": current 0" in current.stdout and " INFO alembic.runtime.migration: Context impl" in current.stderr
     before = run_bot(["--config", str(config), "db", "current"], [], tmp_path)
     assert before.returncode == 0 and before.stdout == current.stdout, "before the command, as always"
     report = run_bot(["report", "--config", str(config), "--since", "2026-11-01"], [], tmp_path)

@@ -166,11 +166,12 @@ def test_promise_panel_shows_the_open_tickets_promises_and_their_numbers() -> No
     chart = charts.draw_chart(report, language="en", category_names=NAMES_EN, texts=default_catalogue())
     texts = _texts(chart)
     assert "Promises of open tickets now" in texts
-    assert "Overdue: T000003\nDue within 4 h: T000001, T000002" in texts
+    panel = next(ax for ax in chart.figure.axes if ax.get_title() == "Promises of open tickets now")
+    under = [tick.get_text() for tick in panel.get_xticklabels()]  # general, important, hot, major
+    assert under == ["General\nDue within 4 h: T000001\nT000002", "Important", "Hot\nOverdue: T000003", "Major"]
     assert {"Overdue", "Due ≤ 4 h", "Later"} <= set(texts)  # the legend
     assert "Oldest: T000003 (1d 6h)" in texts
     assert "No promise decided yet: 3 still running" in texts  # the history panel says why it is empty
-    panel = next(ax for ax in chart.figure.axes if ax.get_title() == "Promises of open tickets now")
     heights = [round(bar.get_height()) for bar in panel.patches]
     # per severity (general, important, hot, major): overdue, due soon, later
     assert heights == [0, 0, 2, 0, 2, 0, 0, 0, 4, 0, 1, 0]
@@ -187,7 +188,7 @@ def test_more_overdue_than_named() -> None:
     report = Report(since=SINCE, until=NOW, generated_at=NOW,
                     actions=Actions(open_by_age=actions.open_by_age, pending=pending, overdue=many))
     texts = _texts(charts.draw_chart(report, language="en", category_names=NAMES_EN, texts=default_catalogue()))
-    assert "Overdue: T000010, T000011, T000012, T000013, T000014, T000015 +51 more" in texts
+    assert "General\nOverdue: T000010\nT000011\nT000012\n+54 more" in texts  # 3 of 57 named under its bar
 
 
 def test_trend_panel_stacks_the_categories_per_day() -> None:
@@ -206,3 +207,57 @@ def test_empty_report_still_draws() -> None:
     buffer = io.BytesIO()
     charts.render_chart(empty, buffer, language="en", category_names={}, texts=default_catalogue())
     assert buffer.getvalue().startswith(PNG_SIGNATURE)
+
+
+def test_each_severitys_bar_carries_its_own_overdue_tickets() -> None:
+    """A major (重大) and an important (重要) ticket overdue: each number stands under the
+    bar of its own severity, not both under one."""
+    pending = {s: {p: PendingCounts() for p in Promise} for s in Severity}
+    pending[Severity.MAJOR][Promise.FIRST_RESPONSE] = PendingCounts(overdue=1)
+    pending[Severity.IMPORTANT][Promise.FIRST_RESPONSE] = PendingCounts(overdue=1)
+    pending[Severity.GENERAL][Promise.FIRST_RESPONSE] = PendingCounts(later=1)
+    ages = {s: dict.fromkeys(AgeBucket, 0) for s in Severity}
+    for grade in (Severity.MAJOR, Severity.IMPORTANT, Severity.GENERAL):
+        ages[grade][AgeBucket.UNDER_1_DAY] = 1
+    actions = Actions(
+        open_by_age=ages,
+        pending=pending,
+        overdue=(  # as the report lists them: highest severity first
+            DuePromise("T000002", Severity.MAJOR, "safety", Promise.FIRST_RESPONSE, NOW - H),
+            DuePromise("T000003", Severity.IMPORTANT, "delivery", Promise.FIRST_RESPONSE, NOW - H),
+        ),
+    )
+    report = Report(since=SINCE, until=NOW, generated_at=NOW, actions=actions)
+    for language, heading in (("zh", "已逾期："), ("en", "Overdue: ")):
+        chart = charts.draw_chart(report, language=language, category_names=NAMES_ZH, texts=default_catalogue())
+        _texts(chart)
+        panel = next(ax for ax in chart.figure.axes if ax.get_title() == default_catalogue().text(language, "report.chart_pending"))
+        under = {
+            grade: tick.get_text()
+            for grade, tick in zip(Severity, panel.get_xticklabels(), strict=True)
+        }
+        name = {s: default_catalogue().text(language, f"severity_name.{s.value}") for s in Severity}
+        assert under[Severity.MAJOR] == f"{name[Severity.MAJOR]}\n{heading}T000002"
+        assert under[Severity.IMPORTANT] == f"{name[Severity.IMPORTANT]}\n{heading}T000003"
+        assert under[Severity.GENERAL] == name[Severity.GENERAL] and under[Severity.HOT] == name[Severity.HOT]
+        assert panel.get_xlabel() == ""  # no shared line of every number
+
+
+@pytest.mark.parametrize(
+    ("name", "signature"),
+    [("week.png", PNG_SIGNATURE), ("week.jpg", b"\xff\xd8\xff"), ("WEEK.JPEG", b"\xff\xd8\xff"),
+     ("week.svg", b"<?xml"), ("week.pdf", b"%PDF-")],
+)  # fmt: skip
+def test_the_chart_is_written_in_the_format_its_name_says(tmp_path: Path, name: str, signature: bytes) -> None:
+    path = tmp_path / name
+    with path.open("wb") as out:
+        charts.render_chart(
+            _report(), out, language="en", category_names=NAMES_EN, texts=default_catalogue(), format=charts.chart_format(path)
+        )
+    assert path.read_bytes().startswith(signature)
+
+
+def test_a_chart_name_without_a_known_picture_suffix_is_refused() -> None:
+    for name in ("week.gif", "week", "week.png.txt"):
+        with pytest.raises(charts.ChartFormatError, match="names no picture format; end the name with one of .jpeg, .jpg, .pdf, .png, .svg"):
+            charts.chart_format(name)
