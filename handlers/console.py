@@ -31,6 +31,7 @@ from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, Us
 from flows.loops import pause
 from flows.outbox import OutboxRelay
 from flows.service import ComplaintService
+from handlers.terminal_input import LineReader
 
 CHANNEL = "console"
 IDLE_DELIVERY = 0.5  # seconds between looks for what arrived while the customer is idle
@@ -38,8 +39,6 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".bmp"}
 DOCUMENT_SUFFIXES = {".pdf", ".txt", ".doc", ".docx", ".xlsx", ".csv", ".zip"}
 PATH_PREFIXES = ("~/", "./", "../")
 SENTENCE_MARKS = frozenset("，。！？；：、,!?;")
-TTY_LINE_LIMIT = 4095
-"""Bytes of one line a terminal in canonical mode passes on (Linux); the rest is dropped."""
 
 
 logger = logging.getLogger(__name__)
@@ -179,55 +178,6 @@ def _attachment(raw_path: str, caption: str, base: _Origin) -> Inbound | Missing
     return Inbound(kind=inbound_kind, attachment=attachment, text=caption, **base)
 
 
-class LineReader:
-    """Typed lines, read whole.
-
-    When both stdin and stdout are the terminal, lines are read with ``input()`` through
-    GNU readline (imported here), which reads a line of any length and gives line editing
-    and history. Otherwise lines are read as they come; from a pipe or a file a line is
-    never cut, but from a terminal whose output is redirected the terminal's canonical mode
-    keeps only the first 4095 bytes of a line, and such a line is reported as cut.
-    """
-
-    def __init__(self, stdin: TextIO, out: TextIO) -> None:
-        self.stdin = stdin
-        self.out = out
-        self.on_terminal = _isatty(stdin)
-        self.through_readline = (
-            stdin is sys.stdin and out is sys.stdout and self.on_terminal and _isatty(out) and _readline_loaded()
-        )
-
-    def read(self, prompt: str) -> tuple[str, bool]:
-        """The next line with its newline ("" at end of input), and whether it may be cut."""
-        if self.through_readline:
-            try:
-                return input(prompt) + "\n", False
-            except EOFError:
-                return "", False
-        if prompt:
-            self.out.write(prompt)
-            self.out.flush()
-        line = self.stdin.readline()
-        cut = self.on_terminal and len(line.rstrip("\r\n").encode("utf-8", "surrogateescape")) >= TTY_LINE_LIMIT - 1
-        return line, cut
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # no such method, or a closed stream
-        return False
-
-
-def _readline_loaded() -> bool:
-    """Load GNU readline (or libedit) so that ``input()`` uses it; False where there is none."""
-    try:
-        import readline  # noqa: F401 - importing it is what makes input() use it
-    except ImportError:  # Windows
-        return False
-    return True
-
-
 class ConsoleChat:
     """Reads lines, hands them to the application service, prints what it answers."""
 
@@ -253,7 +203,7 @@ class ConsoleChat:
         self.sender = sender  # prints to ``sender.out``
         self.relay = relay  # built by the composition root around ``sender``
         self.show_prompt = show_prompt
-        self.reader = LineReader(self.stdin, self.out)
+        self.reader = LineReader(self.stdin, self.out)  # on a terminal a paste arrives as one message
         self.restart_command = restart_command  # how to continue later, named in the goodbye
         self._printing = asyncio.Lock()  # one batch of replies on screen at a time
 
@@ -299,17 +249,18 @@ class ConsoleChat:
         await self.send(parsed)
 
     async def run(self) -> None:
-        """Chat until end of input (Ctrl-D) or /quit."""
+        """Chat until end of input (Ctrl-D), Ctrl-C at the prompt, or /quit."""
         stop = asyncio.Event()
         idle = asyncio.create_task(self._deliver_while_idle(stop), name="console-delivery")
+        self.reader.catch_interrupt()  # Ctrl-C during the welcome ends the chat at the first prompt
         try:
             await self._chat()
         finally:
+            self.reader.close()
             stop.set()
             await asyncio.gather(idle, return_exceptions=True)
 
     async def _chat(self) -> None:
-        loop = asyncio.get_running_loop()
         # replies left undelivered by an earlier run (a crash between commit and print) come first
         await self.relay.deliver_target(self.chat_id)
         await self.send(
@@ -317,7 +268,7 @@ class ConsoleChat:
         )
         while True:
             prompt = "you> " if self.show_prompt else ""
-            line, cut = await loop.run_in_executor(None, self.reader.read, prompt)
+            line, cut = await self.reader.read(prompt)
             if not line:
                 self.out.write("\n")
                 break
