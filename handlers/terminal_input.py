@@ -25,7 +25,7 @@ import select
 import signal
 import sys
 import threading
-from typing import TextIO
+from typing import Any, TextIO
 
 try:
     import termios
@@ -218,7 +218,7 @@ def _fileno(stream: TextIO) -> int | None:
         return None
 
 
-def _terminal_mode(fd: int | None) -> list[object] | None:
+def _terminal_mode(fd: int | None) -> list[Any] | None:
     if termios is None or fd is None:
         return None
     try:
