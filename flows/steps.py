@@ -64,7 +64,7 @@ class Fill(StrEnum):
     """How the question's text is filled in."""
 
     PLAIN = "plain"  # the text as it is
-    PHOTOS = "photos"  # with ``count``, the photos received so far
+    PHOTOS = "photos"  # with ``count`` and ``received`` (photos and files counted apart), what came so far
     SUGGESTION = "suggestion"  # the suggested category, the words behind it, the severity note
     REVIEW = "review"  # the draft's summary: category, description, every detail, photos
 

@@ -6,9 +6,11 @@ Telegram (/complain, /status, /cancel, /human, /help, /lang). Replies go through
 outbox like on every channel, so what is printed is exactly what is stored; what the
 desk sends while the customer is idle (an agent's reply) is printed within a second.
 
-Two notices are the terminal's own and never reach the flow: a path to a file that does
-not exist ("file not found: PATH", nothing is added to the complaint), and a line the
-terminal cut short. On a terminal, lines are read through GNU readline (``input()``), which
+The terminal's own notices ([console] in the catalogue, in the customer's language) never
+reach the flow: a path to a file that does not exist ("file not found: PATH", nothing is
+added to the complaint) or to a folder, ``/photo`` without a path (how to use it), a line
+the terminal cut short; and after /help, how the terminal sends photos, picks buttons and
+is left. On a terminal, lines are read through GNU readline (``input()``), which
 takes a line of any length; the terminal's own line editing (canonical mode) passes on at
 most 4095 bytes of a line and drops the rest without a word, so when readline cannot be
 used (output redirected) a line of that length is answered with a warning.
@@ -21,7 +23,7 @@ import logging
 import mimetypes
 import shlex
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -31,6 +33,7 @@ from flows.domain import Attachment, Inbound, InboundKind, OutboxItem, Reply, Us
 from flows.loops import pause
 from flows.outbox import OutboxRelay
 from flows.service import ComplaintService
+from handlers.terminal_input import LineReader
 
 CHANNEL = "console"
 IDLE_DELIVERY = 0.5  # seconds between looks for what arrived while the customer is idle
@@ -38,8 +41,6 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".heic", ".bmp"}
 DOCUMENT_SUFFIXES = {".pdf", ".txt", ".doc", ".docx", ".xlsx", ".csv", ".zip"}
 PATH_PREFIXES = ("~/", "./", "../")
 SENTENCE_MARKS = frozenset("，。！？；：、,!?;")
-TTY_LINE_LIMIT = 4095
-"""Bytes of one line a terminal in canonical mode passes on (Linux); the rest is dropped."""
 
 
 logger = logging.getLogger(__name__)
@@ -57,8 +58,10 @@ class _Origin(TypedDict):
 class ConsoleSender:
     """Prints outbox items; remembers the buttons on screen so a typed number picks one."""
 
-    def __init__(self, out: TextIO) -> None:
+    def __init__(self, out: TextIO, words: Callable[[str], Awaitable[str]] | None = None) -> None:
         self.out = out
+        # a text of the catalogue in the customer's language (set by ConsoleChat)
+        self.words = words
         self.choices: list[str] = []  # button data, numbered from 1
         self.offers_contact = False
         self._fresh_batch = True
@@ -81,7 +84,8 @@ class ConsoleSender:
             lines.append("     " + "   ".join(cells))
         if reply.request_contact:
             self.offers_contact = True
-            lines.append("     (type your phone number, or /contact NUMBER to share it)")
+            if self.words is not None:
+                lines += _bot_lines(await self.words("console.contact_hint"), first="     ")
         self.out.write("\n".join(lines) + "\n")
         self.out.flush()
 
@@ -91,22 +95,27 @@ class ConsoleSender:
         self.out.flush()
 
 
-def _bot_lines(text: str) -> list[str]:
-    return [f"bot> {line}" if i == 0 else f"     {line}" for i, line in enumerate(text.splitlines() or [""])]
+def _bot_lines(text: str, first: str = "bot> ") -> list[str]:
+    return [f"{first}{line}" if i == 0 else f"     {line}" for i, line in enumerate(text.splitlines() or [""])]
 
 
 @dataclass(frozen=True, slots=True)
-class MissingFile:
-    """A typed path to a file that does not exist: answered by the terminal, not sent."""
+class NotSent:
+    """A typed line the terminal answers itself with ``console.<key>``; nothing reaches the
+    flow: a path to a file that does not exist (``file_not_found``) or to a folder
+    (``folder``), or ``/photo`` without a path (``photo_usage``)."""
 
-    path: str
+    key: str
+    path: str = ""
 
 
-def parse_line(line: str, user: UserRef, chat_id: str, choices: list[str], now: datetime) -> Inbound | MissingFile:
-    """Turn one typed line into the neutral inbound event the flow understands."""
+def parse_line(line: str, user: UserRef, chat_id: str, choices: list[str], now: datetime) -> Inbound | NotSent:
+    """Turn one typed line (or several pasted at once) into the neutral inbound event the flow understands."""
     text = line.rstrip("\r\n")
     stripped = text.strip()
     base: _Origin = {"channel": CHANNEL, "chat_id": chat_id, "user": user, "sent_at": now}
+    if "\n" in stripped:  # lines pasted together: words, whatever the first line looks like
+        return Inbound(kind=InboundKind.TEXT, text=text, **base)
     if stripped.isdigit() and 1 <= int(stripped) <= len(choices):
         return Inbound(kind=InboundKind.BUTTON, button=choices[int(stripped) - 1], **base)
     path = file_path(stripped)
@@ -115,8 +124,8 @@ def parse_line(line: str, user: UserRef, chat_id: str, choices: list[str], now: 
     if stripped.startswith("/"):
         command, _, args = stripped[1:].partition(" ")
         command = command.lower()
-        if command == "photo" and args.strip():
-            return _attachment(_unquoted(args.strip()), "", base)
+        if command == "photo":
+            return _attachment(_unquoted(args.strip()), "", base) if args.strip() else NotSent("photo_usage")
         if command == "contact" and args.strip():
             return Inbound(kind=InboundKind.CONTACT, contact=args.strip(), text=args.strip(), **base)
         return Inbound(kind=InboundKind.COMMAND, command=command, text=args.strip(), **base)
@@ -158,14 +167,15 @@ def _unquoted(typed: str) -> str:
     return words[0] if len(words) == 1 else typed
 
 
-def _attachment(raw_path: str, caption: str, base: _Origin) -> Inbound | MissingFile:
+def _attachment(raw_path: str, caption: str, base: _Origin) -> Inbound | NotSent:
+    """The file at a typed path (``~`` is the home folder) as a photo (an image) or a document."""
     path = Path(raw_path).expanduser()
     try:
-        found = path.is_file()
+        found, folder = path.is_file(), path.is_dir()
     except (OSError, ValueError):  # a name too long for the file system, a NUL character
-        found = False
+        found = folder = False
     if not found:
-        return MissingFile(raw_path)
+        return NotSent("folder" if folder else "file_not_found", raw_path)
     mime, _ = mimetypes.guess_type(path.name)
     kind = "photo" if path.suffix.lower() in IMAGE_SUFFIXES else "document"
     attachment = Attachment(
@@ -177,55 +187,6 @@ def _attachment(raw_path: str, caption: str, base: _Origin) -> Inbound | Missing
     )
     inbound_kind = InboundKind.PHOTO if kind == "photo" else InboundKind.DOCUMENT
     return Inbound(kind=inbound_kind, attachment=attachment, text=caption, **base)
-
-
-class LineReader:
-    """Typed lines, read whole.
-
-    When both stdin and stdout are the terminal, lines are read with ``input()`` through
-    GNU readline (imported here), which reads a line of any length and gives line editing
-    and history. Otherwise lines are read as they come; from a pipe or a file a line is
-    never cut, but from a terminal whose output is redirected the terminal's canonical mode
-    keeps only the first 4095 bytes of a line, and such a line is reported as cut.
-    """
-
-    def __init__(self, stdin: TextIO, out: TextIO) -> None:
-        self.stdin = stdin
-        self.out = out
-        self.on_terminal = _isatty(stdin)
-        self.through_readline = (
-            stdin is sys.stdin and out is sys.stdout and self.on_terminal and _isatty(out) and _readline_loaded()
-        )
-
-    def read(self, prompt: str) -> tuple[str, bool]:
-        """The next line with its newline ("" at end of input), and whether it may be cut."""
-        if self.through_readline:
-            try:
-                return input(prompt) + "\n", False
-            except EOFError:
-                return "", False
-        if prompt:
-            self.out.write(prompt)
-            self.out.flush()
-        line = self.stdin.readline()
-        cut = self.on_terminal and len(line.rstrip("\r\n").encode("utf-8", "surrogateescape")) >= TTY_LINE_LIMIT - 1
-        return line, cut
-
-
-def _isatty(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # no such method, or a closed stream
-        return False
-
-
-def _readline_loaded() -> bool:
-    """Load GNU readline (or libedit) so that ``input()`` uses it; False where there is none."""
-    try:
-        import readline  # noqa: F401 - importing it is what makes input() use it
-    except ImportError:  # Windows
-        return False
-    return True
 
 
 class ConsoleChat:
@@ -251,9 +212,11 @@ class ConsoleChat:
         self.user = UserRef(external_id=user, display_name=user, language_code=language)
         self.chat_id = user
         self.sender = sender  # prints to ``sender.out``
+        if sender.words is None:
+            sender.words = self.words
         self.relay = relay  # built by the composition root around ``sender``
         self.show_prompt = show_prompt
-        self.reader = LineReader(self.stdin, self.out)
+        self.reader = LineReader(self.stdin, self.out)  # on a terminal a paste arrives as one message
         self.restart_command = restart_command  # how to continue later, named in the goodbye
         self._printing = asyncio.Lock()  # one batch of replies on screen at a time
 
@@ -287,29 +250,34 @@ class ConsoleChat:
                 self.out.flush()
 
     async def typed(self, line: str, cut: bool = False) -> None:
-        """One typed line: to the flow, or the terminal's own answer (a file not found)."""
+        """One typed line (or a paste): to the flow, or the terminal's own answer (a file not found)."""
         if cut:
-            kept = len(line.rstrip("\r\n"))
-            self.sender.notice(await self.service.customer_text(CHANNEL, self.user, "console.line_cut", kept=kept))
+            self.sender.notice(await self.words("console.line_cut", kept=len(line.rstrip("\r\n"))))
         parsed = parse_line(line, self.user, self.chat_id, self.sender.choices, self.clock())
-        if isinstance(parsed, MissingFile):
-            notice = await self.service.customer_text(CHANNEL, self.user, "console.file_not_found", path=parsed.path)
-            self.sender.notice(notice)
+        if isinstance(parsed, NotSent):
+            self.sender.notice(await self.words(f"console.{parsed.key}", path=parsed.path))
             return
         await self.send(parsed)
+        if parsed.kind is InboundKind.COMMAND and parsed.command == "help":
+            self.sender.notice(await self.words("console.help"))  # how the terminal does photos, buttons, leaving
+
+    async def words(self, key: str, **params: object) -> str:
+        """A text of the catalogue in the customer's language (the terminal's own notices)."""
+        return await self.service.customer_text(CHANNEL, self.user, key, **params)
 
     async def run(self) -> None:
-        """Chat until end of input (Ctrl-D) or /quit."""
+        """Chat until end of input (Ctrl-D), Ctrl-C at the prompt, or /quit."""
         stop = asyncio.Event()
         idle = asyncio.create_task(self._deliver_while_idle(stop), name="console-delivery")
+        self.reader.catch_interrupt()  # Ctrl-C during the welcome ends the chat at the first prompt
         try:
             await self._chat()
         finally:
+            self.reader.close()
             stop.set()
             await asyncio.gather(idle, return_exceptions=True)
 
     async def _chat(self) -> None:
-        loop = asyncio.get_running_loop()
         # replies left undelivered by an earlier run (a crash between commit and print) come first
         await self.relay.deliver_target(self.chat_id)
         await self.send(
@@ -317,7 +285,7 @@ class ConsoleChat:
         )
         while True:
             prompt = "you> " if self.show_prompt else ""
-            line, cut = await loop.run_in_executor(None, self.reader.read, prompt)
+            line, cut = await self.reader.read(prompt)
             if not line:
                 self.out.write("\n")
                 break

@@ -40,6 +40,7 @@ from flows.ports import UnitOfWorkFactory
 from flows.service import ComplaintService, DeskOutcome, DeskView, desk_event
 from flows.texts import Catalogue
 from flows.words import Vocabulary, Words, norm
+from handlers.terminal_input import LineReader
 from nlp import Category
 
 logger = logging.getLogger(__name__)
@@ -646,15 +647,26 @@ class DeskConsole:
         self.screen.show(list(lines))
 
     async def run(self) -> None:
-        """Work until end of input (Ctrl-D) or ``quit``."""
-        loop = asyncio.get_running_loop()
+        """Work until end of input (Ctrl-D), Ctrl-C at the prompt, or ``quit``."""
+        # one command a line, also when pasted; the prompt is the screen's (news is printed above it)
+        reader = LineReader(self.stdin, None, line_editing=False, joins_pastes=False)
+        reader.catch_interrupt()
         role = self.t("terminal_desk.role_supervisor" if self.actor.is_supervisor else "terminal_desk.role_agent")
         self.say(self.t("terminal_desk.welcome", agent=self.actor.display, role=role))
+        try:
+            await self._work(reader)
+        finally:
+            reader.close()
+        self.say(self.t("terminal_desk.bye"))
+
+    async def _work(self, reader: LineReader) -> None:
         while True:
             self.screen.ask()
-            line = await loop.run_in_executor(None, self.stdin.readline)
+            line, _ = await reader.read()
             self.screen.waiting = False
             if not line:
+                if reader.interrupted:
+                    self.screen.out.write("\n")  # below the "desk> " prompt
                 break
             if line.strip().lower().lstrip("/") in ("quit", "exit"):
                 break
@@ -663,7 +675,6 @@ class DeskConsole:
             except Exception as exc:  # a bug or the database: said, and the desk goes on
                 logger.exception("desk command %r failed", line.strip()[:40])
                 self.say(self.t("terminal_desk.failed", error=exc.__class__.__name__))
-        self.say(self.t("terminal_desk.bye"))
 
     async def handle(self, line: str) -> None:
         text = line.rstrip("\r\n").strip()

@@ -105,7 +105,8 @@ class Intake(Held):
                 self.prompt(turn)  # "n photos received, send more or press Done"
                 return
             key = "photos.received_describe" if describing else "photos.received"
-            turn.reply(self.t(turn, key, count=len(conv.draft.photos)))
+            what = self.attachment_word(turn, attachment)
+            turn.reply(self.t(turn, key, what=what, received=self.attachments_received(turn, conv.draft.photos)))
             return
         if conv.state in TICKET_OPEN_STATES:
             await self._add_photo_to_ticket(turn, attachment)
@@ -113,7 +114,7 @@ class Intake(Held):
             return
         await self._add_photo_to_ticket(turn, attachment)
         await self._relay(turn, inbound, acknowledge=False)
-        turn.reply(self.t(turn, "photos.stored"))
+        turn.reply(self.t(turn, "photos.stored", what=self.attachment_word(turn, attachment)))
         self.prompt(turn)
 
     async def _add_photo_to_ticket(self, turn: Turn, attachment: Attachment) -> None:

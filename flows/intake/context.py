@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from flows import buttons
 from flows import conversation as machine
-from flows.domain import Button, Conversation, Draft, Severity, Ticket
+from flows.domain import Attachment, Button, Conversation, Draft, Severity, Ticket
 from flows.grading import HandoffPolicy
 from flows.sla import Promises
 from flows.steps import STEPS, Step
@@ -46,6 +47,19 @@ class IntakeContext:
 
     def category_name(self, turn: Turn, category_id: str | None) -> str:
         return self.category_name_in(category_id, turn.language)
+
+    def attachment_word(self, turn: Turn, attachment: Attachment) -> str:
+        """What one attachment is: a photo, or a file (a document is not a photo)."""
+        return self.t(turn, "attachments.photo" if attachment.kind == "photo" else "attachments.file")
+
+    def attachments_received(self, turn: Turn, attachments: Sequence[Attachment]) -> str:
+        """The attachments received so far, photos and files counted apart ("2 张照片、1 个文件")."""
+        photos = sum(1 for attachment in attachments if attachment.kind == "photo")
+        files = len(attachments) - photos
+        said = [self.t(turn, "attachments.count_photos", count=photos)] if photos or not files else []
+        if files:
+            said.append(self.t(turn, "attachments.count_files", count=files))
+        return self.t(turn, "attachments.joiner").join(said)
 
     def category_name_in(self, category_id: str | None, language: str) -> str:
         category = self._categories.get(category_id or "")

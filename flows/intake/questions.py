@@ -56,7 +56,7 @@ class Questions(TakenDetails):
 
     def _question_text(self, turn: Turn, question: Question, draft: Draft) -> str:
         if question.fill is Fill.PHOTOS:
-            return self.t(turn, question.text, count=len(draft.photos))
+            return self.t(turn, question.text, count=len(draft.photos), received=self.attachments_received(turn, draft.photos))
         if question.fill is Fill.SUGGESTION:
             return self._suggestion_text(turn, draft)
         if question.fill is Fill.REVIEW:
@@ -105,7 +105,7 @@ class Questions(TakenDetails):
             key,
             category=self.category_name(turn, draft.category or draft.suggested_category),
             description=shorten(draft.description, REVIEW_DESCRIPTION_LIMIT),
-            photos=len(draft.photos),
+            photos=self.attachments_received(turn, draft.photos),
             **details,
         )
 

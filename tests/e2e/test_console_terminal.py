@@ -47,6 +47,7 @@ class Terminal:
             cwd=cwd,
             env=_environment(),
             start_new_session=True,
+            preexec_fn=_controlling_terminal,  # so that Ctrl-C is a SIGINT, as at a real terminal
         )
         os.close(slave)
 
@@ -92,6 +93,11 @@ class Terminal:
             self._pump(0.2)
         os.close(self.master)
         return _read(self.process.stdout), _read(self.process.stderr)
+
+
+def _controlling_terminal() -> None:
+    """In the child, a session leader by now: its stdin (the pty) becomes its controlling terminal."""
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
 def _read(stream: IO[bytes] | None) -> str:

@@ -228,11 +228,11 @@ async def test_invalid_details_are_asked_again(customer: Customer) -> None:
 
 async def test_photo_first_starts_a_complaint(customer: Customer) -> None:
     await customer.photo("p1")
-    assert customer.text == zh("photos.received_describe", count=1)
+    assert customer.text == zh("photos.received_describe", what=zh("attachments.photo"), received=zh("attachments.count_photos", count=1))
     await customer.say("收到的杯子是碎的")
     await customer.press("是的")
     await customer.skip_details()
-    assert zh("details.photos_more", count=1) in customer.text
+    assert zh("details.photos_more", received=zh("attachments.count_photos", count=1)) in customer.text
     await customer.press("完成")
     await customer.press("提交")
     assert customer.last and customer.last.ticket and [p.file_id for p in customer.last.ticket.photos] == ["p1"]

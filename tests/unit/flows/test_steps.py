@@ -366,7 +366,7 @@ def test_step_questions_have_only_the_placeholders_they_are_given(language: str)
             names = {name for _, name, _, _ in string.Formatter().parse(CATALOGUE.text(language, question.text)) if name}
             allowed = {
                 "plain": set(),
-                "photos": {"count"},
+                "photos": {"count", "received"},
                 "suggestion": {"category"},
                 "review": names,  # checked by test_the_review_fills_every_placeholder_from_the_table
             }[question.fill.value]
