@@ -21,10 +21,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from flows.domain import Attachment, Inbound, InboundKind, MessageRecord, OutboxItem, Reply, Ticket, UserRef
+from flows.domain import Attachment, ConversationState, Draft, Inbound, InboundKind, MessageRecord, OutboxItem, Reply, Ticket, UserRef
 from flows.ports import UnitOfWorkFactory
 from flows.service import ComplaintService, Outcome
 from flows.steps import INTAKE_STEPS, Detail, step_of
+from flows.texts import default_catalogue
 from nlp import default_classifier
 from storage.database import Database
 from storage.models import MessageRow, OutboxRow, TicketEventRow, TicketTermRow
@@ -233,3 +234,33 @@ class Customer:
         await self.press("提交")
         assert self.last and self.last.ticket and self.last.ticket.number
         return self.last.ticket
+
+
+# ---------------------------------------------------------------------- what the tests read
+TEXTS = default_catalogue()
+
+
+def zh(key: str, **params: object) -> str:
+    """The Chinese text of ``key``, as the customer reads it."""
+    return TEXTS.text("zh", key, **params)
+
+
+def en(key: str, **params: object) -> str:
+    return TEXTS.text("en", key, **params)
+
+
+def state(customer: Customer) -> ConversationState:
+    """The state of the customer's conversation after their last message."""
+    assert customer.last and customer.last.conversation
+    return customer.last.conversation.state
+
+
+def draft(customer: Customer) -> Draft:
+    assert customer.last and customer.last.conversation
+    return customer.last.conversation.draft
+
+
+async def said_about(store: Store, ticket_id: int) -> list[str]:
+    """What is stored as the customer's messages about the ticket."""
+    async with store() as uow:
+        return [m.text for m in await uow.messages.for_ticket(ticket_id, direction="in") if m.kind == "text"]

@@ -12,36 +12,18 @@ from flows import events as ev
 from flows.domain import Actor, ConversationState, InboundKind, Severity, TicketState
 from flows.formatting import mask_contact
 from flows.service import ComplaintService
-from flows.texts import default_catalogue
 from nlp import default_classifier
-from tests.service.conftest import Customer, Store, every_store, stored_messages
+from tests.service.conftest import Customer, Store, draft, every_store, said_about, state, stored_messages, zh
 
 S = ConversationState
-ZH = default_catalogue()
 ALICE = Actor("U1", "Alice", is_agent=True)
 DELIVERY = "我买的耳机快递一个星期了还没收到，物流信息也不更新"
 BILLING = "I was charged twice for my order #A-556"
 BLANKS = ("", "   ", "\u200b", "\u3000\n\t", "\u200b\u200d\ufeff ", "\u2800")
 
 
-def zh(key: str, **params: object) -> str:
-    return ZH.text("zh", key, **params)
 
 
-def state(customer: Customer) -> ConversationState:
-    assert customer.last and customer.last.conversation
-    return customer.last.conversation.state
-
-
-def draft(customer: Customer):  # type: ignore[no-untyped-def]
-    assert customer.last and customer.last.conversation
-    return customer.last.conversation.draft
-
-
-async def said_about(store: Store, ticket_id: int) -> list[str]:
-    """What is stored as the customer's messages about the ticket."""
-    async with store() as uow:
-        return [m.text for m in await uow.messages.for_ticket(ticket_id, direction="in") if m.kind == "text"]
 
 
 def relayed(customer: Customer) -> list[ev.DeskEvent]:

@@ -10,18 +10,13 @@ import asyncio
 
 from flows.domain import Actor, ConversationState, Severity, TicketState
 from flows.service import ComplaintService
-from flows.texts import default_catalogue
-from tests.service.conftest import Customer, Store, every_store
+from tests.service.conftest import Customer, Store, every_store, zh
 
-ZH = default_catalogue()
 ALICE = Actor("U1", "Alice", is_agent=True)
 BOB = Actor("U2", "Bob", is_agent=True)
 SUE = Actor("U9", "Sue", is_supervisor=True)
 EVE = Actor("U7", "Eve")
 
-
-def zh(key: str, **params: object) -> str:
-    return ZH.text("zh", key, **params)
 
 
 async def handed_off(customer: Customer) -> str:

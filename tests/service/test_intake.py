@@ -8,13 +8,10 @@ import re
 from flows.domain import ConversationState, InboundKind, Severity, TicketState
 from flows.service import ComplaintService
 from flows.texts import default_catalogue
-from tests.service.conftest import Customer, Store, count_events, count_messages, count_outbox, every_store, stored_messages
+from tests.service.conftest import Customer, Store, count_events, count_messages, count_outbox, every_store, stored_messages, zh
 
 ZH = default_catalogue()
 
-
-def zh(key: str, **params: object) -> str:
-    return ZH.text("zh", key, **params)
 
 
 @every_store

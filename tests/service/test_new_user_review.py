@@ -5,38 +5,18 @@ joiners per language. On the in-memory unit of work (one also on SQLite and Post
 
 from __future__ import annotations
 
-from flows.domain import ConversationState, InboundKind
+from flows.domain import ConversationState
 from flows.service import ComplaintService
-from flows.texts import default_catalogue
-from tests.service.conftest import Customer, Store, every_store
+from tests.service.conftest import Customer, Store, draft, en, every_store, said_about, state, zh
 
 S = ConversationState
-TEXTS = default_catalogue()
 DELIVERY = "我买的耳机快递一个星期了还没收到，物流信息也不更新"
 WITH_DETAILS = "快递一直没到，订单号是 DD20261127001，电话 13912345678"
 
 
-def zh(key: str, **params: object) -> str:
-    return TEXTS.text("zh", key, **params)
 
 
-def en(key: str, **params: object) -> str:
-    return TEXTS.text("en", key, **params)
 
-
-def state(customer: Customer) -> ConversationState:
-    assert customer.last and customer.last.conversation
-    return customer.last.conversation.state
-
-
-def draft(customer: Customer):  # type: ignore[no-untyped-def]
-    assert customer.last and customer.last.conversation
-    return customer.last.conversation.draft
-
-
-async def said_about(store: Store, ticket_id: int) -> list[str]:
-    async with store() as uow:
-        return [m.text for m in await uow.messages.for_ticket(ticket_id, direction="in") if m.kind == "text"]
 
 
 # ---------------------------------------------------------------------- 1. details at a detail step

@@ -6,23 +6,11 @@ from __future__ import annotations
 
 from flows.domain import ConversationState, InboundKind
 from flows.service import ComplaintService
-from flows.texts import default_catalogue
-from tests.service.conftest import Customer, every_store
-
-TEXTS = default_catalogue()
+from tests.service.conftest import Customer, en, every_store, state, zh
 
 
-def zh(key: str, **params: object) -> str:
-    return TEXTS.text("zh", key, **params)
 
 
-def en(key: str, **params: object) -> str:
-    return TEXTS.text("en", key, **params)
-
-
-def state(customer: Customer) -> ConversationState:
-    assert customer.last and customer.last.conversation
-    return customer.last.conversation.state
 
 
 @every_store
