@@ -32,22 +32,21 @@ from zoneinfo import ZoneInfo
 
 from flows import events as ev
 from flows.domain import DESK_CHANNEL, Actor, Attachment, InboundKind, OutboxItem, Severity, Ticket
-from flows.formatting import mask_contact, shorten
+from flows.formatting import mask_contact
 from flows.loops import every, pause
 from flows.outbox import DeliveryError, OutboxRelay
 from flows.ownership import DeskAction, allowed_actions, check_declare_crisis
 from flows.ports import UnitOfWorkFactory
 from flows.service import ComplaintService, DeskOutcome, DeskView, desk_event
+from flows.desk_words import DeskWords
 from flows.texts import Catalogue
 from flows.words import Vocabulary, Words, norm
 from handlers.terminal_input import LineReader
-from nlp import Category
 
 logger = logging.getLogger(__name__)
 
 DESK_LEASE = "desk:terminal"  # held by the terminal desk that shows the live events
 LEASE_SECONDS = 15.0
-ICONS = {Severity.GENERAL: "📝", Severity.IMPORTANT: "⚠️", Severity.HOT: "🔥", Severity.MAJOR: "⛔"}
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _TICKET_WORD = re.compile(r"#?[Tt]\d{1,12}")
 _ASCII_WORD = re.compile(r"/?[A-Za-z]+")
@@ -82,61 +81,23 @@ class Screen:
         self.waiting = True
 
 
-class TerminalRenderer:
+class TerminalRenderer(DeskWords):
     """The desk's words for a terminal, in the desk's language, dates in the bot's time zone."""
 
     def __init__(self, texts: Catalogue, service: ComplaintService, language: str, timezone: ZoneInfo) -> None:
-        self.texts = texts
-        self.language = language
+        super().__init__(texts, service, language)
         self.timezone = timezone
-        self.categories: tuple[Category, ...] = tuple(service.categories)
-        self._category_name = service.category_name
 
-    def t(self, key: str, **params: object) -> str:
-        return self.texts.text(self.language, key, **params)
-
-    def text_or(self, key: str, fallback: str, **params: object) -> str:
-        return self.t(key, **params) if self.texts.has(self.language, key) else fallback
-
-    def category_name(self, category_id: str) -> str:
-        return self._category_name(category_id, self.language)
-
-    def category(self, ticket: Ticket) -> str:
-        return self.category_name(ticket.category)
-
-    def severity(self, severity: Severity) -> str:
-        return self.t(f"severity_name.{severity.value}")
-
-    def state(self, ticket: Ticket) -> str:
-        return self.t(f"ticket_state.{ticket.state.value}")
+    def safe(self, text: str) -> str:
+        return clean(text)
 
     def when(self, moment: datetime | None) -> str:
         if moment is None:
             return self.t("card.none")
         return moment.astimezone(self.timezone).strftime("%Y-%m-%d %H:%M")
 
-    def timer(self, kind: str) -> str:
-        return self.text_or(f"timer.{kind}", kind)
-
-    def why(self, reason: ev.UpgradeReason, days: int | None) -> str:
-        return self.t(f"upgrade_reason.{reason.value}", days=days if days is not None else "-")
-
-    def title(self, ticket: Ticket) -> str:
-        icon = "🚨" if ticket.crisis else ICONS[ticket.severity]
-        return self.t("card.title", icon=icon, number=ticket.number, category=self.category(ticket), severity=self.severity(ticket.severity))
-
     def link(self, ticket: Ticket) -> str:
         return self.t("ping.link", number=ticket.number, category=self.category(ticket))
-
-    def line(self, ticket: Ticket) -> str:
-        return self.t(
-            "slash.line",
-            number=ticket.number,
-            severity=self.severity(ticket.severity),
-            category=self.category(ticket),
-            state=self.state(ticket),
-            description=clean(shorten(ticket.description.replace("\n", " "), 60)),
-        )
 
     def attachment(self, attachment: Attachment) -> str:
         """A photo or file: its path for the terminal chat, else its name or platform id."""

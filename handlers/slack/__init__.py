@@ -18,11 +18,11 @@ ownership, agents, supervisors) and which buttons a card offers are decided in
 """
 
 from handlers.slack.app import authorize_once, build_app, http_handler
+from flows.desk_words import ICONS
 from handlers.slack.blocks import (
     BUTTONS,
     CLAIM,
     ESCALATE,
-    ICONS,
     REGRADE,
     REGRADE_VIEW,
     RESOLVE,

@@ -6,19 +6,17 @@ Customer text is escaped (:func:`escape`) wherever it appears.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from collections.abc import Sequence
+from typing import Any
 
-from flows import events as ev
 from flows.domain import Severity, Ticket
 from flows.explain import explaining_words
 from flows.formatting import mask_contact, shorten
 from flows.intake import severity_reason
 from flows.ownership import DeskAction
 from flows.service import DeskView
-from flows.texts import Catalogue
+from flows.desk_words import DeskWords
 from handlers.slack.markup import SECTION_LIMIT, escape, slack_date
-from nlp import Category
 
 # action ids of the card's buttons, and callback ids of their modals
 CLAIM, TRANSFER, ESCALATE, REGRADE, RESOLVE = (
@@ -34,52 +32,16 @@ BUTTONS: dict[DeskAction, str] = {
     DeskAction.RESOLVE: RESOLVE,
 }
 STYLES = {DeskAction.CLAIM: "primary", DeskAction.ESCALATE: "danger", DeskAction.RESOLVE: "primary"}
-ICONS = {Severity.GENERAL: "📝", Severity.IMPORTANT: "⚠️", Severity.HOT: "🔥", Severity.MAJOR: "⛔"}
 
 
-class Taxonomy(Protocol):
-    """What the renderer needs of the application service: the categories and their names."""
-
-    @property
-    def categories(self) -> Sequence[Category]: ...
-
-    def category_name(self, category_id: str, language: str) -> str: ...
-
-
-class CardRenderer:
+class CardRenderer(DeskWords):
     """Block Kit for tickets, in the desk's language.
 
-    Of ``taxonomy`` (the application service) it keeps only the categories, for the
-    re-grade modal, and the function that names one."""
+    The words themselves (category, severity, state, title, a ticket's line) are
+    :class:`flows.desk_words.DeskWords`; Slack escapes customer text (:meth:`safe`)."""
 
-    def __init__(self, texts: Catalogue, taxonomy: Taxonomy, language: str) -> None:
-        self.texts = texts
-        self.language = language
-        self.categories: tuple[Category, ...] = tuple(taxonomy.categories)
-        self._category_name: Callable[[str, str], str] = taxonomy.category_name
-
-    def t(self, key: str, **params: object) -> str:
-        return self.texts.text(self.language, key, **params)
-
-    def text_or(self, key: str, fallback: str, **params: object) -> str:
-        """The text for ``key`` if the catalogue has one, else ``fallback``."""
-        return self.t(key, **params) if self.texts.has(self.language, key) else fallback
-
-    def category(self, ticket: Ticket) -> str:
-        return self.category_name(ticket.category)
-
-    def category_name(self, category_id: str) -> str:
-        return self._category_name(category_id, self.language)
-
-    def severity(self, severity: Severity) -> str:
-        return self.t(f"severity_name.{severity.value}")
-
-    def state(self, ticket: Ticket) -> str:
-        return self.t(f"ticket_state.{ticket.state.value}")
-
-    def title(self, ticket: Ticket) -> str:
-        icon = "🚨" if ticket.crisis else ICONS[ticket.severity]
-        return self.t("card.title", icon=icon, number=ticket.number, category=self.category(ticket), severity=self.severity(ticket.severity))
+    def safe(self, text: str) -> str:
+        return escape(text)
 
     def fallback(self, ticket: Ticket) -> str:
         """The notification text of the card."""
@@ -100,7 +62,9 @@ class CardRenderer:
         words = explaining_words(cues, ticket.category)
         reasons = [severity_reason(c, self.language) for c in cues.get("severity", [])]
         none = self.t("card.none")
-        return escape("、".join(words) or none), escape("；".join(dict.fromkeys(reasons)) or none)
+        cues_joined = self.t("category.cue_joiner").join(words)
+        reasons_joined = self.t("severity.reason_joiner").join(dict.fromkeys(reasons))
+        return escape(cues_joined or none), escape(reasons_joined or none)
 
     def blocks(self, view: DeskView) -> list[dict[str, Any]]:
         ticket, customer = view.ticket, view.customer
@@ -172,29 +136,11 @@ class CardRenderer:
             }
         return element
 
-    def why(self, reason: ev.UpgradeReason, days: int | None) -> str:
-        """An automatic upgrade's reason in words."""
-        return self.t(f"upgrade_reason.{reason.value}", days=days if days is not None else "-")
-
-    def timer(self, kind: str) -> str:
-        return self.text_or(f"timer.{kind}", kind)
-
     def words(self, key: str) -> frozenset[str]:
         """Command words (``slash.mine_words``...): every language's, comma-separated, lower-cased."""
         texts = self.texts
         return frozenset(
             w.strip().lower() for language in texts.languages for w in texts.text(language, key).split(",") if w.strip()
-        )
-
-    def line(self, ticket: Ticket) -> str:
-        """One ticket in a ``/complaint mine`` or ``queue`` list."""
-        return self.t(
-            "slash.line",
-            number=ticket.number,
-            severity=self.severity(ticket.severity),
-            category=self.category(ticket),
-            state=self.state(ticket),
-            description=escape(shorten(ticket.description.replace("\n", " "), 60)),
         )
 
     # -- modals
