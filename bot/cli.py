@@ -387,7 +387,7 @@ async def _chat(
     from bot.bootstrap import build
     from flows.outbox import OutboxRelay
     from handlers.console import CHANNEL, ConsoleChat, ConsoleSender
-    from handlers.desk_console import terminal_desk_running, watch_desk
+    from flows.desk_presence import terminal_desk_running, watch_desk
 
     app = await build(settings, wait_for_db=wait_for_db)
     # agents are reachable while Slack is configured or a terminal desk runs (complaint-bot desk)

@@ -34,7 +34,7 @@ from flows.loops import every
 from flows.outbox import OutboxRelay
 from flows.redaction import redact
 from handlers import telegram as tg
-from handlers.desk_console import watch_desk
+from flows.desk_presence import watch_desk
 from storage.database import database_unavailable, mask_url
 from storage.reports import build_report
 

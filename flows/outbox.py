@@ -133,6 +133,11 @@ class OutboxRelay:
             self._held |= claimed
         return items
 
+    async def has_pending(self, target: str) -> bool:
+        """Whether anything waits for ``target`` (a look: claiming would write)."""
+        async with self.uow_factory() as uow:
+            return await uow.outbox.has_pending(self.channel, target)
+
     async def deliver_target(self, target: str) -> int:
         """Send what is due for one chat, oldest first; returns how many were sent."""
         with self._holding() as pending:

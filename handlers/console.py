@@ -234,9 +234,8 @@ class ConsoleChat:
             if stop.is_set():
                 return
             try:
-                async with self.service.uow_factory() as uow:  # a look first: claiming writes
-                    if not await uow.outbox.has_pending(CHANNEL, self.chat_id):
-                        continue
+                if not await self.relay.has_pending(self.chat_id):  # a look first: claiming writes
+                    continue
                 async with self._printing:
                     if self.show_prompt:
                         self.out.write("\n")  # below the "you> " prompt

@@ -11,9 +11,9 @@ Slack, over the same application service and the same rules.
   class in :data:`RENDERINGS` (a test checks every class of ``flows.events.ALL_EVENTS``).
 - :class:`LiveEvents` relays those items to this terminal through an ordinary
   :class:`flows.outbox.OutboxRelay` while it holds the terminal desk's lease
-  (:data:`DESK_LEASE`): one terminal desk shows the events at a time, the others stand
+  (:data:`flows.desk_presence.DESK_LEASE`): one terminal desk shows the events at a time, the others stand
   by and take over when it stops. Whether that lease is held is how a customer's chat
-  knows an agent is reachable (:func:`watch_desk`).
+  knows an agent is reachable (:func:`flows.desk_presence.watch_desk`).
 
 Customer text is printed without terminal control characters (:func:`clean`).
 """
@@ -26,18 +26,19 @@ import re
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, TextIO, TypeVar
 from zoneinfo import ZoneInfo
 
 from flows import events as ev
 from flows.domain import DESK_CHANNEL, Actor, Attachment, InboundKind, OutboxItem, Severity, Ticket
 from flows.formatting import mask_contact
-from flows.loops import every, pause
+from flows.loops import pause
 from flows.outbox import DeliveryError, OutboxRelay
 from flows.ownership import DeskAction, allowed_actions, check_declare_crisis
 from flows.ports import UnitOfWorkFactory
 from flows.service import ComplaintService, DeskOutcome, DeskView, desk_event
+from flows.desk_presence import LEASE_SECONDS, DeskScreen
 from flows.desk_words import DeskWords
 from flows.texts import Catalogue
 from flows.words import Vocabulary, Words, norm
@@ -45,8 +46,6 @@ from handlers.terminal_input import LineReader
 
 logger = logging.getLogger(__name__)
 
-DESK_LEASE = "desk:terminal"  # held by the terminal desk that shows the live events
-LEASE_SECONDS = 15.0
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _TICKET_WORD = re.compile(r"#?[Tt]\d{1,12}")
 _ASCII_WORD = re.compile(r"/?[A-Za-z]+")
@@ -417,7 +416,7 @@ class TerminalDeskSender:
 
 
 class LiveEvents:
-    """Shows the desk's events in this terminal while it holds :data:`DESK_LEASE`
+    """Shows the desk's events in this terminal while it holds :data:`flows.desk_presence.DESK_LEASE`
     (taken and renewed every ``check_every`` seconds); stands by while another terminal
     desk holds it, and takes over when that one stops."""
 
@@ -437,26 +436,21 @@ class LiveEvents:
         self.owner = owner
         self.interval = interval
         self.check_every = check_every
-        self.lease = timedelta(seconds=LEASE_SECONDS)
+        self.screen = DeskScreen(uow_factory, owner)
 
     def _say(self, key: str, **params: object) -> None:
         self.sender.screen.show([self.sender.renderer.t(key, **params)])
 
     async def _take(self) -> bool | None:
         """True: this terminal holds the lease; False: another does; None: the database did not answer."""
-        now = self.clock()
         try:
-            async with self.uow_factory() as uow:
-                held = await uow.leases.take([DESK_LEASE], self.owner, now, now + self.lease)
-                await uow.commit()
+            return await self.screen.take(self.clock())
         except Exception:
             logger.exception("the terminal desk's lease could not be taken")
             return None
-        return bool(held)
 
     async def _holder(self) -> str:
-        async with self.uow_factory() as uow:
-            return await uow.leases.holder(DESK_LEASE, self.clock()) or "-"
+        return await self.screen.holder(self.clock()) or "-"
 
     async def run(self, stop: asyncio.Event) -> None:
         relay_stop = asyncio.Event()
@@ -485,35 +479,11 @@ class LiveEvents:
                 relay_stop.set()
                 await asyncio.gather(relay_task, return_exceptions=True)
             try:
-                async with self.uow_factory() as uow:
-                    await uow.leases.release([DESK_LEASE], self.owner)
-                    await uow.commit()
+                await self.screen.release()
             except Exception:
                 logger.warning("the terminal desk's lease was not given back; it expires in %s s", LEASE_SECONDS)
 
 
-async def terminal_desk_running(uow_factory: UnitOfWorkFactory, now: datetime) -> bool:
-    """Whether a terminal desk shows the desk's events now (someone holds :data:`DESK_LEASE`)."""
-    async with uow_factory() as uow:
-        return await uow.leases.holder(DESK_LEASE, now) is not None
-
-
-async def watch_desk(
-    service: ComplaintService,
-    uow_factory: UnitOfWorkFactory,
-    clock: Callable[[], datetime],
-    stop: asyncio.Event,
-    *,
-    always: bool = False,
-    interval: float = 2.0,
-) -> None:
-    """Keep ``service.desk_connected`` true while agents are reachable: ``always`` (Slack
-    is configured) or while a terminal desk runs against the same database."""
-
-    async def round_() -> None:
-        service.desk_connected = always or await terminal_desk_running(uow_factory, clock())
-
-    await every(interval, stop, round_, "terminal desk presence")
 
 
 # ---------------------------------------------------------------------- the agent's commands

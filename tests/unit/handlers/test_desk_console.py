@@ -16,8 +16,8 @@ from flows.domain import Actor, Attachment, InboundKind, MessageRecord, OutboxIt
 from flows.outbox import DeliveryError
 from flows.ownership import DeskAction, allowed_actions
 from flows.service import ComplaintService, desk_item
+from flows.desk_presence import DESK_LEASE, terminal_desk_running
 from handlers.desk_console import (
-    DESK_LEASE,
     RENDERINGS,
     Choice,
     DeskConsole,
@@ -27,7 +27,6 @@ from handlers.desk_console import (
     action_choices,
     meant_command,
     not_a_reply,
-    terminal_desk_running,
 )
 from nlp import default_classifier
 from tests.fakes.memory import MemoryDatabase
