@@ -411,6 +411,8 @@ async def main(args: argparse.Namespace) -> int:
     channel = BenchChannel(relay)
     inbox = production_inbox(database, service, reply_claim=timedelta(seconds=OUTBOX_LEASE) if relay else None)
     inbox.register(channel)
+    if relay is not None:
+        inbox.ride_along(relay.write_marks)  # as bot/runner.py does
     background.append(asyncio.create_task(inbox.run(stop), name="inbox"))
     if relay is not None:
         background.append(asyncio.create_task(relay.run(stop), name="relay"))

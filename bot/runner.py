@@ -137,6 +137,7 @@ async def start_telegram(
         tg.TelegramFiles(application.bot).fetch,
     )
     inbox.register(channel)
+    inbox.ride_along(channel.relay.write_marks)  # the replies' sent marks go with the next arrivals' commit
     started = Started()
     if settings.telegram_mode == "webhook":
         assert settings.telegram_webhook_url

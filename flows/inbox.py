@@ -31,7 +31,8 @@ import os
 import secrets
 import socket
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -45,6 +46,8 @@ logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 ChatKey = tuple[str, str]  # (channel, chat)
+#: writes in a transaction the inbox opens; returns what to call once it is settled (committed or not)
+Rider = Callable[[UnitOfWork], Awaitable[Callable[[bool], None]]]
 
 
 class DatabaseUnavailable(Exception):
@@ -88,6 +91,29 @@ def connection_trouble(exc: BaseException) -> bool:
     return False
 
 
+@dataclass(frozen=True, slots=True)
+class Handled:
+    """An entry handled in the transaction that stored it (see :meth:`Inbox.receive`)."""
+
+    entry: InboxEntry
+    inbound: Inbound
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class _Receipt:
+    """One call of :meth:`Inbox.receive`, waiting for its group commit."""
+
+    channel: str
+    entries: list[InboxEntry]
+    deliver: bool
+    done: asyncio.Future[list[Handled]]
+
+    def __post_init__(self) -> None:
+        # a caller that gave up (a dropped request) never reads its outcome: no warning
+        self.done.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+
 class Inbox:
     """Stores inbound updates, then handles each chat's in order (see the module docs).
 
@@ -112,6 +138,8 @@ class Inbox:
         fence: bool = True,
         batch: int = 50,
         concurrency: int = 8,
+        inline: bool = True,
+        group: int = 64,
     ) -> None:
         self.uow_factory = uow_factory
         self.service = service
@@ -125,6 +153,12 @@ class Inbox:
         self.is_outage = is_outage  # the database is down or busy (not this update's fault)
         self.fence = fence  # check the chat's lease in each handling transaction (several processes)
         self.batch = batch  # entries of one chat read at a time
+        self.inline = inline  # handle an idle chat's entry in the transaction that stores it
+        self.group = group  # at most this many receipts share one transaction
+        self._arrivals: list[_Receipt] = []  # receipts waiting for the next group commit
+        self._committer: asyncio.Task[None] | None = None
+        self._deliveries: set[asyncio.Task[None]] = set()  # handled() of entries handled on arrival
+        self._riders: list[Rider] = []
         self._slots = asyncio.Semaphore(concurrency)  # chats handled at the same moment
         self.channels: dict[str, InboundChannel] = {}
         self._queues: dict[ChatKey, deque[InboxEntry]] = {}
@@ -139,59 +173,246 @@ class Inbox:
     def register(self, channel: InboundChannel) -> None:
         self.channels[channel.name] = channel
 
+    def ride_along(self, rider: Rider) -> None:
+        """Let ``rider`` write in each transaction that stores updates (an outbox relay's
+        sent marks: :meth:`flows.outbox.OutboxRelay.write_marks`), so that it needs no
+        transaction of its own while updates arrive."""
+        self._riders.append(rider)
+
     # ------------------------------------------------------------------ receiving
-    async def receive(self, channel: str, entries: Sequence[InboxEntry]) -> None:
-        """Commit ``entries`` (one transaction), then start on the chats this process
-        holds. Raises :class:`DatabaseUnavailable` when they could not be stored: the
-        caller must not confirm them to the platform."""
+    async def receive(self, channel: str, entries: Sequence[InboxEntry], *, deliver: bool = True) -> list[Handled]:
+        """Commit ``entries``, then start on the chats this process holds. Raises
+        :class:`DatabaseUnavailable` when they could not be stored: the caller must not
+        confirm them to the platform.
+
+        Receipts that arrive together share one transaction (a group commit): the
+        receipts of every caller waiting at that moment are stored at once. An entry of
+        a chat with nothing else waiting is handled in that same transaction
+        (:meth:`flows.service.ComplaintService.handle_in`): stored, handled and its
+        replies written in one commit. Those come back as :class:`Handled`; with
+        ``deliver`` the inbox calls the channel's ``handled`` for them itself (after
+        the commit, each chat's in order), without it the caller must (the webhook,
+        which answers a button press in its HTTP response). The other entries wait
+        for their chat's worker, as before. When handling in the transaction fails,
+        the entries are stored as they came and handled by the workers (which count
+        the failures)."""
         if not entries:
-            return
+            return []
         if self._closing:
             raise DatabaseUnavailable("stopping: another process or the next start takes it")
-        try:
+        receipt = _Receipt(channel, list(entries), deliver, asyncio.get_running_loop().create_future())
+        self._arrivals.append(receipt)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_arrivals(), name="inbox commit")
+        # shielded: a caller that gives up (a dropped webhook request) does not cancel
+        # the commit the others share; its platform delivers the update again
+        return await asyncio.shield(receipt.done)
+
+    async def _commit_arrivals(self) -> None:
+        """Commit what has arrived, a group at a time, until nothing waits."""
+        while self._arrivals:
+            group, self._arrivals = self._arrivals[: self.group], self._arrivals[self.group :]
             try:
-                taken = await self._store(channel, entries)
-            except Exception as exc:
-                if self.is_outage(exc):
+                handled = await self._commit_group(group)
+            except BaseException as exc:
+                failure = exc if isinstance(exc, DatabaseUnavailable) else DatabaseUnavailable(f"{exc.__class__.__name__}: {exc}")
+                for receipt in group:
+                    if not receipt.done.done():
+                        receipt.done.set_exception(failure)
+                if not isinstance(exc, Exception):
                     raise
-                # not an outage: something in these updates cannot be stored as it is
-                logger.warning("storing %s %s updates failed (%s); storing them one by one",
-                               len(entries), channel, redact(f"{exc.__class__.__name__}: {exc}"))
-                taken = {}
-                for entry in entries:
-                    taken.update(await self._store_alone(channel, entry))
+                continue
+            for receipt in group:
+                mine = handled.get(id(receipt), [])
+                if receipt.deliver and mine:
+                    self._deliver(mine)
+                if not receipt.done.done():
+                    receipt.done.set_result([] if receipt.deliver else mine)
+
+    async def _commit_group(self, group: Sequence[_Receipt]) -> dict[int, list[Handled]]:
+        """Store (and where possible handle) a group of receipts in one transaction;
+        returns, by receipt, what was handled in it."""
+        entries = [entry for receipt in group for entry in receipt.entries]
+        try:
+            taken, handled = await self._store_group(entries)
         except Exception as exc:
             self.note_outage(exc)
             await self._reassure(entries)
             raise DatabaseUnavailable(redact(f"{exc.__class__.__name__}: {exc}")) from exc
         self.note_recovery()
         self._told.clear()  # the outage is over for receiving: a new one tells again
-        for chat, waiting in taken.items():
-            self._merge((channel, chat), waiting)
+        for key, waiting in taken.items():
+            self._merge(key, waiting)
+        owner = {(entry.channel, entry.update_id): id(receipt) for receipt in group for entry in receipt.entries}
+        out: dict[int, list[Handled]] = {}
+        for done in handled:
+            out.setdefault(owner[(done.entry.channel, done.entry.update_id)], []).append(done)
+        return out
 
-    async def _store(self, channel: str, entries: Sequence[InboxEntry]) -> dict[str, list[InboxEntry]]:
-        """Store, take the chats' leases and read what waits for the chats taken."""
-        now = self.clock()
-        async with self.uow_factory() as uow:
-            stored = await uow.inbox.add_all(entries, now)
-            chats = list(dict.fromkeys(e.chat for e in stored))
-            mine = await uow.inbox.take_chats(channel, chats, self.owner, now, now + self.lease) if chats else set()
-            waiting = await uow.inbox.waiting(channel, sorted(mine), self.batch) if mine else {}
-            await uow.commit()
-        return waiting
-
-    async def _store_alone(self, channel: str, entry: InboxEntry) -> dict[str, list[InboxEntry]]:
+    async def _store_group(self, entries: Sequence[InboxEntry]) -> tuple[dict[ChatKey, list[InboxEntry]], list[Handled]]:
+        """Store and handle at once; when that fails, store only (the workers handle
+        them, and count a failure that is the update's); when that fails too and it is
+        not an outage, store them one at a time, setting aside what cannot be stored."""
+        inline = self._inline_candidates(entries)
+        if inline:
+            try:
+                return await self._store(entries, inline)
+            except Exception as exc:
+                logger.warning("handling %s updates in the transaction that stores them failed (%s); storing them for the workers",
+                               len(entries), redact(f"{exc.__class__.__name__}: {exc}"))  # fmt: skip
         try:
-            return await self._store(channel, [entry])
+            return await self._store(entries)
+        except Exception as exc:
+            if self.is_outage(exc):
+                raise
+            # not an outage: something in these updates cannot be stored as it is
+            logger.warning("storing %s updates failed (%s); storing them one by one",
+                           len(entries), redact(f"{exc.__class__.__name__}: {exc}"))  # fmt: skip
+        taken: dict[ChatKey, list[InboxEntry]] = {}
+        for entry in entries:
+            for key, waiting in (await self._store_alone(entry)).items():
+                taken[key] = [*taken.get(key, []), *waiting]
+        return taken, []
+
+    def _inline_candidates(self, entries: Sequence[InboxEntry]) -> dict[ChatKey, list[tuple[InboxEntry, Inbound | None]]]:
+        """The entries that may be handled in the transaction that stores them, by chat,
+        oldest first: every entry of a chat this process is not working on (no worker,
+        nothing queued or waiting for a retry here) whose channel reads it. The
+        database is asked in the transaction whether older entries of the chat wait."""
+        if not self.inline or self._closing:
+            return {}
+        by_chat: dict[ChatKey, list[tuple[InboxEntry, Inbound | None]]] = {}
+        refused: set[ChatKey] = set()
+        for entry in entries:
+            key = (entry.channel, entry.chat)
+            if key in refused:
+                continue
+            channel = self.channels.get(entry.channel)
+            if channel is None or key in self._queues or key in self._workers or key in self._retry_at:
+                refused.add(key)
+                continue
+            try:
+                inbound = entry.inbound if entry.inbound is not None else channel.decode(entry)
+            except Exception:  # the worker tries it, and counts the failure
+                refused.add(key)
+                continue
+            by_chat.setdefault(key, []).append((entry, inbound))
+        return {
+            key: sorted(items, key=lambda item: item[0].seq)
+            for key, items in by_chat.items()
+            if key not in refused
+        }
+
+    async def _store(
+        self,
+        entries: Sequence[InboxEntry],
+        inline: dict[ChatKey, list[tuple[InboxEntry, Inbound | None]]] | None = None,
+    ) -> tuple[dict[ChatKey, list[InboxEntry]], list[Handled]]:
+        """One transaction: store ``entries``, handle the ``inline`` ones whose chat has
+        nothing older waiting, take the leases of the others' chats and read what
+        waits for the chats taken."""
+        now = self.clock()
+        inline = dict(inline or {})
+        handled: list[Handled] = []
+        settle: list[Callable[[bool], None]] = []
+        committed = False
+        try:
+            async with self.uow_factory() as uow:
+                for rider in self._riders:  # first: the replies they mark sent no longer wait
+                    settle.append(await rider(uow))
+                taken = await self._store_in(uow, now, entries, inline, handled)
+                await uow.commit()
+                committed = True
+        finally:
+            for settled in settle:
+                settled(committed)
+        return taken, handled
+
+    async def _store_in(
+        self,
+        uow: UnitOfWork,
+        now: datetime,
+        entries: Sequence[InboxEntry],
+        inline: dict[ChatKey, list[tuple[InboxEntry, Inbound | None]]],
+        handled: list[Handled],
+    ) -> dict[ChatKey, list[InboxEntry]]:
+        if inline:
+            for key in await uow.inbox.busy_chats(list(inline)):
+                del inline[key]
+        held: dict[str, list[str]] = {}
+        if inline and self.fence:  # another process may work on the chat: hold it for this transaction
+            for name in sorted({key[0] for key in inline}):
+                chats = sorted(chat for channel, chat in inline if channel == name)
+                mine = await uow.inbox.take_chats(name, chats, self.owner, now, now + self.lease)
+                held[name] = sorted(mine)
+                for chat in chats:
+                    if chat not in mine:
+                        del inline[(name, chat)]
+        at_once = {(entry.channel, entry.update_id): inbound for items in inline.values() for entry, inbound in items}
+        stored = await uow.inbox.add_all(entries, now, handled=at_once.keys())
+        later: dict[str, list[str]] = {}
+        for entry in stored:
+            key = (entry.channel, entry.update_id)
+            if key not in at_once:
+                later.setdefault(entry.channel, []).append(entry.chat)
+                continue
+            inbound = at_once[key]
+            if inbound is not None:
+                outcome = await self.service.handle_in(uow, inbound, now, claim_replies=self.reply_claim)
+                handled.append(Handled(entry, inbound, outcome))
+        for name, chats in held.items():
+            if chats:
+                await uow.inbox.release_chats(name, chats, self.owner)
+        taken: dict[ChatKey, list[InboxEntry]] = {}
+        for name, chats in later.items():
+            unique = list(dict.fromkeys(chats))
+            mine = await uow.inbox.take_chats(name, unique, self.owner, now, now + self.lease)
+            if mine:
+                for chat, waiting in (await uow.inbox.waiting(name, sorted(mine), self.batch)).items():
+                    taken[(name, chat)] = waiting
+        return taken
+
+    async def _store_alone(self, entry: InboxEntry) -> dict[ChatKey, list[InboxEntry]]:
+        try:
+            return (await self._store([entry]))[0]
         except Exception as exc:
             if self.is_outage(exc):
                 raise
             error = redact(f"{exc.__class__.__name__}: {exc}")
-            logger.error("%s update %s cannot be stored (%s): kept set aside in the inbox", channel, entry.update_id, error)
+            logger.error("%s update %s cannot be stored (%s): kept set aside in the inbox", entry.channel, entry.update_id, error)
             async with self.uow_factory() as uow:
                 await uow.inbox.add_failed(entry, error, self.clock())
                 await uow.commit()
             return {}
+
+    def _deliver(self, handled: Sequence[Handled]) -> None:
+        """After the commit: each chat's ``handled`` calls in order, a task a chat."""
+        by_chat: dict[ChatKey, list[Handled]] = {}
+        for done in handled:
+            by_chat.setdefault((done.entry.channel, done.entry.chat), []).append(done)
+        for items in by_chat.values():
+            task = asyncio.create_task(self._deliver_chat(items))
+            self._deliveries.add(task)
+            task.add_done_callback(self._deliveries.discard)
+
+    async def _deliver_chat(self, items: Sequence[Handled]) -> None:
+        for done in items:
+            await self.deliver(done)
+
+    async def deliver(self, done: Handled) -> None:
+        """Call the channel's ``handled`` for an entry handled in its storing
+        transaction (what ``receive(deliver=False)``'s caller does for its own)."""
+        if done.outcome.duplicate:
+            return
+        channel = self.channels.get(done.entry.channel)
+        if channel is None:
+            return
+        try:  # shielded: a stop does not cut a delivery off between sending and marking it
+            await asyncio.shield(channel.handled(done.entry, done.inbound, done.outcome))
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # delivery is the outbox's business: it retries
+            logger.exception("after handling inbox entry %s", done.entry.id)
 
     def _merge(self, key: ChatKey, waiting: Sequence[InboxEntry]) -> None:
         """Put what the database says waits for a chat into its queue, in order, and make
@@ -258,7 +479,7 @@ class Inbox:
             logger.error("inbox entry %s is for channel %s, which does not run here", entry.id, key[0])
             return None
         try:
-            inbound = channel.decode(entry)
+            inbound = entry.inbound if entry.inbound is not None else channel.decode(entry)
         except Exception as exc:
             return await self._failed(key, entry, exc)
         released = False
@@ -420,7 +641,9 @@ class Inbox:
         delivery goes on, shielded), then every chat lease is given back so another
         process takes over at once. Entries not started stay in the inbox."""
         self._closing = True
-        workers = [w for w in self._workers.values() if not w.done()]
+        if self._committer is not None and not self._committer.done():  # what arrived is committed (or refused)
+            await asyncio.wait([self._committer], timeout=timeout)
+        workers = [w for w in self._workers.values() if not w.done()] + list(self._deliveries)
         if workers:
             _, pending = await asyncio.wait(workers, timeout=timeout)
             for worker in pending:
@@ -470,4 +693,4 @@ class Inbox:
         return sum(1 for w in self._workers.values() if not w.done())
 
 
-__all__ = ["DatabaseUnavailable", "Inbox", "InboundChannel", "LeaseLost", "connection_trouble", "process_owner"]
+__all__ = ["DatabaseUnavailable", "Handled", "Inbox", "InboundChannel", "LeaseLost", "connection_trouble", "process_owner"]

@@ -171,6 +171,25 @@ class OutboxRelay:
         self._marks_failing = False
         self._held.difference_update(ids)
 
+    async def write_marks(self, uow: UnitOfWork) -> Callable[[bool], None]:
+        """Mark what was sent and not marked yet in the caller's transaction instead of
+        one of the relay's own (the inbox's group commit carries them: see
+        :meth:`flows.inbox.Inbox.ride_along`); the returned callback is told whether that
+        transaction committed (if not, they go with the next batch)."""
+        ids, self._unmarked = self._unmarked, []
+        if ids:
+            await uow.outbox.mark_sent(ids, self.clock())
+
+        def settled(committed: bool) -> None:
+            if committed:
+                self._held.difference_update(ids)
+                self._marks_failing = False
+            elif ids:
+                self._unmarked[:0] = ids
+                self._flush_soon()
+
+        return settled
+
     async def _stop_renewing(self, ids: Sequence[int]) -> None:
         """Before ``ids`` are given back or rescheduled: no renewal may extend them later.
 

@@ -7,7 +7,7 @@ the messages and the outbox rows through it and commit once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
@@ -213,8 +213,18 @@ class ProcessedUpdateRepository(Protocol):
 class InboxRepository(Protocol):
     """Inbound updates stored before they are confirmed to their platform."""
 
-    async def add_all(self, entries: Sequence[InboxEntry], now: datetime) -> list[InboxEntry]:
-        """Store the new ones; returns them with ids (re-deliveries are left out)."""
+    async def add_all(
+        self, entries: Sequence[InboxEntry], now: datetime, handled: Collection[tuple[str, str]] = ()
+    ) -> list[InboxEntry]:
+        """Store the new ones; returns them with ids (re-deliveries are left out). Those
+        whose (channel, update_id) is in ``handled`` are stored as handled (this
+        transaction handles them)."""
+
+    async def busy_chats(self, chats: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The (channel, chat) of ``chats`` that have entries not handled yet."""
+
+    async def release_chats(self, channel: str, chats: Sequence[str], owner: str) -> None:
+        """Give up ``owner``'s leases of these chats."""
 
     async def add_failed(self, entry: InboxEntry, error: str, now: datetime) -> bool:
         """Keep an update that cannot be stored as it is, set aside with the error."""

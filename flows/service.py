@@ -198,21 +198,7 @@ class ComplaintService:
                         return Outcome(duplicate=True)
                 elif inbound.update_id and not await uow.updates.record(inbound.channel, inbound.update_id):
                     return Outcome(duplicate=True)
-                customer = await uow.customers.get_or_create(
-                    inbound.channel,
-                    inbound.user.external_id,
-                    inbound.user.display_name,
-                    self._initial_language(inbound.user.language_code),
-                )
-                conversation = await self._conversation_for(uow, inbound)
-                turn = Turn(uow, now, customer, inbound.channel, inbound.chat_id, conversation)
-                turn.inbound_message_id = inbound.message_id
-                record = self._inbound_record(inbound, turn.conversation, now)
-                await self.intake.handle(turn, inbound)
-                if turn.unfiled:  # kept, but not as something the customer said about the ticket
-                    record = replace(record, ticket_id=None)
-                await uow.messages.add(record)
-                outcome = await self._finish(uow, turn, claim_replies)
+                outcome = await self.handle_in(uow, inbound, now, claim_replies=claim_replies)
                 if before_commit is not None:
                     await before_commit(uow)
                 await uow.commit()
@@ -220,6 +206,28 @@ class ComplaintService:
         except DuplicateUpdate:
             logger.info("update %s of %s was processed concurrently", inbound.update_id, inbound.channel)
             return Outcome(duplicate=True)
+
+    async def handle_in(
+        self, uow: UnitOfWork, inbound: Inbound, now: datetime, *, claim_replies: timedelta | None = None
+    ) -> Outcome:
+        """:meth:`handle`'s work inside the caller's transaction, which the caller commits
+        (the inbox handles several chats' updates in the transaction that stores them);
+        re-deliveries are the caller's to recognise."""
+        customer = await uow.customers.get_or_create(
+            inbound.channel,
+            inbound.user.external_id,
+            inbound.user.display_name,
+            self._initial_language(inbound.user.language_code),
+        )
+        conversation = await self._conversation_for(uow, inbound)
+        turn = Turn(uow, now, customer, inbound.channel, inbound.chat_id, conversation)
+        turn.inbound_message_id = inbound.message_id
+        record = self._inbound_record(inbound, turn.conversation, now)
+        await self.intake.handle(turn, inbound)
+        if turn.unfiled:  # kept, but not as something the customer said about the ticket
+            record = replace(record, ticket_id=None)
+        await uow.messages.add(record)
+        return await self._finish(uow, turn, claim_replies)
 
     def _initial_language(self, code: str | None) -> str:
         if code:

@@ -5,11 +5,12 @@ The rules that use them live in :mod:`flows.inbox`; here is only how they are st
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, func, literal, or_, select, update
+from sqlalchemy import Table, bindparam, delete, func, literal, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -63,17 +64,34 @@ _WAITING_ONE = (
 )
 
 
-def _insert_one(dialect: str) -> Any:
-    return (
+#: what an entry handled in the transaction that stores it keeps as its payload
+HANDLED_PAYLOAD: dict[str, Any] = {}
+
+
+def _insert(dialect: str, many: bool) -> Any:
+    statement = (
         _upsert(dialect, inbox)
         .values(
             channel=bindparam("b_channel"), update_id=bindparam("b_update_id"), chat=bindparam("b_chat"),
             seq=bindparam("b_seq"), payload=bindparam("b_payload", type_=inbox.c.payload.type),
-            received_at=bindparam("b_now", type_=inbox.c.received_at.type), attempts=0,
+            received_at=bindparam("b_now", type_=inbox.c.received_at.type),
+            processed_at=bindparam("b_processed", type_=inbox.c.processed_at.type), attempts=0,
         )  # fmt: skip
         .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-        .returning(inbox.c.id)
     )
+    if many:
+        return statement.returning(inbox.c.id, inbox.c.channel, inbox.c.update_id)
+    return statement.returning(inbox.c.id)
+
+
+_BUSY = (
+    select(inbox.c.channel, inbox.c.chat)
+    .where(
+        tuple_(inbox.c.channel, inbox.c.chat).in_(bindparam("b_chats", expanding=True)),
+        inbox.c.processed_at.is_(None),
+    )
+    .distinct()
+)
 
 
 def _take_one(dialect: str) -> Any:
@@ -90,7 +108,8 @@ def _take_one(dialect: str) -> Any:
     ).returning(leases.c.name)
 
 
-_INSERT_ONE = {dialect: _insert_one(dialect) for dialect in _DIALECTS}
+_INSERT_ONE = {dialect: _insert(dialect, many=False) for dialect in _DIALECTS}
+_INSERT_MANY = {dialect: _insert(dialect, many=True) for dialect in _DIALECTS}
 _TAKE_ONE = {dialect: _take_one(dialect) for dialect in _DIALECTS}
 _MARK_PROCESSED = (
     update(inbox)
@@ -105,41 +124,49 @@ class SqlInboxRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self.connection = connection
 
-    async def add_all(self, entries: Sequence[InboxEntry], now: datetime) -> list[InboxEntry]:
+    async def add_all(
+        self, entries: Sequence[InboxEntry], now: datetime, handled: Collection[tuple[str, str]] = ()
+    ) -> list[InboxEntry]:
         """Store what is new; returns those entries with their ids (a re-delivered
-        update is recognised by the unique key and left out)."""
+        update is recognised by the unique key and left out). The entries whose
+        (channel, update_id) is in ``handled`` are handled in this same transaction:
+        they are stored handled, without their payload (nothing reads it again; the
+        row is kept only to recognise a re-delivery)."""
         if not entries:
             return []
         dialect = self.connection.dialect.name
         clean = _without_nul if dialect == "postgresql" else (lambda v: v)
         if len(entries) == 1:  # a webhook's update: one prebuilt statement
             e = entries[0]
+            done = (e.channel, e.update_id) in handled
             params = dict(
                 b_channel=e.channel, b_update_id=e.update_id, b_chat=clean(e.chat), b_seq=e.seq,
-                b_payload=clean(e.payload), b_now=now,
+                b_payload=HANDLED_PAYLOAD if done else clean(e.payload), b_now=now, b_processed=now if done else None,
             )  # fmt: skip
             new_id = (await self.connection.execute(_INSERT_ONE[dialect], params)).scalar_one_or_none()
-            return [] if new_id is None else [InboxEntry(e.channel, e.update_id, e.chat, e.seq, e.payload, new_id)]
-        statement = (
-            _upsert(dialect, inbox)
-            .values(
-                [
-                    dict(
-                        channel=e.channel, update_id=e.update_id, chat=clean(e.chat), seq=e.seq,
-                        payload=clean(e.payload), received_at=now, attempts=0,
-                    )  # fmt: skip
-                    for e in entries
-                ]
-            )
-            .on_conflict_do_nothing(index_elements=["channel", "update_id"])
-            .returning(inbox.c.id, inbox.c.channel, inbox.c.update_id)
-        )
-        stored = {(row.channel, row.update_id): row.id for row in await self.connection.execute(statement)}
-        return [
-            InboxEntry(e.channel, e.update_id, e.chat, e.seq, e.payload, stored[(e.channel, e.update_id)])
-            for e in entries
-            if (e.channel, e.update_id) in stored
-        ]
+            return [] if new_id is None else [replace(e, id=new_id)]
+        rows = []
+        for e in entries:
+            done = (e.channel, e.update_id) in handled
+            rows.append(dict(
+                b_channel=e.channel, b_update_id=e.update_id, b_chat=clean(e.chat), b_seq=e.seq,
+                b_payload=HANDLED_PAYLOAD if done else clean(e.payload), b_now=now, b_processed=now if done else None,
+            ))  # fmt: skip
+        # one statement (SQLAlchemy's insertmanyvalues), the ids matched to the rows
+        result = await self.connection.execute(_INSERT_MANY[dialect], rows)
+        stored = {(row.channel, row.update_id): row.id for row in result}
+        return [replace(e, id=stored[(e.channel, e.update_id)]) for e in entries if (e.channel, e.update_id) in stored]
+
+    async def busy_chats(self, chats: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        """The (channel, chat) of ``chats`` that have entries not handled yet."""
+        if not chats:
+            return set()
+        rows = await self.connection.execute(_BUSY, {"b_chats": sorted(chats)})
+        return {(row.channel, row.chat) for row in rows}
+
+    async def release_chats(self, channel: str, chats: Sequence[str], owner: str) -> None:
+        """Give up the leases of these chats (``owner``'s own), in one statement."""
+        await SqlLeaseRepository(self.connection).release([chat_lease(channel, chat) for chat in chats], owner)
 
     async def add_failed(self, entry: InboxEntry, error: str, now: datetime) -> bool:
         """Keep an update that cannot be stored as it is (set aside with the error), so

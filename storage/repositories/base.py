@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import fields, is_dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Table, inspect
+from sqlalchemy import Row, Table, insert, inspect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import (
@@ -115,6 +115,31 @@ def from_row(cls: Callable[..., T], row: Row[Any], names: tuple[str, ...], /, **
     """``cls`` built from ``row``'s columns ``names`` (a :func:`copied_fields` tuple) as they
     are, and from the ``converted`` fields the repository gives."""
     return cls(**{name: getattr(row, name) for name in names}, **converted)
+
+
+def insert_ids(table: Table) -> dict[str, Any]:
+    """The INSERT of :func:`inserted_ids` for ``table``, by dialect (built once)."""
+    return {
+        "postgresql": insert(table).returning(table.c.id, sort_by_parameter_order=True),
+        "sqlite": insert(table).returning(table.c.id),
+    }
+
+
+async def inserted_ids(connection: AsyncConnection, statements: dict[str, Any], rows: list[dict[str, Any]]) -> list[int]:
+    """Insert ``rows`` with one statement (SQLAlchemy's insertmanyvalues); returns their
+    new ids in the order of ``rows``.
+
+    PostgreSQL: SQLAlchemy sorts the ids by parameter order. SQLite: SQLAlchemy cannot
+    (it would send one INSERT a row), but it does not need to: one writer at a time, and
+    a rowid one above the largest for each row in the order of the VALUES, so the ids
+    sorted are in the order of the rows."""
+    result = await connection.execute(statements[connection.dialect.name], rows)
+    ids = list(result.scalars())
+    if connection.dialect.name == "sqlite":
+        ids.sort()
+    if len(ids) != len(rows):  # pragma: no cover - an INSERT without ON CONFLICT stores every row
+        raise RuntimeError(f"{len(rows)} rows inserted, {len(ids)} ids returned")
+    return ids
 
 
 class _Repository:

@@ -10,11 +10,11 @@ from sqlalchemy import Row, bindparam, insert, select, update
 
 from flows.domain import OutboxItem
 from storage.models import OutboxRow
-from storage.repositories.base import _Repository, copied_fields, from_row, outbox, values_of
+from storage.repositories.base import _Repository, copied_fields, from_row, insert_ids, inserted_ids, outbox, values_of
 
 # Statements on the per-message path are built once: building and coercing a statement
 # costs more than running it.
-_INSERT_OUTBOX = insert(outbox).returning(outbox.c.id, sort_by_parameter_order=True)
+_INSERT_OUTBOX = insert_ids(outbox)
 _MARK_SENT = (
     update(outbox)
     .where(outbox.c.id.in_(bindparam("b_ids", expanding=True)))
@@ -50,8 +50,7 @@ class SqlOutboxRepository(_Repository):
         if not items:
             return items
         rows = [values_of(item, _OUTBOX_FIELDS) for item in items]
-        result = await self.connection.execute(_INSERT_OUTBOX, rows)
-        for item, new_id in zip(items, result.scalars(), strict=True):
+        for item, new_id in zip(items, await inserted_ids(self.connection, _INSERT_OUTBOX, rows), strict=True):
             item.id = new_id
         return items
 

@@ -10,11 +10,14 @@ from sqlalchemy import ColumnElement, Row, and_, insert, or_, select, update
 
 from flows.domain import Timer, TimerKind
 from storage.models import TimerRow
-from storage.repositories.base import _Repository, copied_fields, from_row, timers, values_of
+from storage.repositories.base import _Repository, copied_fields, from_row, insert_ids, inserted_ids, timers, values_of
 
 # the one list of timer fields is the Timer dataclass, checked against the table; the id
 # is set by the database
 _TIMER_FIELDS = copied_fields(Timer, TimerRow, converted=("id",))
+
+
+_INSERT_TIMERS = insert_ids(timers)
 
 
 def _timer(row: Row[Any]) -> Timer:
@@ -30,10 +33,8 @@ def _timer_values(timer: Timer) -> dict[str, Any]:
 class SqlTimerRepository(_Repository):
     async def add_all(self, items: Sequence[Timer]) -> None:
         if items:
-            result = await self.connection.execute(
-                insert(timers).returning(timers.c.id, sort_by_parameter_order=True), [_timer_values(t) for t in items]
-            )
-            for timer, new_id in zip(items, result.scalars(), strict=True):
+            new_ids = await inserted_ids(self.connection, _INSERT_TIMERS, [_timer_values(t) for t in items])
+            for timer, new_id in zip(items, new_ids, strict=True):
                 timer.id = new_id
 
     async def open_for_ticket(self, ticket_id: int) -> Sequence[Timer]:
