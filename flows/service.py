@@ -213,21 +213,24 @@ class ComplaintService:
         """:meth:`handle`'s work inside the caller's transaction, which the caller commits
         (the inbox handles several chats' updates in the transaction that stores them);
         re-deliveries are the caller's to recognise."""
+        conversation = await self._conversation_for(uow, inbound)  # first: read with its customer
         customer = await uow.customers.get_or_create(
             inbound.channel,
             inbound.user.external_id,
             inbound.user.display_name,
             self._initial_language(inbound.user.language_code),
         )
-        conversation = await self._conversation_for(uow, inbound)
         turn = Turn(uow, now, customer, inbound.channel, inbound.chat_id, conversation)
         turn.inbound_message_id = inbound.message_id
         record = self._inbound_record(inbound, turn.conversation, now)
         await self.intake.handle(turn, inbound)
         if turn.unfiled:  # kept, but not as something the customer said about the ticket
             record = replace(record, ticket_id=None)
+        outcome = await self._finish(uow, turn, claim_replies)
+        if outcome.replies:  # the replies are their outbox rows: the message names them
+            record = replace(record, data={**(record.data or {}), "replies": [item.id for item in outcome.replies]})
         await uow.messages.add(record)
-        return await self._finish(uow, turn, claim_replies)
+        return outcome
 
     def _initial_language(self, code: str | None) -> str:
         if code:
@@ -304,24 +307,8 @@ class ComplaintService:
             for event in turn.desk
         ]
         await uow.outbox.add_all(items)
+        # a reply is written once, as its outbox row (kept once sent, with when it was)
         replies, desk = items[: len(payloads)], items[len(payloads) :]
-        for item, reply in zip(replies, turn.replies, strict=True):
-            data: dict[str, object] = {"outbox_id": item.id}
-            if "buttons" in item.payload:
-                data["buttons"] = item.payload["buttons"]
-            await uow.messages.add(
-                MessageRecord(
-                    direction="out",
-                    channel=turn.channel,
-                    chat_id=turn.chat_id,
-                    kind="reply",
-                    text=reply.text,
-                    conversation_id=conv_id,
-                    ticket_id=ticket_id,
-                    data=data,
-                    created_at=turn.now,
-                )
-            )
         ticket = turn.ticket if turn.ticket is not None and turn.ticket.id == ticket_id else None
         return Outcome(replies=replies, desk=desk, conversation=conv, ticket=ticket, claimed=claimed)
 

@@ -39,6 +39,7 @@ from flows.redaction import redact
 from storage.inbox import SqlInboxRepository, SqlLeaseRepository
 from storage.models import ProcessedUpdateRow
 from storage.sqlite_inline import inline_connector
+from storage.repositories.base import ReadAhead
 from storage.repositories import (
     SqlConversationRepository,
     SqlCustomerRepository,
@@ -339,12 +340,13 @@ class SqlUnitOfWork:
         self._messages = SqlMessageRepository(self.connection)
         self._events = SqlTicketEventRepository(self.connection)
         self._updates = SqlProcessedUpdateRepository(self.connection)
-        self.customers: CustomerRepository = SqlCustomerRepository(self.connection)
-        self.conversations: ConversationRepository = SqlConversationRepository(self.connection)
+        read_ahead = ReadAhead()  # a conversation read with its customer and its chat's waiting replies
+        self.customers: CustomerRepository = SqlCustomerRepository(self.connection, read_ahead)
+        self.conversations: ConversationRepository = SqlConversationRepository(self.connection, read_ahead)
         self.tickets: TicketRepository = SqlTicketRepository(self.connection)
         self.messages: MessageRepository = self._messages
         self.events: TicketEventRepository = self._events
-        self.outbox: OutboxRepository = SqlOutboxRepository(self.connection)
+        self.outbox: OutboxRepository = SqlOutboxRepository(self.connection, read_ahead)
         self.updates: ProcessedUpdateRepository = self._updates
         self.timers: TimerRepository = SqlTimerRepository(self.connection)
         self.terms: TermRepository = SqlTermRepository(self.connection)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Row, Table, insert, inspect
@@ -140,6 +140,17 @@ async def inserted_ids(connection: AsyncConnection, statements: dict[str, Any], 
     if len(ids) != len(rows):  # pragma: no cover - an INSERT without ON CONFLICT stores every row
         raise RuntimeError(f"{len(rows)} rows inserted, {len(ids)} ids returned")
     return ids
+
+
+@dataclass
+class ReadAhead:
+    """What one statement of a transaction read for another repository's next question
+    (one statement instead of several on the per-message path): a conversation is read
+    with its customer and with whether replies wait for its chat. Each answer is used
+    once and forgotten, and forgotten as soon as the transaction writes what it is about."""
+
+    replies_waiting: dict[tuple[str, str], bool] = field(default_factory=dict)  # (channel, target)
+    customers: dict[tuple[str, str], Any] = field(default_factory=dict)  # (channel, external id) -> Customer
 
 
 class _Repository:

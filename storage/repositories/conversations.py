@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy import Row, bindparam, exists, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.domain import Conversation, ConversationState, Customer, Draft
 from storage.models import ConversationRow, CustomerRow
-from storage.repositories.base import _Repository, conversations, copied_fields, customers, from_row, values_of
+from storage.repositories.base import ReadAhead, _Repository, conversations, copied_fields, customers, from_row, outbox, values_of
 
 _TERMINAL = (ConversationState.CLOSED, ConversationState.CANCELLED)
 
@@ -18,18 +19,34 @@ _TERMINAL = (ConversationState.CLOSED, ConversationState.CANCELLED)
 _CUSTOMER_BY_PLATFORM_ID = select(customers).where(
     customers.c.channel == bindparam("b_channel"), customers.c.external_id == bindparam("b_external_id")
 )
-_ACTIVE_CONVERSATION = (
-    select(conversations)
+# whether replies wait to be sent to the conversation's chat, read with the conversation
+# (the service asks next, before it writes replies: see SqlOutboxRepository.has_pending)
+_REPLIES_WAITING = (
+    exists()
     .where(
+        outbox.c.channel == conversations.c.channel,
+        outbox.c.status == "pending",
+        outbox.c.target == conversations.c.chat_id,
+    )
+    .label("replies_waiting")
+)
+# and its customer, whom the service asks for next (SqlCustomerRepository.get_or_create):
+# one statement instead of three; only the conversation is locked
+_CUSTOMER_PREFIX = "cu_"
+_WITH_CUSTOMER = select(
+    conversations, _REPLIES_WAITING, *(column.label(_CUSTOMER_PREFIX + column.key) for column in customers.c)
+).select_from(conversations.outerjoin(customers, customers.c.id == conversations.c.customer_id))
+_ACTIVE_CONVERSATION = (
+    _WITH_CUSTOMER.where(
         conversations.c.channel == bindparam("b_channel"),
         conversations.c.chat_id == bindparam("b_chat_id"),
         conversations.c.active.is_(True),
     )
     .order_by(conversations.c.id.desc())
     .limit(1)
-    .with_for_update()
+    .with_for_update(of=conversations)
 )
-_CONVERSATION_BY_ID = select(conversations).where(conversations.c.id == bindparam("b_id")).with_for_update()
+_CONVERSATION_BY_ID = _WITH_CUSTOMER.where(conversations.c.id == bindparam("b_id")).with_for_update(of=conversations)
 _UPDATE_CONVERSATION = update(conversations).where(conversations.c.id == bindparam("b_id"))
 
 
@@ -44,9 +61,28 @@ def _customer(row: Row[Any]) -> Customer:
     return from_row(Customer, row, _CUSTOMER_FIELDS, id=row.id)
 
 
+def _joined_customer(row: Row[Any]) -> Customer | None:
+    """The customer read with a conversation (columns ``cu_...``), None without one."""
+    mapping = row._mapping
+    if mapping[_CUSTOMER_PREFIX + "id"] is None:
+        return None
+    values = {name: mapping[_CUSTOMER_PREFIX + name] for name in _CUSTOMER_FIELDS}
+    return Customer(id=mapping[_CUSTOMER_PREFIX + "id"], **values)
+
+
 class SqlCustomerRepository(_Repository):
+    def __init__(self, connection: AsyncConnection, read_ahead: ReadAhead | None = None) -> None:
+        super().__init__(connection)
+        self.read_ahead = read_ahead if read_ahead is not None else ReadAhead()
+
     async def get_or_create(self, channel: str, external_id: str, display_name: str, language: str) -> Customer:
         name = display_name[:256]
+        known = self.read_ahead.customers.pop((channel, external_id), None)
+        if known is not None:  # read with the chat's conversation in this transaction
+            if name and known.display_name != name:
+                known.display_name = name
+                await self.save(known)
+            return known
         row = (
             await self.connection.execute(
                 _CUSTOMER_BY_PLATFORM_ID, {"b_channel": channel, "b_external_id": external_id}
@@ -71,6 +107,7 @@ class SqlCustomerRepository(_Repository):
         return _customer(row) if row else None
 
     async def save(self, customer: Customer) -> None:
+        self.read_ahead.customers.pop((customer.channel, customer.external_id), None)
         await self.connection.execute(
             update(customers)
             .where(customers.c.id == customer.id)
@@ -93,15 +130,25 @@ def _conversation_values(conv: Conversation) -> dict[str, Any]:
 
 
 class SqlConversationRepository(_Repository):
+    def __init__(self, connection: AsyncConnection, read_ahead: ReadAhead | None = None) -> None:
+        super().__init__(connection)
+        self.read_ahead = read_ahead if read_ahead is not None else ReadAhead()
+
+    def _read(self, row: Row[Any] | None) -> Conversation | None:
+        if row is None:
+            return None
+        self.read_ahead.replies_waiting[(row.channel, row.chat_id)] = bool(row.replies_waiting)
+        customer = _joined_customer(row)
+        if customer is not None:
+            self.read_ahead.customers[(customer.channel, customer.external_id)] = customer
+        return _conversation(row)
+
     async def active_for_chat(self, channel: str, chat_id: str) -> Conversation | None:
-        row = (
-            await self.connection.execute(_ACTIVE_CONVERSATION, {"b_channel": channel, "b_chat_id": chat_id})
-        ).first()
-        return _conversation(row) if row else None
+        result = await self.connection.execute(_ACTIVE_CONVERSATION, {"b_channel": channel, "b_chat_id": chat_id})
+        return self._read(result.first())
 
     async def get(self, conversation_id: int) -> Conversation | None:
-        row = (await self.connection.execute(_CONVERSATION_BY_ID, {"b_id": conversation_id})).first()
-        return _conversation(row) if row else None
+        return self._read((await self.connection.execute(_CONVERSATION_BY_ID, {"b_id": conversation_id})).first())
 
     async def add(self, conversation: Conversation) -> Conversation:
         conversation.id = (

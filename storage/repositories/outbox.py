@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.domain import OutboxItem
 from storage.models import OutboxRow
-from storage.repositories.base import _Repository, copied_fields, from_row, insert_ids, inserted_ids, outbox, values_of
+from storage.repositories.base import ReadAhead, _Repository, copied_fields, from_row, insert_ids, inserted_ids, outbox, values_of
 
 # Statements on the per-message path are built once: building and coercing a statement
 # costs more than running it.
@@ -43,12 +44,19 @@ def _outbox(row: Row[Any]) -> OutboxItem:
 
 
 class SqlOutboxRepository(_Repository):
+    def __init__(self, connection: AsyncConnection, read_ahead: ReadAhead | None = None) -> None:
+        super().__init__(connection)
+        # whether items wait for a chat, read with its conversation in this transaction
+        self.replies_waiting = (read_ahead if read_ahead is not None else ReadAhead()).replies_waiting
+
     async def add(self, item: OutboxItem) -> OutboxItem:
         return (await self.add_all([item]))[0]
 
     async def add_all(self, items: Sequence[OutboxItem]) -> Sequence[OutboxItem]:
         if not items:
             return items
+        for item in items:
+            self.replies_waiting.pop((item.channel, item.target), None)
         rows = [values_of(item, _OUTBOX_FIELDS) for item in items]
         for item, new_id in zip(items, await inserted_ids(self.connection, _INSERT_OUTBOX, rows), strict=True):
             item.id = new_id
@@ -113,6 +121,9 @@ class SqlOutboxRepository(_Repository):
             await self.connection.execute(_MARK_SENT, {"b_ids": list(item_ids), "b_at": at})
 
     async def has_pending(self, channel: str, target: str) -> bool:
+        known = self.replies_waiting.pop((channel, target), None)
+        if known is not None:  # read with the conversation, nothing written to it since
+            return known
         row = (
             await self.connection.execute(_ANY_PENDING, {"b_channel": channel, "b_target": target})
         ).first()

@@ -766,17 +766,12 @@ async def read_ledger(database: str | Path, fake: FakeTelegram, stops: Sequence[
         "SELECT id, target, status, payload FROM outbox WHERE channel = 'telegram' AND kind = 'reply' ORDER BY id",
     ])
     ledger = Ledger()
-    last_inbound: dict[str, str] = {}
     for row_id, chat, direction, platform_id, data in messages:
         entry = ledger.chats.setdefault(str(chat), ChatLedger(str(chat)))
-        if direction == "in":
+        if direction == "in":  # a customer's message names the outbox rows of its replies
             entry.inbound.append((int(row_id), str(platform_id)))
-            last_inbound[str(chat)] = str(platform_id)
-            entry.replies_of.setdefault(str(platform_id), [])
-        elif str(chat) in last_inbound:
-            outbox_id = (_json(data) or {}).get("outbox_id")
-            if outbox_id is not None:
-                entry.replies_of[last_inbound[str(chat)]].append(int(outbox_id))
+            replies = entry.replies_of.setdefault(str(platform_id), [])
+            replies.extend(int(i) for i in (_json(data) or {}).get("replies", []))
     for outbox_id, target, status, payload in outbox:
         entry = ledger.chats.setdefault(str(target), ChatLedger(str(target)))
         entry.outbox[int(outbox_id)] = (str(status), str((_json(payload) or {}).get("text", "")))
