@@ -72,7 +72,7 @@ sys.path.insert(0, str(ROOT))
 
 
 from flows.domain import Inbound, InboundKind, InboxEntry, OutboxItem, UserRef  # noqa: E402
-from flows.inbox import Inbox  # noqa: E402
+from flows.inbox import PG_COMMITTERS, Inbox  # noqa: E402
 from flows.outbox import OutboxRelay  # noqa: E402
 from flows.service import ComplaintService, Outcome, utcnow  # noqa: E402
 from nlp import default_classifier  # noqa: E402
@@ -247,6 +247,7 @@ def production_inbox(database: Database, service: ComplaintService, **options: A
         utcnow,
         is_outage=database_unavailable,
         fence=database.engine.dialect.name != "sqlite",  # as bot/runner.py: SQLite is one process only
+        committers=1 if database.engine.dialect.name == "sqlite" else PG_COMMITTERS,
         **options,
     )
 
@@ -282,16 +283,30 @@ def inbox_path(inbox: Inbox, channel: BenchChannel) -> Callable[[str, int, Inbou
     return send
 
 
+LOCKSTEP = False  # --lockstep: the customers start together (see run_batch)
+
+
 async def run_batch(driver: Driver, first: int, count: int, concurrency: int, seed: int) -> float:
+    """``count`` customers, ``concurrency`` at a time, each one's next message as soon as
+    the previous one is answered.
+
+    The talking customers start one message apart (the k-th once k messages have been
+    answered), so that at any moment they are at different steps of their complaints,
+    as real customers are. Started together (``--lockstep``) they stay in step: the
+    bot's group commit answers them together, so every eighth transaction holds eight
+    submissions (the heaviest message) and their latency is eight submissions long."""
     rng = random.Random(seed)
     queue = iter(range(first, first + count))
+    answered = len(driver.latencies)
 
-    async def worker() -> None:
+    async def worker(k: int) -> None:
+        while not LOCKSTEP and len(driver.latencies) - answered < k:
+            await asyncio.sleep(0.0005)
         for n in queue:
             await driver.customer(n, rng)
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(k) for k in range(concurrency)))
     return time.perf_counter() - started
 
 
@@ -572,11 +587,13 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--memory-conversations", type=int, default=10_000, help="0 to skip the memory run")
     parser.add_argument("--database-url", default=None, help="PostgreSQL URL (default: a temporary SQLite file)")
     parser.add_argument("--all-cores", action="store_true", help="do not pin the process to one CPU")
+    parser.add_argument("--lockstep", action="store_true", help="the customers start together and stay in step (see run_batch)")
     return parser.parse_args()
 
 
 if __name__ == "__main__":
     arguments = parse_args()
+    LOCKSTEP = arguments.lockstep
     if not arguments.all_cores and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     asyncio.run(main(arguments))

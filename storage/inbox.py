@@ -132,6 +132,8 @@ class SqlInboxRepository:
         (channel, update_id) is in ``handled`` are handled in this same transaction:
         they are stored handled, without their payload (nothing reads it again; the
         row is kept only to recognise a re-delivery)."""
+        # the same update twice in one batch (two deliveries gathered together) is one
+        entries = list({(e.channel, e.update_id): e for e in reversed(entries)}.values())[::-1]
         if not entries:
             return []
         dialect = self.connection.dialect.name
@@ -271,14 +273,13 @@ class SqlLeaseRepository:
 
     async def take(self, names: Sequence[str], owner: str, now: datetime, until: datetime) -> set[str]:
         """Take (or keep) the leases that are free, expired or already ``owner``'s;
-        returns the names now held by ``owner``. One prebuilt upsert a name, in name order."""
+        returns the names now held by ``owner``. One prebuilt upsert, its rows in name order."""
         statement = _TAKE_ONE[self.connection.dialect.name]
-        taken: set[str] = set()
-        for name in sorted(set(names)):
-            params = {"b_name": name, "b_owner": owner, "b_until": until, "b_now": now}
-            if (await self.connection.execute(statement, params)).first() is not None:
-                taken.add(name)
-        return taken
+        rows = [{"b_name": name, "b_owner": owner, "b_until": until, "b_now": now} for name in sorted(set(names))]
+        if len(rows) == 1:
+            return {row.name for row in await self.connection.execute(statement, rows[0])}
+        # several: one statement (SQLAlchemy's insertmanyvalues), its rows in name order
+        return {row.name for row in await self.connection.execute(statement, rows)} if rows else set()
 
     async def renew(self, owner: str, now: datetime, until: datetime, prefix: str = "") -> set[str]:
         """Extend ``owner``'s unexpired leases whose names start with ``prefix``;

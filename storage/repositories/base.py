@@ -133,6 +133,8 @@ async def inserted_ids(connection: AsyncConnection, statements: dict[str, Any], 
     (it would send one INSERT a row), but it does not need to: one writer at a time, and
     a rowid one above the largest for each row in the order of the VALUES, so the ids
     sorted are in the order of the rows."""
+    if len(rows) == 1:  # the common case: a plain INSERT ... RETURNING (insertmanyvalues costs more)
+        return [(await connection.execute(statements[connection.dialect.name], rows[0])).scalar_one()]
     result = await connection.execute(statements[connection.dialect.name], rows)
     ids = list(result.scalars())
     if connection.dialect.name == "sqlite":
