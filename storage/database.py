@@ -232,11 +232,7 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout: float = DEFAULT_BUSY_TI
         cursor.execute("PRAGMA wal_autocheckpoint=4000")  # fewer checkpoints (each one syncs)
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
-
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # take the write lock up front: two writers never deadlock on a lock upgrade
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # each transaction begins with BEGIN IMMEDIATE: see storage.sqlite_inline._begin_if_needed
 
 
 # SQLSTATEs of a server that is there but cannot serve now: connection exceptions (08...),

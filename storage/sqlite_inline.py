@@ -29,6 +29,21 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 
+_OUTSIDE_TRANSACTIONS = ("PRAGMA", "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM")
+
+
+def _begin_if_needed(conn: sqlite3.Connection, sql: str) -> None:
+    """Every transaction takes the write lock at its start (``BEGIN IMMEDIATE``), so two
+    writers never deadlock on a lock upgrade and what a transaction read still holds
+    when it writes. The connection is in autocommit mode (``isolation_level=None``): the
+    first statement after a commit or rollback begins the next transaction here, which
+    is where SQLAlchemy's transaction (always begun before its first statement) begins.
+    (A ``begin`` event listener on the engine would do the same, at the cost of
+    SQLAlchemy dispatching its execution events on every statement.)"""
+    if not conn.in_transaction and not sql.lstrip()[:9].upper().startswith(_OUTSIDE_TRANSACTIONS):
+        conn.execute("BEGIN IMMEDIATE")
+
+
 class InlineCursor:
     """An aiosqlite-style cursor whose coroutines finish without suspending."""
 
@@ -44,6 +59,7 @@ class InlineCursor:
         self._cursor.close()
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> InlineCursor:
+        _begin_if_needed(self._cursor.connection, sql)
         if parameters is None:
             self._cursor.execute(sql)
         else:
@@ -51,6 +67,7 @@ class InlineCursor:
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> InlineCursor:
+        _begin_if_needed(self._cursor.connection, sql)
         self._cursor.executemany(sql, parameters)
         return self
 
