@@ -39,12 +39,14 @@ system calls (WAL frames and checkpoints, from /proc/self/io) for the floor and 
 engine. Then resident memory after 1,000 and after ``--memory-conversations`` (10,000)
 more finished conversations through the inbox path, on the same (growing) database.
 
-Targets printed: issue 8's (>= 500 messages/s on one core on SQLite with the new inbound
-path; p99 <= 20 ms; memory growth 1k -> 10k <= 20 MB, as before), and issue 12's stricter
-ones as "next" (SQLite >= 1,200 messages/s, floor/engine <= 2.5, p99 <= 10 ms; PostgreSQL
->= 800 messages/s with 8 concurrent customers, p99 <= 25 ms; write bytes <= 2x the floor's;
-memory growth <= 5 MB). The process is pinned to one core unless ``--all-cores``
-(PostgreSQL's server then runs on the other cores). A measurement, not a test: exits 0.
+Targets printed, with PASS or MISS: issue 12's (SQLite >= 1,200 messages/s, floor/engine
+<= 2.5, p99 <= 10 ms; PostgreSQL >= 800 messages/s with 8 concurrent customers, p99 <= 25
+ms; bytes written <= 2x the floor's; memory growth 1k -> 10k conversations <= 5 MB). The
+floor/engine ratio is printed against both floors: issue 12's table gives a floor of
+2,890 messages/s, which on this machine is the size of floor-fsync; the floor with the
+bot's own setting (no fsync per commit) is several times faster. The process is pinned
+to one core unless ``--all-cores`` (PostgreSQL's server then runs on the other cores).
+A measurement, not a test: exits 0.
 """
 
 from __future__ import annotations
@@ -98,9 +100,8 @@ DESCRIPTIONS = [
     "The parcel never arrived and tracking has not moved for a week",
     "Food was cold and the driver was rude",
 ]
-# issue 8 (what this change must keep) and issue 12 (next)
-TARGETS = {"messages_per_s": 500.0, "p99_ms": 20.0, "memory_growth_mb": 20.0}
-NEXT = {
+# issue 12's goals (one core; medians of alternating rounds, ratios from the same round)
+TARGETS = {
     "sqlite_messages_per_s": 1200.0, "ratio": 2.5, "sqlite_p99_ms": 10.0,
     "pg_messages_per_s": 800.0, "pg_p99_ms": 25.0, "write_ratio": 2.0, "memory_growth_mb": 5.0,
 }  # fmt: skip
@@ -208,9 +209,11 @@ class Driver:
         self.latencies.append(time.perf_counter() - started)
         return replies
 
-    async def customer(self, n: int, rng: random.Random) -> None:
+    async def customer(self, n: int, rng: random.Random, answered: asyncio.Event | None = None) -> None:
         chat = f"c{n}"
         await self._send(chat, InboundKind.COMMAND, command="start")
+        if answered is not None:
+            answered.set()
         replies = await self._send(chat, InboundKind.TEXT, text=description(n, rng))
         replies = await self._send(chat, InboundKind.BUTTON, button=_button(replies, "confirm"))
         replies = await self._send(chat, InboundKind.TEXT, text=f"ORD{n:08d}")
@@ -290,20 +293,24 @@ async def run_batch(driver: Driver, first: int, count: int, concurrency: int, se
     """``count`` customers, ``concurrency`` at a time, each one's next message as soon as
     the previous one is answered.
 
-    The talking customers start one message apart (the k-th once k messages have been
-    answered), so that at any moment they are at different steps of their complaints,
-    as real customers are. Started together (``--lockstep``) they stay in step: the
-    bot's group commit answers them together, so every eighth transaction holds eight
-    submissions (the heaviest message) and their latency is eight submissions long."""
+    The talking customers start one step apart (the k-th once the (k-1)-th has had its
+    first answer), so that at any moment they are at different steps of their
+    complaints, as real customers are. Started together (``--lockstep``) they stay in
+    step: the bot's group commit answers them together, so every eighth transaction
+    holds eight submissions (the heaviest message) and their latency is eight
+    submissions long."""
     rng = random.Random(seed)
     queue = iter(range(first, first + count))
-    answered = len(driver.latencies)
+    first_answer = [asyncio.Event() for _ in range(concurrency)]
 
     async def worker(k: int) -> None:
-        while not LOCKSTEP and len(driver.latencies) - answered < k:
-            await asyncio.sleep(0.0005)
+        if k and not LOCKSTEP:
+            await first_answer[k - 1].wait()
+        first = True
         for n in queue:
-            await driver.customer(n, rng)
+            await driver.customer(n, rng, first_answer[k] if first else None)
+            first = False
+        first_answer[k].set()  # (no customer left for this one)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker(k) for k in range(concurrency)))
@@ -514,23 +521,19 @@ async def main(args: argparse.Namespace) -> int:
 
         engine = figures["inbox"]
         rate, p99 = statistics.median(engine.rates), statistics.median(engine.p99)
-        print("\ntargets, inbox path (issue 8: keep the engine's throughput with the new inbound path)")
+        print("\ntargets (issue 12), inbox path, medians over rounds")
         if sqlite:
-            print(f"  messages/s {rate:,.0f}   (>= {TARGETS['messages_per_s']:.0f} on one core, SQLite)  {verdict(rate >= TARGETS['messages_per_s'])}")
-        else:
-            print(f"  messages/s {rate:,.0f}   (issue 8's >= {TARGETS['messages_per_s']:.0f} is for SQLite; shown for reference)  {verdict(rate >= TARGETS['messages_per_s'])}")
-        print(f"  p99 {p99:.2f} ms   (<= {TARGETS['p99_ms']:.0f})  {verdict(p99 <= TARGETS['p99_ms'])}")
-        print("next (issue 12, not yet the goal of this change)")
-        floor_ratio = statistics.median(ratios["inbox"])
-        if sqlite:
-            print(f"  messages/s {rate:,.0f}   (>= {NEXT['sqlite_messages_per_s']:,.0f})  {verdict(rate >= NEXT['sqlite_messages_per_s'])}")
-            print(f"  floor/engine {floor_ratio:.2f}   (<= {NEXT['ratio']})  {verdict(floor_ratio <= NEXT['ratio'])}")
-            print(f"  p99 {p99:.2f} ms   (<= {NEXT['sqlite_p99_ms']:.0f})  {verdict(p99 <= NEXT['sqlite_p99_ms'])}")
+            floor_ratio = statistics.median(ratios["inbox"])
+            fsync_ratio = statistics.median(fsync_ratios["inbox"])
+            print(f"  messages/s {rate:,.0f}   (>= {TARGETS['sqlite_messages_per_s']:,.0f} on one core)  {verdict(rate >= TARGETS['sqlite_messages_per_s'])}")
+            print(f"  p99 {p99:.2f} ms   (<= {TARGETS['sqlite_p99_ms']:.0f})  {verdict(p99 <= TARGETS['sqlite_p99_ms'])}")
+            print(f"  floor/engine {floor_ratio:.2f}   (<= {TARGETS['ratio']}; the floor with the bot's synchronous=NORMAL)  {verdict(floor_ratio <= TARGETS['ratio'])}")
+            print(f"  floor-fsync/engine {fsync_ratio:.2f}   (<= {TARGETS['ratio']}; a floor of issue 12's size, one fsync per commit)  {verdict(fsync_ratio <= TARGETS['ratio'])}")
             wr = statistics.median(write_ratios["inbox"])
-            print(f"  bytes written per message {wr:.1f}x the floor's   (<= {NEXT['write_ratio']:.0f}x; write system calls, WAL and checkpoints, not WAL bytes alone)  {verdict(wr <= NEXT['write_ratio'])}")
+            print(f"  bytes written per message {wr:.1f}x the floor's   (<= {TARGETS['write_ratio']:.0f}x; write system calls, WAL and checkpoints, not WAL bytes alone)  {verdict(wr <= TARGETS['write_ratio'])}")
         else:
-            print(f"  messages/s {rate:,.0f} with {args.concurrency} concurrent customers   (>= {NEXT['pg_messages_per_s']:,.0f})  {verdict(rate >= NEXT['pg_messages_per_s'])}")
-            print(f"  p99 {p99:.2f} ms   (<= {NEXT['pg_p99_ms']:.0f})  {verdict(p99 <= NEXT['pg_p99_ms'])}")
+            print(f"  messages/s {rate:,.0f} with {args.concurrency} concurrent customers   (>= {TARGETS['pg_messages_per_s']:,.0f})  {verdict(rate >= TARGETS['pg_messages_per_s'])}")
+            print(f"  p99 {p99:.2f} ms   (<= {TARGETS['pg_p99_ms']:.0f})  {verdict(p99 <= TARGETS['pg_p99_ms'])}")
         if "direct" in drivers:
             direct = statistics.median(figures["direct"].rates)
             print(f"inbox path / direct path: {rate / direct:.2f} of the old path's messages/s (medians)")
@@ -562,8 +565,7 @@ async def main(args: argparse.Namespace) -> int:
             growth = at_10k - at_1k
             stored = sum(d.tickets for d in [*drivers.values(), memory])
             print(f"memory (inbox path): RSS after {memory.tickets:,} conversations of the memory phase ({stored:,} stored in all): {at_10k:.1f} MB")
-            print(f"memory growth: {growth:+.1f} MB   (target <= {TARGETS['memory_growth_mb']:.0f}: {verdict(growth <= TARGETS['memory_growth_mb'])};"
-                  f" next <= {NEXT['memory_growth_mb']:.0f}: {verdict(growth <= NEXT['memory_growth_mb'])})")
+            print(f"memory growth: {growth:+.1f} MB   (<= {TARGETS['memory_growth_mb']:.0f})  {verdict(growth <= TARGETS['memory_growth_mb'])}")
             print(f"inbox state after the run: {inbox.busy} chats in hand, {len(inbox._queues)} queues, {len(channel.waiting)} waiters")
     finally:
         stop.set()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
 import os
@@ -38,7 +39,7 @@ from flows.ports import (
 from flows.redaction import redact
 from storage.inbox import SqlInboxRepository, SqlLeaseRepository
 from storage.models import ProcessedUpdateRow
-from storage.sqlite_inline import inline_connector
+from storage.sqlite_inline import AUTOCHECKPOINT_PAGES, Checkpointer, inline_connector
 from storage.repositories.base import ReadAhead
 from storage.repositories import (
     SqlConversationRepository,
@@ -229,7 +230,9 @@ def _configure_sqlite(engine: AsyncEngine, busy_timeout: float = DEFAULT_BUSY_TI
         cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA wal_autocheckpoint=4000")  # fewer checkpoints (each one syncs)
+        # checkpoints run in a thread of their own (storage.sqlite_inline.Checkpointer);
+        # SQLite's own, inside a commit, only if that one cannot keep up
+        cursor.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
     # each transaction begins with BEGIN IMMEDIATE: see storage.sqlite_inline._begin_if_needed
@@ -401,6 +404,7 @@ class Database:
         self.url = url or engine.url.render_as_string(hide_password=False)
         self.options = dict(options or {})  # what from_url was given, to open the same database again
         self.sessions = async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+        self._checkpointer: Checkpointer | None = None
 
     @property
     def masked_url(self) -> str:
@@ -415,11 +419,17 @@ class Database:
         return cls(create_engine(url, **kwargs), url, kwargs)
 
     def unit_of_work(self) -> SqlUnitOfWork:
+        if self._checkpointer is None and self.engine.dialect.name == "sqlite" and self.engine.url.database:
+            self._checkpointer = Checkpointer(self.engine.url.database)  # the first unit of work starts it
+            self._checkpointer.start()
         return SqlUnitOfWork(self.engine)
 
     __call__ = unit_of_work
 
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.stop)
+            self._checkpointer = None
         await self.engine.dispose()
 
 

@@ -24,9 +24,21 @@ its own synchronous engine in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+logger = logging.getLogger(__name__)
+
+#: seconds between two checkpoints of the background checkpointer
+CHECKPOINT_INTERVAL = 3.0
+#: the WAL pages after which a commit checkpoints by itself (SQLite's own mechanism): only
+#: when the background checkpointer cannot keep up (it normally keeps the WAL far smaller)
+AUTOCHECKPOINT_PAGES = 16000
 
 
 _OUTSIDE_TRANSACTIONS = ("PRAGMA", "BEGIN", "COMMIT", "END", "ROLLBACK", "SAVEPOINT", "RELEASE", "VACUUM")
@@ -184,3 +196,51 @@ def inline_connector(database: str) -> Callable[[], Any]:
         return InlineConnection(conn)
 
     return connect
+
+
+class Checkpointer:
+    """Copies the WAL back into the database file in a thread of its own.
+
+    SQLite checkpoints by itself in the commit that makes the WAL reach
+    ``wal_autocheckpoint`` pages: copying thousands of pages (and, with synchronous=NORMAL,
+    syncing the file) inside a commit, that is on the event loop here, for several
+    milliseconds. A PASSIVE checkpoint on another connection, in another thread (the
+    ``sqlite3`` module lets go of the GIL while SQLite works), does the same copying
+    without making the writer wait. The engine keeps ``wal_autocheckpoint`` as a safety
+    net (:data:`AUTOCHECKPOINT_PAGES`), for when this thread cannot keep up.
+    """
+
+    def __init__(self, database: str, interval: float = CHECKPOINT_INTERVAL) -> None:
+        self.database = database
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
+        self.checkpoints = 0  # done so far (for tests)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        conn: sqlite3.Connection | None = None
+        try:
+            while not self._stop.wait(self.interval):
+                if conn is None:
+                    if not Path(self.database).exists():  # not created yet (never create it here: its mode is the bot's)
+                        continue
+                    conn = sqlite3.connect(f"file:{quote(self.database)}?mode=rw", uri=True, isolation_level=None, check_same_thread=False)
+                    conn.execute("PRAGMA busy_timeout=1000")
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    self.checkpoints += 1
+                except sqlite3.Error as exc:  # busy, or the file went away: the next round tries again
+                    logger.debug("background checkpoint of %s: %s", self.database, exc)
+        except Exception:
+            logger.exception("the background checkpointer of %s stopped; SQLite checkpoints by itself", self.database)
+        finally:
+            if conn is not None:
+                conn.close()
