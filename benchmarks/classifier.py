@@ -124,10 +124,10 @@ def local_remote_path(url: str, root: Path) -> Path | None:
     return (root / url).resolve()  # an absolute url replaces root
 
 
-def _checkouts(root: Path) -> Iterator[tuple[Path, str]]:
-    """``root`` and, when it is a linked worktree, its main checkout, with how each was
-    reached."""
-    yield root, "this checkout"
+def _checkouts(root: Path, name: str) -> Iterator[tuple[Path, str]]:
+    """``root`` (called ``name``) and, when it is a linked worktree, its main checkout,
+    with how each was reached."""
+    yield root, name
     common = _git(root, "rev-parse", "--git-common-dir")
     if common is None:
         return
@@ -155,10 +155,11 @@ def find_data(explicit: Path | None, environ: Mapping[str, str], repo_root: Path
             search.folder = folder
         return search
     seen: set[Path] = set()
-    root: Path | None = repo_root
-    while root is not None and root.resolve() not in seen:
+    root = repo_root
+    name = "this checkout"
+    while root.resolve() not in seen:
         seen.add(root.resolve())
-        for checkout, how in _checkouts(root):
+        for checkout, how in _checkouts(root, name):
             folder = checkout.parent / "shared" / "data"
             missing = _missing(folder)
             if not missing:
@@ -173,10 +174,11 @@ def find_data(explicit: Path | None, environ: Mapping[str, str], repo_root: Path
         if origin is None:
             search.looked.append(f"origin remote of {root}: {url} is not a local path")
             return search
-        root = origin.parent if origin.name == ".git" else origin
-        if not root.is_dir():
+        origin = origin.parent if origin.name == ".git" else origin
+        if not origin.is_dir():
             search.looked.append(f"origin remote of {root}: {url}: no such folder")
             return search
+        root, name = origin, f"the origin of {root}"
     return search
 
 

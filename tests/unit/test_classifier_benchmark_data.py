@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -152,3 +153,12 @@ def test_the_benchmark_exits_2_with_the_message(bench: ModuleType, tmp_path: Pat
     assert bench.main(["--data", str(tmp_path / "none")]) == 2
     err = capsys.readouterr().err
     assert f"--data {tmp_path / 'none'}: no such folder" in err and "COMPLAINT_BOT_DATA=DIR" in err
+
+
+def test_an_origin_path_that_is_gone(bench: ModuleType, tmp_path: Path) -> None:
+    main = repository(tmp_path / "work" / "main")
+    copy = clone(main, tmp_path / "elsewhere" / "x")
+    shutil.rmtree(main)
+    found = bench.find_data(None, {}, copy)
+    assert found.folder is None
+    assert found.looked[-1] == f"origin remote of {copy}: {main}: no such folder"
