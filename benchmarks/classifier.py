@@ -20,8 +20,16 @@ Speed: texts per second over real reviews from the unlabelled corpus (each text 
 cold caches, then again warm), next to jieba's own ``lcut(HMM=False)`` on the same
 texts; and the time of ``import nlp`` plus the first classification in a fresh
 interpreter, for the packaged lexicon and the seed lexicon (the size of lexicon the bot
-had before the fit). Each figure is printed next to its target with PASS or MISS; the
+had before the fit). Each figure that has a target is printed next to it with PASS or
+MISS (jieba's rate and the seed's start-up are the references, printed plainly); the
 exit code is 0 (a report), 2 when the data folder is missing.
+
+The data folder (``complaints_dev.json``, ``complaints_train.json`` and optionally
+``unlabelled_reviews.jsonl.gz``) is the first of: ``--data DIR``; ``$COMPLAINT_BOT_DATA``;
+``../shared/data`` beside this checkout (and beside the main checkout when this is a
+``git worktree``); the same beside the checkout that the ``origin`` remote points to when
+that remote is a local path (a ``git clone /work/main /tmp/x`` finds ``/work/shared/data``),
+following a clone of a clone. When none has the data, it says where it looked and exits 2.
 """
 
 from __future__ import annotations
@@ -34,7 +42,9 @@ import random
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+import urllib.parse
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +56,8 @@ from nlp.fit import FitOptions, cross_validate  # noqa: E402
 from nlp.fit_files import load_base  # noqa: E402
 
 SEED = REPO_ROOT / "nlp" / "seed"
-DEFAULT_DATA = Path(os.environ.get("COMPLAINT_BOT_DATA", REPO_ROOT.parent / "shared" / "data"))
+DATA_ENV = "COMPLAINT_BOT_DATA"
+DATA_FILES = ("complaints_dev.json", "complaints_train.json")
 
 # The targets of issue 9 (cross-validated) and the speed promises.
 TARGET_ACCURACY = 0.88
@@ -58,6 +69,117 @@ TARGET_IMPORTANT_RECALL = 0.60
 # The options the packaged lexicon is fitted with (see README "Where the weights come
 # from"): the defaults; learnt severity cues are proposed, not accepted.
 PACKAGED_OPTIONS = FitOptions()
+
+
+@dataclass
+class DataSearch:
+    """Where the labelled data was found (``folder``, None when nowhere) and, in order,
+    each place looked at with what was there."""
+
+    folder: Path | None = None
+    looked: list[str] = field(default_factory=list)
+
+    def explain(self) -> str:
+        files = " and ".join(DATA_FILES)
+        lines = [f"labelled data ({files}) not found; looked at:"]
+        lines += [f"  {place}" for place in self.looked]
+        lines.append(
+            f"pass the folder that holds them: --data DIR, or set {DATA_ENV}=DIR "
+            "(it is ../shared/data beside the original checkout)"
+        )
+        return "\n".join(lines)
+
+
+def _missing(folder: Path) -> str:
+    """What ``folder`` lacks of the labelled data ("" when it has it all)."""
+    if not folder.is_dir():
+        return "no such folder"
+    absent = [name for name in DATA_FILES if not (folder / name).is_file()]
+    return f"no {' or '.join(absent)}" if absent else ""
+
+
+def _git(root: Path, *args: str) -> str | None:
+    """``git -C root args`` output, or None (not a repository, no git, no such key)."""
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(root), *args], capture_output=True, text=True, timeout=30
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    out = result.stdout.strip()
+    return out if result.returncode == 0 and out else None
+
+
+def local_remote_path(url: str, root: Path) -> Path | None:
+    """The folder a remote URL names when it is a local path (``/work/main``,
+    ``file:///work/main``, ``../main``: relative to ``root``), else None (``https://``,
+    ``ssh://``, scp-like ``host:path``)."""
+    if url.startswith("file://"):
+        return Path(urllib.parse.unquote(urllib.parse.urlsplit(url).path))
+    if "://" in url:
+        return None
+    colon, slash = url.find(":"), url.find("/")
+    if colon != -1 and (slash == -1 or colon < slash):
+        return None  # git reads "host:path" as ssh
+    return (root / url).resolve()  # an absolute url replaces root
+
+
+def _checkouts(root: Path, name: str) -> Iterator[tuple[Path, str]]:
+    """``root`` (called ``name``) and, when it is a linked worktree, its main checkout,
+    with how each was reached."""
+    yield root, name
+    common = _git(root, "rev-parse", "--git-common-dir")
+    if common is None:
+        return
+    common_dir = (root / common).resolve()
+    main = common_dir.parent if common_dir.name == ".git" else common_dir  # else a bare repository
+    if main != root.resolve():
+        yield main, f"the main checkout of the worktree {root}"
+
+
+def find_data(explicit: Path | None, environ: Mapping[str, str], repo_root: Path) -> DataSearch:
+    """The labelled data's folder: ``explicit`` (--data), then ``environ[DATA_ENV]`` (both
+    taken as given: they are never passed over), then ``../shared/data`` beside
+    ``repo_root``, beside its main checkout if it is a worktree, and the same for the
+    checkout its ``origin`` remote points to while that is a local path."""
+    search = DataSearch()
+    for source, given in (("--data", explicit), (DATA_ENV, environ.get(DATA_ENV) or None)):
+        if given is None:
+            search.looked.append(f"{source}: not given")
+            continue
+        folder = Path(given)
+        missing = _missing(folder)
+        if missing:
+            search.looked.append(f"{source} {folder}: {missing}")
+        else:
+            search.folder = folder
+        return search
+    seen: set[Path] = set()
+    root = repo_root
+    name = "this checkout"
+    while root.resolve() not in seen:
+        seen.add(root.resolve())
+        for checkout, how in _checkouts(root, name):
+            folder = checkout.parent / "shared" / "data"
+            missing = _missing(folder)
+            if not missing:
+                search.folder = folder
+                return search
+            search.looked.append(f"{folder} (beside {how}, {checkout}): {missing}")
+        url = _git(root, "config", "--get", "remote.origin.url")
+        if url is None:
+            search.looked.append(f"origin remote of {root}: none")
+            return search
+        origin = local_remote_path(url, root)
+        if origin is None:
+            search.looked.append(f"origin remote of {root}: {url} is not a local path")
+            return search
+        origin = origin.parent if origin.name == ".git" else origin
+        if not origin.is_dir():
+            search.looked.append(f"origin remote of {root}: {url}: no such folder")
+            return search
+        root, name = origin, f"the origin of {root}"
+    return search
 
 
 def verdict(ok: bool) -> str:
@@ -168,21 +290,24 @@ def measure_startup(seed: bool) -> float:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with complaints_*.json")
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help=f"folder with complaints_*.json (default: ${DATA_ENV}, else ../shared/data beside this "
+        "checkout or beside the local checkout it was cloned from)",
+    )
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     parser.add_argument("--no-self-training", action="store_true", help="do not use the unlabelled corpus")
     parser.add_argument("--errors", action="store_true", help="list the held-out mistakes")
     parser.add_argument("--speed-texts", type=int, default=5000, help="corpus texts for the speed figures")
     args = parser.parse_args(argv)
 
-    dev_path, train_path = args.data / "complaints_dev.json", args.data / "complaints_train.json"
-    if not dev_path.exists() or not train_path.exists():
-        print(
-            f"labelled data not found in {args.data}: pass --data DIR (the folder with "
-            "complaints_dev.json and complaints_train.json) or set COMPLAINT_BOT_DATA",
-            file=sys.stderr,
-        )
+    search = find_data(args.data, os.environ, REPO_ROOT)
+    if search.folder is None:
+        print(search.explain(), file=sys.stderr)
         return 2
+    args.data = search.folder
+    dev_path, train_path = (args.data / name for name in DATA_FILES)
     base = load_base(SEED)
     categories = [c.id for c in base.taxonomy.categories]
     dev = read_examples(dev_path, categories)
@@ -226,9 +351,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         details=False,
     )
 
-    texts = random.Random(1).sample(corpus, min(args.speed_texts, len(corpus))) if corpus else [
-        e.text for e in examples
-    ]
+    texts = random.Random(1).sample(corpus, min(args.speed_texts, len(corpus))) if corpus else list(
+        dict.fromkeys(e.text for e in examples)  # each text once: the first pass is cold
+    )
     cold, warm, jieba_rate = measure_speed(texts)
     startup = measure_startup(seed=False)
     startup_seed = measure_startup(seed=True)
