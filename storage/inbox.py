@@ -246,10 +246,13 @@ class SqlInboxRepository:
 
     async def prune(self, before: datetime) -> int:
         """Forget up to :data:`PRUNE_BATCH` handled entries older than ``before``
-        (platforms re-deliver for a day at most); set-aside entries stay."""
+        (platforms re-deliver for a day at most); set-aside entries stay. No index on
+        ``processed_at`` (it would be written with every message for an hourly prune):
+        the oldest rows come first in id order, where the walk starts."""
         doomed = (
             select(inbox.c.id)
             .where(inbox.c.processed_at < before, inbox.c.failed_at.is_(None))
+            .order_by(inbox.c.id)
             .limit(PRUNE_BATCH)
             .scalar_subquery()
         )

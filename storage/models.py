@@ -97,7 +97,7 @@ class ConversationRow(Base):
     __table_args__ = (Index("ix_conversations_chat_active", "channel", "chat_id", "active"),)
 
     id: Mapped[IntPK]
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"), index=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))  # no index: nothing reads by it (docs/index-audit.md)
     channel: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[ShortText]
     state: Mapped[ConversationState] = mapped_column(_enum(ConversationState))
@@ -106,7 +106,7 @@ class ConversationRow(Base):
     draft: Mapped[Json]
     # no foreign key: tickets.conversation_id already points back, and a cycle of
     # foreign keys cannot be created on SQLite without rebuilding a table
-    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[Timestamp]
     updated_at: Mapped[Timestamp]
 
@@ -124,7 +124,7 @@ class TicketRow(Base):
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), nullable=True)
     channel: Mapped[str] = mapped_column(String(32))
     chat_id: Mapped[ShortText]
-    category: Mapped[str] = mapped_column(String(64), index=True)
+    category: Mapped[str] = mapped_column(String(64))
     severity: Mapped[Severity] = mapped_column(_enum(Severity))
     state: Mapped[TicketState] = mapped_column(_enum(TicketState))
     description: Mapped[str] = mapped_column(Text, default="")
@@ -167,7 +167,7 @@ class MessageRow(Base):
     chat_id: Mapped[ShortText]
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str] = mapped_column(Text, default="")
-    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), nullable=True, index=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), nullable=True)
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
     data: Mapped[Json]
     platform_message_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
@@ -185,7 +185,7 @@ class TicketEventRow(Base):
     from_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
     to_state: Mapped[str | None] = mapped_column(String(32), nullable=True)
     data: Mapped[Json]
-    created_at: Mapped[Timestamp] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[Timestamp] = mapped_column(UTCDateTime())
 
 
 class CorrectionRow(Base):
@@ -207,12 +207,23 @@ class CorrectionRow(Base):
     actor_id: Mapped[str] = mapped_column(String(64))
     actor_name: Mapped[str] = mapped_column(String(256))
     actor_role: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[Timestamp] = mapped_column(UTCDateTime(), index=True)
+    created_at: Mapped[Timestamp] = mapped_column(UTCDateTime())
 
 
 class OutboxRow(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_pending", "channel", "status", "target", "id"),)
+    # only what waits to be sent is indexed (a row leaves the index once sent or failed);
+    # the queries that use it say status = 'pending' as a literal (storage/repositories/outbox.py)
+    __table_args__ = (
+        Index(
+            "ix_outbox_pending",
+            "channel",
+            "target",
+            "id",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     id: Mapped[IntPK]
     channel: Mapped[str] = mapped_column(String(32))
@@ -224,7 +235,7 @@ class OutboxRow(Base):
     next_attempt_at: Mapped[OptTimestamp]
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
     conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id"), nullable=True)
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True, index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), nullable=True)
     created_at: Mapped[Timestamp]
     sent_at: Mapped[OptTimestamp]
 
@@ -233,7 +244,6 @@ class TimerRow(Base):
     __tablename__ = "timers"
     __table_args__ = (
         Index("ix_timers_open_due", "done_at", "due_at"),
-        Index("ix_timers_open_remind", "done_at", "remind_at"),
     )
 
     id: Mapped[IntPK]
@@ -265,7 +275,7 @@ class TicketTermRow(Base):
     __table_args__ = (Index("ix_ticket_terms_lookup", "category", "term", "created_at"),)
 
     id: Mapped[IntPK]
-    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), index=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"))
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
     category: Mapped[str] = mapped_column(String(64))
     term: Mapped[str] = mapped_column(String(64))
@@ -298,7 +308,6 @@ class InboxRow(Base):
             postgresql_where=text("processed_at IS NULL"),
             sqlite_where=text("processed_at IS NULL"),
         ),
-        Index("ix_inbox_processed_at", "processed_at"),
     )
 
     id: Mapped[IntPK]

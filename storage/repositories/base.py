@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Table, insert, inspect
+from sqlalchemy import Row, Table, insert, inspect, literal_column
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from storage.models import (
@@ -46,6 +46,10 @@ timers = table_of(TimerRow)
 ticket_terms = table_of(TicketTermRow)
 hot_issues = table_of(HotIssueRow)
 corrections = table_of(CorrectionRow)
+
+#: an outbox row that waits to be sent, said with the literal the partial index
+#: ``ix_outbox_pending`` is made with (a bound parameter would not let the planner use it)
+OUTBOX_PENDING = outbox.c.status == literal_column("'pending'")
 
 
 class MappingMismatch(TypeError):

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.domain import Conversation, ConversationState, Customer, Draft
 from storage.models import ConversationRow, CustomerRow
-from storage.repositories.base import ReadAhead, _Repository, conversations, copied_fields, customers, from_row, outbox, values_of
+from storage.repositories.base import OUTBOX_PENDING, ReadAhead, _Repository, conversations, copied_fields, customers, from_row, outbox, values_of
 
 _TERMINAL = (ConversationState.CLOSED, ConversationState.CANCELLED)
 
@@ -25,7 +25,7 @@ _REPLIES_WAITING = (
     exists()
     .where(
         outbox.c.channel == conversations.c.channel,
-        outbox.c.status == "pending",
+        OUTBOX_PENDING,
         outbox.c.target == conversations.c.chat_id,
     )
     .label("replies_waiting")
@@ -115,6 +115,9 @@ class SqlCustomerRepository(_Repository):
         )
 
 
+_UNKNOWN = object()
+
+
 def _conversation(row: Row[Any]) -> Conversation:
     return from_row(Conversation, row, _CONVERSATION_FIELDS, id=row.id, draft=Draft.from_dict(row.draft))
 
@@ -133,6 +136,7 @@ class SqlConversationRepository(_Repository):
     def __init__(self, connection: AsyncConnection, read_ahead: ReadAhead | None = None) -> None:
         super().__init__(connection)
         self.read_ahead = read_ahead if read_ahead is not None else ReadAhead()
+        self._stored: dict[int, dict[str, Any]] = {}  # conversation id -> its row as read or written
 
     def _read(self, row: Row[Any] | None) -> Conversation | None:
         if row is None:
@@ -141,6 +145,8 @@ class SqlConversationRepository(_Repository):
         customer = _joined_customer(row)
         if customer is not None:
             self.read_ahead.customers[(customer.channel, customer.external_id)] = customer
+        # what the row holds, so that save() writes only what changed
+        self._stored[row.id] = {name: getattr(row, name) for name in _CONVERSATION_FIELDS} | {"active": row.active}
         return _conversation(row)
 
     async def active_for_chat(self, channel: str, chat_id: str) -> Conversation | None:
@@ -151,15 +157,24 @@ class SqlConversationRepository(_Repository):
         return self._read((await self.connection.execute(_CONVERSATION_BY_ID, {"b_id": conversation_id})).first())
 
     async def add(self, conversation: Conversation) -> Conversation:
+        values = _conversation_values(conversation)
         conversation.id = (
-            await self.connection.execute(
-                insert(conversations).returning(conversations.c.id), _conversation_values(conversation)
-            )
+            await self.connection.execute(insert(conversations).returning(conversations.c.id), values)
         ).scalar_one()
+        self._stored[conversation.id] = values
         return conversation
 
     async def save(self, conversation: Conversation) -> None:
-        result = await self.connection.execute(
-            _UPDATE_CONVERSATION, {"b_id": conversation.id, **_conversation_values(conversation)}
-        )
+        """Write the draft and the columns that changed since the row was read or
+        written in this transaction (every column of a conversation it did not read):
+        SQLite rewrites an index only when the UPDATE names one of its columns. (The
+        draft shares its lists with the objects it is made from, so it is not compared.)"""
+        values = _conversation_values(conversation)
+        assert conversation.id is not None
+        stored = self._stored.get(conversation.id)
+        changed = values if stored is None else {
+            k: v for k, v in values.items() if k == "draft" or stored.get(k, _UNKNOWN) != v
+        }  # fmt: skip
+        self._stored[conversation.id] = values
+        result = await self.connection.execute(_UPDATE_CONVERSATION, {"b_id": conversation.id, **changed})
         assert result.rowcount == 1, f"conversation {conversation.id} vanished"

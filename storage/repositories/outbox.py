@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from flows.domain import OutboxItem
 from storage.models import OutboxRow
-from storage.repositories.base import ReadAhead, _Repository, copied_fields, from_row, insert_ids, inserted_ids, outbox, values_of
+from storage.repositories.base import OUTBOX_PENDING, ReadAhead, _Repository, copied_fields, from_row, insert_ids, inserted_ids, outbox, values_of
 
 # Statements on the per-message path are built once: building and coercing a statement
 # costs more than running it.
@@ -28,7 +28,7 @@ _ANY_PENDING = (
     select(outbox.c.id)
     .where(
         outbox.c.channel == bindparam("b_channel"),
-        outbox.c.status == "pending",
+        OUTBOX_PENDING,
         outbox.c.target == bindparam("b_target"),
     )
     .limit(1)
@@ -63,7 +63,7 @@ class SqlOutboxRepository(_Repository):
         return items
 
     async def pending(self, channel: str, target: str | None = None, limit: int = 100) -> Sequence[OutboxItem]:
-        query = select(outbox).where(outbox.c.channel == channel, outbox.c.status == "pending")
+        query = select(outbox).where(outbox.c.channel == channel, OUTBOX_PENDING)
         if target is not None:
             query = query.where(outbox.c.target == target)
         rows = await self.connection.execute(query.order_by(outbox.c.id).limit(limit))
@@ -72,7 +72,7 @@ class SqlOutboxRepository(_Repository):
     async def claim(
         self, channel: str, target: str | None, now: datetime, lease_until: datetime, limit: int = 100
     ) -> Sequence[OutboxItem]:
-        query = select(outbox).where(outbox.c.channel == channel, outbox.c.status == "pending")
+        query = select(outbox).where(outbox.c.channel == channel, OUTBOX_PENDING)
         if target is not None:
             query = query.where(outbox.c.target == target)
         # plain FOR UPDATE (no SKIP LOCKED): a second claimer waits a moment and then sees
@@ -111,7 +111,7 @@ class SqlOutboxRepository(_Repository):
             await self._lock_in_order(item_ids)
             await self.connection.execute(
                 update(outbox)
-                .where(outbox.c.id.in_(sorted(item_ids)), outbox.c.status == "pending")
+                .where(outbox.c.id.in_(sorted(item_ids)), OUTBOX_PENDING)
                 .values(next_attempt_at=until)
             )
 
