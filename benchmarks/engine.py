@@ -74,7 +74,7 @@ sys.path.insert(0, str(ROOT))
 
 
 from flows.domain import Inbound, InboundKind, InboxEntry, OutboxItem, UserRef  # noqa: E402
-from flows.inbox import PG_COMMITTERS, Inbox  # noqa: E402
+from flows.inbox import Inbox  # noqa: E402
 from flows.outbox import OutboxRelay  # noqa: E402
 from flows.service import ComplaintService, Outcome, utcnow  # noqa: E402
 from nlp import default_classifier  # noqa: E402
@@ -250,7 +250,6 @@ def production_inbox(database: Database, service: ComplaintService, **options: A
         utcnow,
         is_outage=database_unavailable,
         fence=database.engine.dialect.name != "sqlite",  # as bot/runner.py: SQLite is one process only
-        committers=1 if database.engine.dialect.name == "sqlite" else PG_COMMITTERS,
         **options,
     )
 

@@ -426,7 +426,7 @@ async def bot_main(args: argparse.Namespace, pipe: Connection, telegram: Any) ->
 
     from benchmarks.databases import code_version, drop_schema, prepare
     from flows.domain import InboxEntry
-    from flows.inbox import PG_COMMITTERS, Inbox
+    from flows.inbox import Inbox
     from flows.outbox import OutboxRelay
     from flows.service import ComplaintService, Outcome, utcnow
     from flows.domain import Inbound
@@ -467,7 +467,6 @@ async def bot_main(args: argparse.Namespace, pipe: Connection, telegram: Any) ->
         reply_claim=timedelta(seconds=OUTBOX_LEASE),
         is_outage=database_unavailable,
         fence=database.engine.dialect.name != "sqlite",
-        committers=1 if database.engine.dialect.name == "sqlite" else PG_COMMITTERS,
     )
     inbox.register(channel)
     secret = secrets.token_urlsafe(32)

@@ -28,7 +28,7 @@ from telegram.error import InvalidToken, NetworkError
 from bot.bootstrap import App, StoppedWaitingForDatabase, build
 from bot.config import CannotStart, Settings
 from flows.domain import DESK_CHANNEL, OutboxItem
-from flows.inbox import PG_COMMITTERS, Inbox
+from flows.inbox import Inbox
 from flows.polling import Poller
 from flows.loops import every
 from flows.outbox import OutboxRelay
@@ -330,7 +330,6 @@ async def run(settings: Settings, stop: asyncio.Event | None = None, ready: asyn
         reply_claim=timedelta(seconds=OUTBOX_LEASE),
         is_outage=database_unavailable,
         fence=app.database.engine.dialect.name != "sqlite",  # SQLite: one process only
-        committers=1 if app.database.engine.dialect.name == "sqlite" else PG_COMMITTERS,
     )
     stop_inbox, stop_relays = asyncio.Event(), asyncio.Event()
     async with AsyncExitStack() as stack:

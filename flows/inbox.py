@@ -30,7 +30,7 @@ import logging
 import os
 import secrets
 import socket
-from collections import Counter, deque
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,9 +53,6 @@ Rider = Callable[[UnitOfWork], Awaitable[Callable[[bool], None]]]
 #: how many event-loop rounds a group commit waits at most for receipts still arriving
 #: (each round only while the last one brought more: an update alone waits one round)
 GATHER_ROUNDS = 8
-#: group commits under way at once on a database that runs transactions side by side
-#: (PostgreSQL; SQLite has one connection: 1)
-PG_COMMITTERS = 3
 
 
 class DatabaseUnavailable(Exception):
@@ -148,7 +145,6 @@ class Inbox:
         concurrency: int = 8,
         inline: bool = True,
         group: int = 64,
-        committers: int = 1,
     ) -> None:
         self.uow_factory = uow_factory
         self.service = service
@@ -165,10 +161,9 @@ class Inbox:
         self.inline = inline  # handle an idle chat's entry in the transaction that stores it
         self.group = group  # at most this many receipts share one transaction
         self._arrivals: list[_Receipt] = []  # receipts waiting for the next group commit
-        self.committers = committers  # group commits under way at once (1 on SQLite: one connection)
-        self._committers: set[asyncio.Task[None]] = set()
-        self._gathering = 0  # committers still gathering arrivals (they take the next ones)
-        self._in_flight: Counter[ChatKey] = Counter()  # chats being handled on arrival by a group
+        # one group commit at a time (several at once on PostgreSQL measured no faster:
+        # the bot's one core, not the server, is what limits it)
+        self._committer: asyncio.Task[None] | None = None
         self._deliveries: set[asyncio.Task[None]] = set()  # handled() of entries handled on arrival
         self._riders: list[Rider] = []
         self._slots = asyncio.Semaphore(concurrency)  # chats handled at the same moment
@@ -214,27 +209,19 @@ class Inbox:
             raise DatabaseUnavailable("stopping: another process or the next start takes it")
         receipt = _Receipt(channel, list(entries), deliver, asyncio.get_running_loop().create_future())
         self._arrivals.append(receipt)
-        if not self._gathering and len(self._committers) < self.committers:
-            task = asyncio.create_task(self._commit_arrivals(), name="inbox commit")
-            self._committers.add(task)
-            task.add_done_callback(self._committers.discard)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_arrivals(), name="inbox commit")
         # shielded: a caller that gives up (a dropped webhook request) does not cancel
         # the commit the others share; its platform delivers the update again
         return await asyncio.shield(receipt.done)
 
     async def _commit_arrivals(self) -> None:
-        """Commit what has arrived, a group at a time, until nothing waits. Up to
-        ``committers`` of these run at once (PostgreSQL: while one group's transaction
-        waits for the server, the next group's starts)."""
-        self._gathering += 1
-        try:
-            for _ in range(GATHER_ROUNDS):  # while more keep arriving, let them join (a loop round each)
-                arrived = len(self._arrivals)
-                await asyncio.sleep(0)
-                if len(self._arrivals) == arrived:
-                    break
-        finally:
-            self._gathering -= 1
+        """Commit what has arrived, a group at a time, until nothing waits."""
+        for _ in range(GATHER_ROUNDS):  # while more keep arriving, let them join (a loop round each)
+            arrived = len(self._arrivals)
+            await asyncio.sleep(0)
+            if len(self._arrivals) == arrived:
+                break
         while self._arrivals:
             group, self._arrivals = self._arrivals[: self.group], self._arrivals[self.group :]
             try:
@@ -278,15 +265,11 @@ class Inbox:
         not an outage, store them one at a time, setting aside what cannot be stored."""
         inline = self._inline_candidates(entries)
         if inline:
-            self._in_flight.update(inline.keys())  # no other group handles these chats meanwhile
             try:
                 return await self._store(entries, inline)
             except Exception as exc:
                 logger.warning("handling %s updates in the transaction that stores them failed (%s); storing them for the workers",
                                len(entries), redact(f"{exc.__class__.__name__}: {exc}"))  # fmt: skip
-            finally:
-                self._in_flight.subtract(inline.keys())
-                self._in_flight += Counter()  # drops the zeros
         try:
             return await self._store(entries)
         except Exception as exc:
@@ -315,7 +298,7 @@ class Inbox:
             if key in refused:
                 continue
             channel = self.channels.get(entry.channel)
-            busy_here = key in self._queues or key in self._workers or key in self._retry_at or key in self._in_flight
+            busy_here = key in self._queues or key in self._workers or key in self._retry_at
             if channel is None or busy_here:
                 refused.add(key)
                 continue
@@ -669,8 +652,8 @@ class Inbox:
         delivery goes on, shielded), then every chat lease is given back so another
         process takes over at once. Entries not started stay in the inbox."""
         self._closing = True
-        if self._committers:  # what arrived is committed (or refused)
-            await asyncio.wait(list(self._committers), timeout=timeout)
+        if self._committer is not None and not self._committer.done():  # what arrived is committed (or refused)
+            await asyncio.wait([self._committer], timeout=timeout)
         workers = [w for w in self._workers.values() if not w.done()] + list(self._deliveries)
         if workers:
             _, pending = await asyncio.wait(workers, timeout=timeout)
@@ -721,4 +704,4 @@ class Inbox:
         return sum(1 for w in self._workers.values() if not w.done())
 
 
-__all__ = ["PG_COMMITTERS", "DatabaseUnavailable", "Handled", "Inbox", "InboundChannel", "LeaseLost", "Rider", "connection_trouble", "process_owner"]
+__all__ = ["DatabaseUnavailable", "Handled", "Inbox", "InboundChannel", "LeaseLost", "Rider", "connection_trouble", "process_owner"]
