@@ -488,3 +488,6 @@ class InboxEntry:
     payload: dict[str, Any]
     id: int | None = None
     attempts: int = 0
+    # what the channel read from the update when it arrived (not stored: entries read
+    # back from the database have none, and the channel decodes their payload)
+    inbound: Inbound | None = field(default=None, compare=False, repr=False)

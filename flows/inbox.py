@@ -258,7 +258,7 @@ class Inbox:
             logger.error("inbox entry %s is for channel %s, which does not run here", entry.id, key[0])
             return None
         try:
-            inbound = channel.decode(entry)
+            inbound = entry.inbound if entry.inbound is not None else channel.decode(entry)
         except Exception as exc:
             return await self._failed(key, entry, exc)
         released = False
