@@ -24,14 +24,16 @@ from telegram import (
     ReplyKeyboardMarkup,
     ReplyKeyboardRemove,
 )
+from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder
+from telegram.request import BaseRequest
 
 from flows.domain import Button, Inbound, InboundKind, InboxEntry, OutboxItem, Reply, UserRef
 from flows.outbox import DeliveryError
 from flows.service import Outcome
 from flows.texts import default_catalogue
 from handlers import telegram as tg
-from handlers.telegram_http import AiohttpRequest
+from handlers.telegram_http import AiohttpRequest, raise_for_answer
 from tests.fakes.telegram_api import FakeTelegram
 
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -264,3 +266,59 @@ async def test_an_update_is_stored_as_it_came_with_the_inbound_decoding_gives(fa
         kinds.append(entry.inbound.kind)
     assert kinds == [InboundKind.TEXT, InboundKind.COMMAND, InboundKind.BUTTON, InboundKind.CONTACT, InboundKind.PHOTO,
                      InboundKind.DOCUMENT, InboundKind.UNSUPPORTED, InboundKind.EDIT, InboundKind.TEXT]  # fmt: skip
+
+
+class Answering(BaseRequest):
+    """python-telegram-bot's request with a canned HTTP answer: its own error handling
+    (BaseRequest.post) then says what it makes of the answer."""
+
+    def __init__(self, status: int, payload: bytes) -> None:
+        self.answer = (status, payload)
+
+    @property
+    def read_timeout(self) -> float | None:
+        return None
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def do_request(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        return self.answer
+
+
+ANSWERS: list[tuple[str, int, bytes]] = [
+    ("ok", 200, b'{"ok":true,"result":{"message_id":1}}'),
+    ("ok without a result", 200, b'{"ok":true,"result":true}'),
+    ("a 200 that is not JSON", 200, b"<html>oops</html>"),
+    ("rate limited", 429, b'{"ok":false,"error_code":429,"description":"Too Many Requests: retry after 3","parameters":{"retry_after":3}}'),
+    ("a group became a supergroup", 400, b'{"ok":false,"error_code":400,"description":"Bad Request: group chat was upgraded","parameters":{"migrate_to_chat_id":-1001}}'),
+    ("blocked", 403, b'{"ok":false,"error_code":403,"description":"Forbidden: bot was blocked by the user"}'),
+    ("bad request", 400, b'{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}'),
+    ("bad token", 401, b'{"ok":false,"error_code":401,"description":"Unauthorized"}'),
+    ("no such method", 404, b'{"ok":false,"error_code":404,"description":"Not Found"}'),
+    ("conflict", 409, b'{"ok":false,"error_code":409,"description":"Conflict: terminated by other getUpdates request"}'),
+    ("unknown parameters", 400, b'{"ok":false,"error_code":400,"description":"Bad Request: x","parameters":{"foo":1}}'),
+    ("nginx's 502 page", 502, b"<html><head><title>502 Bad Gateway</title></head></html>"),
+    ("a 500 with a description", 500, b'{"ok":false,"error_code":500,"description":"Internal Server Error"}'),
+    ("an unknown status", 599, b""),
+]
+
+
+@pytest.mark.filterwarnings("ignore::telegram.warnings.PTBDeprecationWarning")
+@pytest.mark.parametrize(("what", "status", "payload"), ANSWERS, ids=[a[0] for a in ANSWERS])
+async def test_an_answer_means_what_it_means_to_python_telegram_bot(what: str, status: int, payload: bytes) -> None:
+    theirs: Exception | None = None
+    try:
+        await Answering(status, payload).post("http://127.0.0.1/bot1:x/sendMessage")
+    except TelegramError as exc:
+        theirs = exc
+    ours: Exception | None = None
+    try:
+        raise_for_answer(status, payload)
+    except TelegramError as exc:
+        ours = exc
+    assert type(ours) is type(theirs), what
+    assert str(ours) == str(theirs), what
