@@ -50,7 +50,10 @@ Runs, with fresh customers each:
 - engine reference: the engine benchmark's inbox path (benchmarks/engine.py, 8
   concurrent customers, no Telegram) on a database of its own, in this process on the
   same core, so that the Telegram layer's share is visible (issue 12: capacity >= 0.8x
-  the engine's).
+  the engine's). Also printed: the bot's CPU per update against the engine's per
+  message, the ratio the capacity would reach if the bot had its core to itself. With
+  one core in the affinity (``taskset -c 1``) "Telegram" runs on the bot's core and the
+  capacity run pays for its CPU too (its CPU per update is the "stand-in" column).
 
 Targets printed: issue 12's (capacity >= 0.8x the engine on the same core; p99 <= 20 ms
 at 100 updates/s of real offered load), as "next"; issue 8 sets none for this benchmark.
