@@ -20,17 +20,7 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
-from telegram import (
-    BotCommand,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    LinkPreviewOptions,
-    Message,
-    ReplyKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import BotCommand, Message, Update
 from telegram.constants import ChatType, MessageEntityType, MessageLimit
 from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ExtBot
@@ -40,7 +30,7 @@ from flows.inbox import DatabaseUnavailable, Inbox
 from flows.outbox import DeliveryError, OutboxRelay
 from flows.service import Outcome
 from flows.texts import Catalogue
-from handlers.telegram_http import AiohttpRequest
+from handlers.telegram_http import AiohttpRequest, JsonBotApi
 
 logger = logging.getLogger(__name__)
 
@@ -186,20 +176,19 @@ def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str
     return [p for p in pieces if p] or ["…"]
 
 
-def reply_markup(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove | None:
-    """Inline buttons; or, when the contact is requested, a reply keyboard with the
+def reply_markup(reply: Reply) -> dict[str, Any] | None:
+    """The Bot API's reply_markup (as python-telegram-bot's markup objects would give it):
+    inline buttons; or, when the contact is requested, a reply keyboard with the
     platform's share-contact button plus the other choices as text buttons (Telegram's
     contact button only exists on reply keyboards)."""
     if reply.request_contact:
-        rows = [[KeyboardButton(reply.request_contact, request_contact=True)]]
-        rows += [[KeyboardButton(b.label) for b in row] for row in reply.buttons]
-        return ReplyKeyboardMarkup(rows, resize_keyboard=True, one_time_keyboard=True)
+        rows: list[list[dict[str, Any]]] = [[{"text": reply.request_contact, "request_contact": True}]]
+        rows += [[{"text": b.label} for b in row] for row in reply.buttons]
+        return {"keyboard": rows, "resize_keyboard": True, "one_time_keyboard": True}
     if reply.buttons:
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(b.label, callback_data=b.data) for b in row] for row in reply.buttons]
-        )
+        return {"inline_keyboard": [[{"text": b.label, "callback_data": b.data} for b in row] for row in reply.buttons]}
     if reply.remove_keyboard:
-        return ReplyKeyboardRemove()
+        return {"remove_keyboard": True}
     return None
 
 
@@ -207,25 +196,34 @@ def _seconds(value: int | float | timedelta) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode  # built once, not per call
+_NO_PREVIEW = {"is_disabled": True}
+
+
 class TelegramSender:
     """Delivers outbox replies with the Bot API (plain text: nothing a customer typed
-    can break the formatting), splitting texts longer than Telegram allows."""
+    can break the formatting), splitting texts longer than Telegram allows.
+
+    ``sendMessage`` goes the thin way (:class:`handlers.telegram_http.JsonBotApi`: the
+    parameters as JSON on the bot's session, through its rate limiter, only the
+    answer's status read); errors are python-telegram-bot's, mapped as below."""
 
     def __init__(self, bot: ExtBot[Any]) -> None:
         self.bot = bot
+        self.api = JsonBotApi(bot)
 
     async def send(self, item: OutboxItem) -> None:
         reply = Reply.from_payload(item.payload)
         pieces = split_text(reply.text)
         markup = reply_markup(reply)
+        chat_id = int(item.target)
+        last = len(pieces) - 1
         try:
             for index, piece in enumerate(pieces):
-                await self.bot.send_message(
-                    chat_id=int(item.target),
-                    text=piece,
-                    reply_markup=markup if index == len(pieces) - 1 else None,
-                    link_preview_options=LinkPreviewOptions(is_disabled=True),
-                )
+                params: dict[str, Any] = {"chat_id": chat_id, "text": piece, "link_preview_options": _NO_PREVIEW}
+                if markup is not None and index == last:
+                    params["reply_markup"] = markup
+                await self.api.call("sendMessage", _to_json(params).encode(), chat_id)
         except RetryAfter as exc:
             raise DeliveryError(f"rate limited: {exc}", retry_after=_seconds(exc.retry_after)) from exc
         except Forbidden as exc:  # the customer blocked the bot or deleted the chat
@@ -257,23 +255,28 @@ class TelegramChannel:
     def __init__(self, bot: ExtBot[Any], texts: Catalogue) -> None:
         self.bot = bot
         self.texts = texts
+        self.api = JsonBotApi(bot)  # answerCallbackQuery the thin way
         self.relay: OutboxRelay | None = None  # set by the composition root (bot/)
 
-    def entry(self, update: Update) -> InboxEntry | None:
-        """What to store for an update (None: nothing to answer, e.g. a channel post)."""
+    def entry(self, update: Update, payload: dict[str, Any] | None = None) -> InboxEntry | None:
+        """What to store for an update (None: nothing to answer, e.g. a channel post):
+        ``payload``, the update's JSON object as it came (a webhook's body), or else the
+        update's own dict; the entry carries its Inbound, read once here."""
         inbound = inbound_from(update, self.bot.username, self.bot.id)
         if inbound is None:
             return None
-        return InboxEntry(CHANNEL, str(update.update_id), inbound.chat_id, update.update_id, update.to_dict())
+        stored = payload if payload is not None else update.to_dict()
+        return InboxEntry(CHANNEL, str(update.update_id), inbound.chat_id, update.update_id, stored, inbound=inbound)
 
-    def entry_to_keep(self, update: Update) -> InboxEntry | None:
+    def entry_to_keep(self, update: Update, payload: dict[str, Any] | None = None) -> InboxEntry | None:
         """:meth:`entry`, or for an update Telegram sent that this code cannot read, the
         update as it came: stored all the same, its handling fails, is counted and set aside."""
         try:
-            return self.entry(update)
+            return self.entry(update, payload)
         except Exception:
             logger.exception("update %s could not be read; stored as it came", update.update_id)
-            return InboxEntry(CHANNEL, str(update.update_id), "unreadable", update.update_id, update.to_dict())
+            stored = payload if payload is not None else update.to_dict()
+            return InboxEntry(CHANNEL, str(update.update_id), "unreadable", update.update_id, stored)
 
     def decode(self, entry: InboxEntry) -> Inbound | None:
         update = Update.de_json(entry.payload, self.bot)
@@ -285,7 +288,7 @@ class TelegramChannel:
             query_id = (entry.payload.get("callback_query") or {}).get("id")
             if query_id:
                 try:
-                    await self.bot.answer_callback_query(str(query_id))
+                    await self.api.call("answerCallbackQuery", _to_json({"callback_query_id": str(query_id)}).encode())
                 except TelegramError:
                     logger.debug("callback query %s could not be answered (too old?)", query_id)
         if self.relay is None:
@@ -371,9 +374,10 @@ async def set_command_menu(bot: ExtBot[Any], texts: Catalogue, default_language:
 MAX_UPDATE_ID = 2**63 - 1  # the inbox keeps it as a 64-bit integer
 
 
-def read_update(body: bytes, bot: ExtBot[Any]) -> Update:
-    """The update in a webhook body; ValueError (or whatever python-telegram-bot raises
-    reading it) for anything that is not a JSON object with a whole positive update_id."""
+def read_update(body: bytes, bot: ExtBot[Any]) -> tuple[dict[str, Any], Update]:
+    """The JSON object of a webhook body and the update it is; ValueError (or whatever
+    python-telegram-bot raises reading it) for anything that is not a JSON object with
+    a whole positive update_id."""
     data = json.loads(body)
     if not isinstance(data, dict):
         raise ValueError(f"a JSON {type(data).__name__}, not an object")
@@ -383,7 +387,7 @@ def read_update(body: bytes, bot: ExtBot[Any]) -> Update:
     update = Update.de_json(data, bot)
     if update is None:
         raise ValueError("empty update")
-    return update
+    return data, update
 
 
 def _problem(exc: BaseException) -> str:
@@ -408,11 +412,11 @@ def webhook_handler(
             return web.Response(status=403, text="forbidden")
         body = await request.read()  # a body over aiohttp's size limit is answered 413 here
         try:
-            update = read_update(body, channel.bot)
+            data, update = read_update(body, channel.bot)
         except Exception as exc:  # noqa: BLE001 - whatever reading it raised: it is not an update
             logger.warning("malformed webhook update from %s: %s", request.remote, _problem(exc))
             return web.Response(status=400, text="malformed update")
-        entry = channel.entry_to_keep(update)
+        entry = channel.entry_to_keep(update, data)  # stored as it came, not re-serialised
         if entry is None:
             return web.Response(text="ok")  # nothing to answer (a channel post, a bot...)
         try:

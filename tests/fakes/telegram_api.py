@@ -21,6 +21,7 @@ Usage::
         await fake.wait_for_call("answerCallbackQuery")
         fake.rate_limit_next("sendMessage", retry_after=3)  # next sendMessage -> 429
         fake.fail_next("sendMessage", status=502)           # next sendMessage -> 502 Bad Gateway
+        fake.hang_next("sendMessage")                       # next sendMessage -> no answer at all
 
 Only what a complaint bot uses is implemented; an unknown method answers 404 like Telegram.
 Waiting helpers raise ``TimeoutError`` naming what they waited for and what was seen.
@@ -154,6 +155,7 @@ class _Fault:
     description: str | None = None
     retry_after: int | None = None
     drop: bool = False
+    hang: bool = False
 
 
 @dataclass
@@ -1035,6 +1037,11 @@ class FakeTelegram:
                                    f"Too Many Requests: retry after {retry_after}",
                                    retry_after=retry_after))
 
+    def hang_next(self, method: str, count: int = 1) -> None:
+        """The next ``count`` calls of ``method`` get no answer: the request is held until
+        the client gives up (the call is then recorded with status 499) or the server stops."""
+        self._faults.append(_Fault(method.lower(), count, 0, "no answer", hang=True))
+
     def _take_fault(self, method: str) -> _Fault | None:
         if self.outage and method != "getupdates":
             return _Fault("*", 1, 502, drop=self.outage_drop)
@@ -1107,6 +1114,10 @@ class FakeTelegram:
             call.status, call.error = 404, "Not Found"
             return self._error_response(404, "Not Found")
         fault = self._take_fault(call.method.lower())
+        if fault is not None and fault.hang:
+            while not self._stopping:  # cancelled (499) when the client closes the connection
+                await self._wait_until(lambda: self._stopping or None, 3600)
+            return web.Response(status=503)
         if fault is not None:
             call.status, call.error = fault.status, fault.description or "injected fault"
             if fault.drop:

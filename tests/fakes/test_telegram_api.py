@@ -15,7 +15,7 @@ from telegram import (Bot, BotCommand, BotCommandScopeChat, InlineKeyboardButton
                       ReplyKeyboardMarkup, Update)
 from telegram.constants import ParseMode
 from telegram.error import (BadRequest, Conflict, EndPointNotFound, Forbidden, InvalidToken,
-                            NetworkError, RetryAfter)
+                            NetworkError, RetryAfter, TimedOut)
 from telegram.ext import (Application, ApplicationBuilder, CallbackQueryHandler, CommandHandler,
                           ContextTypes)
 
@@ -282,6 +282,17 @@ async def test_faults_and_outage(fake: FakeTelegram, bot: Bot) -> None:
     fake.outage = False
     assert await bot.send_chat_action(alice.id, "typing") is True
     assert alice.bot_texts() == []
+
+
+async def test_a_hung_call_times_out_and_is_seen_given_up(fake: FakeTelegram, bot: Bot) -> None:
+    alice = fake.user()
+    fake.hang_next("sendMessage")
+    with pytest.raises(TimedOut):
+        await bot.send_message(alice.id, "hi", read_timeout=0.2)
+    call = await fake.wait_for_call("sendMessage", lambda c: c.status == 499)
+    assert call.error == "client closed the connection"
+    assert (await bot.send_message(alice.id, "again")).text == "again"
+    assert alice.bot_texts() == ["again"]
 
 
 async def test_validation_errors(fake: FakeTelegram, bot: Bot) -> None:

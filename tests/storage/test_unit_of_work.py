@@ -201,7 +201,7 @@ async def test_the_violated_constraint_is_read_from_the_driver(database: Databas
         ("OutboxItem", "OutboxRow", set(), set()),
         ("Timer", "TimerRow", set(), set()),
         ("HotIssue", "HotIssueRow", {"ticket_ids"}, set()),  # read from the tickets
-        ("InboxEntry", "InboxRow", {"inbound"}, {"received_at", "processed_at", "failed_at", "last_error"}),
+        ("InboxEntry", "InboxRow", {"inbound"}, {"received_at", "processed_at", "failed_at", "last_error"}),  # inbound: read when it arrived, not stored
     ],
 )
 def test_the_other_domain_objects_and_their_tables_differ_only_as_the_repositories_expect(

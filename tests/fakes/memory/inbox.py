@@ -53,9 +53,10 @@ class MemoryInboxRepository(Repo):
         stored: list[InboxEntry] = []
         for entry in entries:
             if self._find(entry.channel, entry.update_id) is None:
-                new = replace(entry, payload=json_copy(entry.payload), id=self.db.next_id("inbox"), attempts=0)
+                # stored as the database stores it: without the transient Inbound
+                new = replace(entry, payload=json_copy(entry.payload), id=self.db.next_id("inbox"), attempts=0, inbound=None)
                 self.db.inbox[new.id or 0] = InboxRow(new, now)
-                stored.append(replace(entry, id=new.id, attempts=0))
+                stored.append(replace(entry, id=new.id, attempts=0, inbound=None))
         return stored
 
     def _find(self, channel: str, update_id: str) -> InboxRow | None:
@@ -64,7 +65,7 @@ class MemoryInboxRepository(Repo):
     async def add_failed(self, entry: InboxEntry, error: str, now: datetime) -> bool:
         if self._find(entry.channel, entry.update_id) is not None:
             return False
-        new = replace(entry, chat=entry.chat[:128], payload={"unstorable": repr(entry.payload)[:20000]}, id=self.db.next_id("inbox"), attempts=0)
+        new = replace(entry, chat=entry.chat[:128], payload={"unstorable": repr(entry.payload)[:20000]}, id=self.db.next_id("inbox"), attempts=0, inbound=None)
         self.db.inbox[new.id or 0] = InboxRow(new, now, now, now, error[:2000])
         return True
 
