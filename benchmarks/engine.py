@@ -14,22 +14,26 @@ customers (8) talk at the same time. Paths timed, in alternating rounds, each ro
 fresh customers:
 
 - floor: the bare cost of a durable message on this machine: one SQLite transaction
-  (``BEGIN IMMEDIATE``; a read and three writes; ``COMMIT``, with the bot's pragmas: WAL,
-  synchronous=NORMAL, wal_autocheckpoint=4000) plus one ``jieba.lcut(text, HMM=False)``,
+  (``BEGIN IMMEDIATE``; a read and three writes; ``COMMIT``, in WAL mode with
+  synchronous=NORMAL as the bot, checkpoints every 4,000 pages in the committing thread)
+  plus one ``jieba.lcut(text, HMM=False)``,
   on the texts the customers send, one message after the other (standard ``sqlite3``,
   no asyncio, no SQLAlchemy). Always SQLite, whatever ``--database-url`` says.
 - floor-fsync: the same with synchronous=FULL (an fsync of the WAL at every commit).
   Not the bot's setting; shown because it is what a floor of some 3,000 messages/s
   (issue 12's table) looks like on this machine.
-- inbox (the bot's path since issue 8): each message enters as a webhook brings it,
-  ``Inbox.receive(channel, [entry])`` (committed, the chat's lease taken), then the inbox's
-  worker handles it in its own transaction (``ComplaintService.handle(inbox_id=...)``) and
-  calls the channel's ``handled``. Like production (bot/runner.py), the replies are
-  written already claimed and ``handled`` gives them to a real ``OutboxRelay`` (its sender
-  does nothing: no network here) which marks them sent in batches (MARK_DELAY); the
-  inbox's sweep and the relay's drain run in the background. ``--no-relay``: ``handled``
-  does nothing and the replies stay pending. Latency: from ``receive`` being called to
-  ``handled`` being called.
+- inbox (the bot's path): each message enters as a webhook brings it,
+  ``Inbox.receive(channel, [entry])``. Since issue 12 the receipts that arrive together
+  share one transaction (group commit) and a message of a chat with nothing else waiting
+  is handled in it (``ComplaintService.handle_in``); otherwise the chat's worker handles
+  it in a transaction of its own. Then the channel's ``handled`` is called. Like
+  production (bot/runner.py), the replies are written already claimed and ``handled``
+  gives them to a real ``OutboxRelay`` (its sender does nothing: no network here), whose
+  sent marks ride along with the next arrivals' transaction (``Inbox.ride_along``) or
+  go in batches (MARK_DELAY); the inbox's sweep, the relay's drain and the SQLite
+  checkpointer thread run in the background. ``--no-relay``: ``handled`` does nothing
+  and the replies stay pending. Latency: from ``receive`` being called to ``handled``
+  being called.
 - direct (``--direct``): the path before issue 8, ``ComplaintService.handle(inbound)``
   with the update id de-duplicated in ``processed_updates``; replies stay pending.
 

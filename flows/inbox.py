@@ -199,7 +199,8 @@ class Inbox:
         replies written in one commit. Those come back as :class:`Handled`; with
         ``deliver`` the inbox calls the channel's ``handled`` for them itself (after
         the commit, each chat's in order), without it the caller must (the webhook,
-        which answers a button press in its HTTP response). The other entries wait
+        which answers a button press in its HTTP response, then calls
+        :meth:`deliver_soon`). The other entries wait
         for their chat's worker, as before. When handling in the transaction fails,
         the entries are stored as they came and handled by the workers (which count
         the failures)."""
@@ -238,7 +239,7 @@ class Inbox:
             by_receipt: dict[int, list[Handled]] = {}
             for done in handled:
                 by_receipt.setdefault(id(owner[(done.entry.channel, done.entry.update_id)]), []).append(done)
-            self._deliver([done for done in handled if owner[(done.entry.channel, done.entry.update_id)].deliver])
+            self.deliver_soon([done for done in handled if owner[(done.entry.channel, done.entry.update_id)].deliver])
             for receipt in group:
                 if not receipt.done.done():
                     receipt.done.set_result([] if receipt.deliver else by_receipt.get(id(receipt), []))
@@ -396,8 +397,9 @@ class Inbox:
                 await uow.commit()
             return {}
 
-    def _deliver(self, handled: Sequence[Handled]) -> None:
-        """After the commit: each chat's ``handled`` calls in order, a task a chat."""
+    def deliver_soon(self, handled: Sequence[Handled]) -> None:
+        """After the commit: each chat's ``handled`` calls in order, a task a chat (what
+        ``receive(deliver=False)``'s caller calls once it has answered its platform)."""
         by_chat: dict[ChatKey, list[Handled]] = {}
         for done in handled:
             by_chat.setdefault((done.entry.channel, done.entry.chat), []).append(done)
@@ -411,8 +413,7 @@ class Inbox:
             await self.deliver(done)
 
     async def deliver(self, done: Handled) -> None:
-        """Call the channel's ``handled`` for an entry handled in its storing
-        transaction (what ``receive(deliver=False)``'s caller does for its own)."""
+        """Call the channel's ``handled`` for an entry handled in its storing transaction."""
         if done.outcome.duplicate:
             return
         channel = self.channels.get(done.entry.channel)

@@ -257,6 +257,7 @@ class TelegramChannel:
         self.texts = texts
         self.api = JsonBotApi(bot)  # answerCallbackQuery the thin way
         self.relay: OutboxRelay | None = None  # set by the composition root (bot/)
+        self._answered: set[str] = set()  # callback queries answered in a webhook response
 
     def entry(self, update: Update, payload: dict[str, Any] | None = None) -> InboxEntry | None:
         """What to store for an update (None: nothing to answer, e.g. a channel post):
@@ -282,11 +283,25 @@ class TelegramChannel:
         update = Update.de_json(entry.payload, self.bot)
         return inbound_from(update, self.bot.username, self.bot.id) if update is not None else None
 
+    def answer_in_response(self, entry: InboxEntry) -> dict[str, Any] | None:
+        """The Bot API call that answers a pressed button's callback query in the
+        webhook's HTTP response (Telegram carries it out; no request of our own), for an
+        update handled before the response goes; None for anything else. ``handled``
+        then leaves the spinner alone. Only that answer goes this way: a reply must be
+        confirmed before it is marked sent, and a call in a webhook response never is."""
+        query_id = (entry.payload.get("callback_query") or {}).get("id")
+        if not query_id:
+            return None
+        self._answered.add(str(query_id))
+        return {"method": "answerCallbackQuery", "callback_query_id": str(query_id)}
+
     async def handled(self, entry: InboxEntry, inbound: Inbound, outcome: Outcome) -> None:
         """Stop a pressed button's spinner, then send the replies (in order for the chat)."""
         if inbound.kind is InboundKind.BUTTON:
             query_id = (entry.payload.get("callback_query") or {}).get("id")
-            if query_id:
+            if query_id and str(query_id) in self._answered:  # answered in the webhook's response
+                self._answered.discard(str(query_id))
+            elif query_id:
                 try:
                     await self.api.call("answerCallbackQuery", _to_json({"callback_query_id": str(query_id)}).encode())
                 except TelegramError:
@@ -420,9 +435,15 @@ def webhook_handler(
         if entry is None:
             return web.Response(text="ok")  # nothing to answer (a channel post, a bot...)
         try:
-            await inbox.receive(CHANNEL, [entry])
+            handled = await inbox.receive(CHANNEL, [entry], deliver=False)
         except DatabaseUnavailable:
             return web.Response(status=503, text="database unavailable; deliver again later")
+        # handled on arrival: a pressed button's spinner stops with the answer to this
+        # request, then the replies go out as ever (after the commit, through the outbox)
+        answer = next((a for done in handled if (a := channel.answer_in_response(done.entry))), None)
+        inbox.deliver_soon(handled)
+        if answer is not None:
+            return web.json_response(answer)
         return web.Response(text="ok")
 
     return receive

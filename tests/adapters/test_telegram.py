@@ -362,6 +362,30 @@ async def test_webhook_mode_checks_the_secret_and_handles_updates(
         await running.stop()
 
 
+async def test_webhook_answers_a_pressed_button_in_its_response(fake: FakeTelegram, settings: Settings) -> None:
+    """Issue 12: a button press handled as it arrives has its spinner stopped by the
+    webhook's answer itself (Telegram carries out the call), not by a request of the
+    bot's; the replies still go through the Bot API (their delivery is confirmed)."""
+    webhook = replace(
+        settings,
+        telegram_mode="webhook",
+        telegram_webhook_url=f"http://127.0.0.1:{settings.port}/telegram",
+        telegram_webhook_secret="s3cret-token",
+    )
+    running = await RunningBot(webhook).start(fake)
+    try:
+        lee = fake.user(first_name="Lee", language_code="en")
+        await say(lee, "My parcel never arrived and tracking has not moved")
+        await press(lee, en("button.yes_category"))
+        answers = fake.calls_to("answerCallbackQuery")
+        assert [c.http_method for c in answers] == ["WEBHOOK"], "answered in the webhook's response only"
+        assert answers[0].status == 200 and answers[0].params["callback_query_id"]
+        assert all(c.http_method == "POST" for c in fake.calls_to("sendMessage")), "replies through the Bot API"
+        assert lee.last_bot_message()["text"] != en("button.yes_category")
+    finally:
+        await running.stop()
+
+
 class FlakyDatabase:
     """The real database behind a switch: while ``down``, opening a transaction fails
     the way a lost connection does."""

@@ -1173,9 +1173,11 @@ class FakeTelegram:
                         headers=headers,
                         timeout=aiohttp.ClientTimeout(total=self.webhook_timeout)) as resp:
                     status = resp.status
-                    await resp.read()
+                    body = await resp.read()
                     if not 200 <= status < 300:
                         error = f"Wrong response from the webhook: {status} {resp.reason}"
+                    elif resp.content_type == "application/json":
+                        await self._call_from_webhook_response(body)
             except asyncio.TimeoutError:
                 error = "Connection timed out"
             except aiohttp.ClientError as exc:
@@ -1195,6 +1197,33 @@ class FakeTelegram:
                 elif not self.instant and generation == self._webhook_generation:
                     await asyncio.sleep(self.webhook_retry_delays[entry.attempts - 1])
             self._notify()
+
+    async def _call_from_webhook_response(self, body: bytes) -> None:
+        """Telegram carries out the Bot API call a webhook answers with ({"method": ...,
+        params}) and tells the bot nothing of its result; recorded as a call
+        (``http_method`` "WEBHOOK")."""
+        try:
+            params = json.loads(body)
+        except ValueError:
+            return
+        if not isinstance(params, dict) or not isinstance(params.get("method"), str):
+            return
+        name = params.pop("method")
+        canonical, handler = self._methods.get(name.lower(), (name, None))
+        call = Call(len(self.calls), canonical, params, time.time(), "WEBHOOK", "application/json")
+        self.calls.append(call)
+        if handler is None:
+            call.status, call.error = 404, "Not Found"
+            return
+        try:
+            result = handler(call.params)
+            if asyncio.iscoroutine(result):
+                result = await result
+        except TelegramApiError as exc:
+            call.status, call.error = exc.status, exc.description
+            return
+        call.status, call.result = 200, result
+        self._notify()
 
     # -- helpers for methods -------------------------------------------------------------------
 

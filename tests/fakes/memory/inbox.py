@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -49,15 +49,31 @@ class MemoryLeaseRepository(Repo):
 
 
 class MemoryInboxRepository(Repo):
-    async def add_all(self, entries: Sequence[InboxEntry], now: datetime) -> list[InboxEntry]:
+    async def add_all(
+        self, entries: Sequence[InboxEntry], now: datetime, handled: Collection[tuple[str, str]] = ()
+    ) -> list[InboxEntry]:
         stored: list[InboxEntry] = []
         for entry in entries:
             if self._find(entry.channel, entry.update_id) is None:
-                # stored as the database stores it: without the transient Inbound
-                new = replace(entry, payload=json_copy(entry.payload), id=self.db.next_id("inbox"), attempts=0, inbound=None)
-                self.db.inbox[new.id or 0] = InboxRow(new, now)
+                # stored as the database stores it: without the transient Inbound, a
+                # handled one without its payload
+                done = (entry.channel, entry.update_id) in handled
+                payload = {} if done else json_copy(entry.payload)
+                new = replace(entry, payload=payload, id=self.db.next_id("inbox"), attempts=0, inbound=None)
+                self.db.inbox[new.id or 0] = InboxRow(new, now, now if done else None)
                 stored.append(replace(entry, id=new.id, attempts=0, inbound=None))
         return stored
+
+    async def busy_chats(self, chats: Collection[tuple[str, str]]) -> set[tuple[str, str]]:
+        wanted = set(chats)
+        return {
+            (r.entry.channel, r.entry.chat)
+            for r in self.db.inbox.values()
+            if r.processed_at is None and (r.entry.channel, r.entry.chat) in wanted
+        }
+
+    async def release_chats(self, channel: str, chats: Sequence[str], owner: str) -> None:
+        await MemoryLeaseRepository(self._uow).release([chat_lease(channel, chat) for chat in chats], owner)
 
     def _find(self, channel: str, update_id: str) -> InboxRow | None:
         return next((r for r in self.db.inbox.values() if (r.entry.channel, r.entry.update_id) == (channel, update_id)), None)
