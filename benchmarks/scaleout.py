@@ -129,6 +129,7 @@ async def _worker_main(index: int, url: str, schema: str, notify_port: int, pipe
         fence=True,
     )
     inbox.register(channel)
+    inbox.ride_along(relay.write_marks)
 
     async def receive(request: web.Request) -> web.Response:
         data = await request.json()

@@ -453,6 +453,7 @@ async def engine_reference(args: argparse.Namespace) -> tuple[float, float]:
         channel = engine.BenchChannel(relay)
         inbox = engine.production_inbox(database, service, reply_claim=timedelta(seconds=engine.OUTBOX_LEASE))
         inbox.register(channel)
+        inbox.ride_along(relay.write_marks)  # as bot/runner.py and engine.py
         tasks = [asyncio.create_task(inbox.run(stop)), asyncio.create_task(relay.run(stop))]
         driver = engine.Driver("inbox", engine.inbox_path(inbox, channel))
         await engine.run_batch(driver, 0, 20, 8, 1)
@@ -519,6 +520,7 @@ async def bot_main(args: argparse.Namespace, pipe: Connection, telegram: Any) ->
         fence=database.engine.dialect.name != "sqlite",
     )
     inbox.register(channel)
+    inbox.ride_along(channel.relay.write_marks)
     secret = secrets.token_urlsafe(32)
     app = web.Application()
     app.router.add_post(WEBHOOK_PATH, tg.webhook_handler(channel, inbox, secret))
