@@ -445,26 +445,22 @@ def quick_inbound(data: dict[str, Any]) -> Inbound | None:
             return None
         if any(key in message for key in _NOT_PLAIN):
             return None
-        chat, user = _private_chat(message.get("chat")), _user(message.get("from"))
-        if chat is None or user is None:
-            return None
-        return Inbound(
-            channel=CHANNEL, chat_id=chat, user=user, update_id=str(update_id), private_chat=True,
-            kind=InboundKind.TEXT, text=text, message_id=str(message_id), sent_at=datetime.fromtimestamp(date, UTC),
-        )  # fmt: skip
+        return _private_inbound(update_id, message.get("chat"), message.get("from"), kind=InboundKind.TEXT, text=text,
+                                message_id=str(message_id), sent_at=datetime.fromtimestamp(date, UTC))  # fmt: skip
     if isinstance(query, dict):
         pressed = query.get("data")
         on = query.get("message")
         if not isinstance(pressed, str) or not isinstance(query.get("id"), str) or not isinstance(on, dict):
             return None
-        chat, user = _private_chat(on.get("chat")), _user(query.get("from"))
-        if chat is None or user is None:
-            return None
-        return Inbound(
-            channel=CHANNEL, chat_id=chat, user=user, update_id=str(update_id), private_chat=True,
-            kind=InboundKind.BUTTON, button=pressed,
-        )  # fmt: skip
+        return _private_inbound(update_id, on.get("chat"), query.get("from"), kind=InboundKind.BUTTON, button=pressed)
     return None
+
+
+def _private_inbound(update_id: int, chat_data: Any, user_data: Any, **fields: Any) -> Inbound | None:
+    chat, user = _private_chat(chat_data), _user(user_data)
+    if chat is None or user is None:
+        return None
+    return Inbound(channel=CHANNEL, chat_id=chat, user=user, update_id=str(update_id), private_chat=True, **fields)
 
 
 # what makes a message more than plain text (python-telegram-bot reads these)

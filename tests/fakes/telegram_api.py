@@ -1127,15 +1127,10 @@ class FakeTelegram:
                 return web.Response(status=500)  # never reaches the client
             retry = {"retry_after": fault.retry_after} if fault.retry_after else None
             return self._error_response(fault.status, fault.description, retry)
-        try:
-            result = handler(call.params)
-            if asyncio.iscoroutine(result):
-                result = await result
-        except TelegramApiError as exc:
-            call.status, call.error = exc.status, exc.description
-            return self._error_response(exc.status, exc.description, exc.parameters)
-        call.status, call.result = 200, result
-        return web.json_response({"ok": True, "result": result},
+        error = await self._invoke(call, handler)
+        if error is not None:
+            return self._error_response(error.status, error.description, error.parameters)
+        return web.json_response({"ok": True, "result": call.result},
                                  dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
     async def _handle_file(self, request: web.Request) -> web.StreamResponse:
@@ -1215,15 +1210,21 @@ class FakeTelegram:
         if handler is None:
             call.status, call.error = 404, "Not Found"
             return
+        await self._invoke(call, handler)
+        self._notify()
+
+    @staticmethod
+    async def _invoke(call: Call, handler: Callable[[JSON], Any]) -> TelegramApiError | None:
+        """Run a method's handler for ``call`` and record its answer; the error it raised, if any."""
         try:
             result = handler(call.params)
             if asyncio.iscoroutine(result):
                 result = await result
         except TelegramApiError as exc:
             call.status, call.error = exc.status, exc.description
-            return
+            return exc
         call.status, call.result = 200, result
-        self._notify()
+        return None
 
     # -- helpers for methods -------------------------------------------------------------------
 
