@@ -31,10 +31,10 @@ import os
 import secrets
 import socket
 from collections import deque
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from flows.domain import Inbound, InboxEntry
 from flows.loops import pause
@@ -214,15 +214,33 @@ class Inbox:
             self._committer = asyncio.create_task(self._commit_arrivals(), name="inbox commit")
         # shielded: a caller that gives up (a dropped webhook request) does not cancel
         # the commit the others share; its platform delivers the update again
-        return await asyncio.shield(receipt.done)
+        try:
+            return await asyncio.shield(receipt.done)
+        except asyncio.CancelledError:
+            if not deliver:  # what it would have delivered, the inbox delivers
+                receipt.done.add_done_callback(self._deliver_for_a_caller_gone)
+            raise
+
+    def _deliver_for_a_caller_gone(self, done: asyncio.Future[list[Handled]]) -> None:
+        if not done.cancelled() and done.exception() is None:
+            self.deliver_soon(done.result())
 
     async def _commit_arrivals(self) -> None:
         """Commit what has arrived, a group at a time, until nothing waits."""
-        for _ in range(GATHER_ROUNDS):  # while more keep arriving, let them join (a loop round each)
-            arrived = len(self._arrivals)
-            await asyncio.sleep(0)
-            if len(self._arrivals) == arrived:
-                break
+        try:
+            for _ in range(GATHER_ROUNDS):  # while more keep arriving, let them join (a loop round each)
+                arrived = len(self._arrivals)
+                await asyncio.sleep(0)
+                if len(self._arrivals) == arrived:
+                    break
+            await self._commit_groups()
+        finally:  # cancelled (a stop that could not wait): what is left is refused, not confirmed
+            left, self._arrivals = self._arrivals, []
+            for receipt in left:
+                if not receipt.done.done():
+                    receipt.done.set_exception(DatabaseUnavailable("stopping: another process or the next start takes it"))
+
+    async def _commit_groups(self) -> None:
         while self._arrivals:
             group, self._arrivals = self._arrivals[: self.group], self._arrivals[self.group :]
             try:
@@ -252,7 +270,7 @@ class Inbox:
             taken, handled = await self._store_group(entries)
         except Exception as exc:
             self.note_outage(exc)
-            await self._reassure(entries)
+            self._tracked(self._reassure(entries))  # not on the committer: the next group need not wait for it
             raise DatabaseUnavailable(redact(f"{exc.__class__.__name__}: {exc}")) from exc
         self.note_recovery()
         self._told.clear()  # the outage is over for receiving: a new one tells again
@@ -404,9 +422,13 @@ class Inbox:
         for done in handled:
             by_chat.setdefault((done.entry.channel, done.entry.chat), []).append(done)
         for items in by_chat.values():
-            task = asyncio.create_task(self._deliver_chat(items))
-            self._deliveries.add(task)
-            task.add_done_callback(self._deliveries.discard)
+            self._tracked(self._deliver_chat(items))
+
+    def _tracked(self, work: Coroutine[Any, Any, None]) -> None:
+        """Run ``work`` in a task that :meth:`close` waits for."""
+        task = asyncio.create_task(work)
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
 
     async def _deliver_chat(self, items: Sequence[Handled]) -> None:
         for done in items:
@@ -654,7 +676,10 @@ class Inbox:
         process takes over at once. Entries not started stay in the inbox."""
         self._closing = True
         if self._committer is not None and not self._committer.done():  # what arrived is committed (or refused)
-            await asyncio.wait([self._committer], timeout=timeout)
+            _, late = await asyncio.wait([self._committer], timeout=timeout)
+            for committer in late:  # before the leases are given back below
+                committer.cancel()
+                await asyncio.gather(committer, return_exceptions=True)
         workers = [w for w in self._workers.values() if not w.done()] + list(self._deliveries)
         if workers:
             _, pending = await asyncio.wait(workers, timeout=timeout)

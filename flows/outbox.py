@@ -89,6 +89,7 @@ class OutboxRelay:
         self._held: set[int] = set()  # the items whose lease the heartbeat renews
         self._abandoned: set[int] = set()  # held, left unsent by a stopped send: given back by the next flush
         self._sending: set[int] = set()  # in the sender's hands right now
+        self._riding: set[int] = set()  # sent, their marks in another's transaction (write_marks) not settled yet
         self._marks_failing = False  # the last batch of sent marks could not be written
         self._renewal = asyncio.Lock()  # one renewal at a time; give-backs wait for the one under way
         self._active = 0  # drains and deliveries under way
@@ -177,13 +178,16 @@ class OutboxRelay:
         :meth:`flows.inbox.Inbox.ride_along`); the returned callback is told whether that
         transaction committed (if not, they go with the next batch)."""
         ids, self._unmarked = self._unmarked, []
+        self._riding.update(ids)
         if ids:
             await uow.outbox.mark_sent(ids, self.clock())
 
         def settled(committed: bool) -> None:
+            self._riding.difference_update(ids)
             if committed:
                 self._held.difference_update(ids)
-                self._marks_failing = False
+                if ids:
+                    self._marks_failing = False
             elif ids:
                 self._unmarked[:0] = ids
                 self._flush_soon()
@@ -392,7 +396,7 @@ class OutboxRelay:
         if self._mark_task is not None and not self._mark_task.done():
             self._mark_task.cancel()  # flushed right here instead
             await asyncio.wait([self._mark_task])
-        self._abandoned |= self._held - set(self._unmarked) - self._sending
+        self._abandoned |= self._held - set(self._unmarked) - self._sending - self._riding
         try:
             await self.flush_marks()
         except Exception:

@@ -210,9 +210,9 @@ class Checkpointer:
     net (:data:`AUTOCHECKPOINT_PAGES`), for when this thread cannot keep up.
     """
 
-    def __init__(self, database: str, interval: float = CHECKPOINT_INTERVAL) -> None:
+    def __init__(self, database: str, interval: float | None = None) -> None:
         self.database = database
-        self.interval = interval
+        self.interval = interval if interval is not None else CHECKPOINT_INTERVAL
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="sqlite-checkpoint", daemon=True)
         self.checkpoints = 0  # done so far (for tests)

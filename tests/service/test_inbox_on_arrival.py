@@ -248,3 +248,41 @@ async def _statuses(database: Database, ids: list[int | None] | None = None) -> 
             query = query.where(OutboxRow.id.in_(ids))
         return {s for (s,) in await conn.execute(query)}
 
+
+
+async def test_what_a_caller_that_gave_up_would_have_delivered_is_delivered(database: Database) -> None:
+    """A webhook request dropped while its update was being committed: the update is
+    committed and handled all the same, and the inbox delivers its replies itself."""
+    inbox, channel = make_inbox(database)
+    caller = asyncio.create_task(inbox.receive("telegram", [entry(1, "610")], deliver=False))
+    await asyncio.sleep(0)  # it waits for the group commit
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if channel.seen:
+            break
+    assert channel.seen == [("610", "1")]
+    assert await stored_texts(database) == {"610": ["1"]}
+    await inbox.close()
+
+
+async def test_a_stop_refuses_what_it_could_not_commit(database: Database) -> None:
+    inbox, _ = make_inbox(database)
+    gate = asyncio.Event()
+    real = inbox._commit_group
+
+    async def stuck(group: Any) -> Any:
+        await gate.wait()
+        return await real(group)
+
+    inbox._commit_group = stuck  # type: ignore[method-assign]
+    first = asyncio.create_task(inbox.receive("telegram", [entry(1, "620")]))
+    await asyncio.sleep(0.01)
+    second = asyncio.create_task(inbox.receive("telegram", [entry(2, "621")]))  # waits behind the first group
+    await asyncio.sleep(0.01)
+    await inbox.close(timeout=0.05)  # the commit under way cannot finish in time: it is cancelled
+    for caller in (first, second):
+        with pytest.raises(DatabaseUnavailable):
+            await asyncio.wait_for(caller, 1)  # refused (the platform keeps it), never left waiting
