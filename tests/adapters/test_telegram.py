@@ -333,16 +333,20 @@ async def test_long_replies_are_split_at_telegrams_limit() -> None:
     assert "".join(pieces).replace("\n", "") == text.replace("\n", "")
 
 
-async def test_webhook_mode_checks_the_secret_and_handles_updates(
-    fake: FakeTelegram, settings: Settings
-) -> None:
-    webhook = replace(
+def webhook_settings(settings: Settings) -> Settings:
+    """The bot in webhook mode on its test port, with the secret "s3cret-token"."""
+    return replace(
         settings,
         telegram_mode="webhook",
         telegram_webhook_url=f"http://127.0.0.1:{settings.port}/telegram",
         telegram_webhook_secret="s3cret-token",
     )
-    running = await RunningBot(webhook).start(fake)
+
+
+async def test_webhook_mode_checks_the_secret_and_handles_updates(
+    fake: FakeTelegram, settings: Settings
+) -> None:
+    running = await RunningBot(webhook_settings(settings)).start(fake)
     try:
         call = fake.calls_to("setWebhook")[-1]
         assert call.params["url"].endswith("/telegram") and call.params["secret_token"] == "s3cret-token"
@@ -366,13 +370,7 @@ async def test_webhook_answers_a_pressed_button_in_its_response(fake: FakeTelegr
     """Issue 12: a button press handled as it arrives has its spinner stopped by the
     webhook's answer itself (Telegram carries out the call), not by a request of the
     bot's; the replies still go through the Bot API (their delivery is confirmed)."""
-    webhook = replace(
-        settings,
-        telegram_mode="webhook",
-        telegram_webhook_url=f"http://127.0.0.1:{settings.port}/telegram",
-        telegram_webhook_secret="s3cret-token",
-    )
-    running = await RunningBot(webhook).start(fake)
+    running = await RunningBot(webhook_settings(settings)).start(fake)
     try:
         lee = fake.user(first_name="Lee", language_code="en")
         await say(lee, "My parcel never arrived and tracking has not moved")
@@ -478,13 +476,7 @@ async def test_webhook_answers_malformed_updates_400_with_one_log_line(
 ) -> None:
     """With the right secret, a body that is not a Telegram update is refused (400) with one
     warning, no traceback, and the bot keeps answering real updates."""
-    webhook = replace(
-        settings,
-        telegram_mode="webhook",
-        telegram_webhook_url=f"http://127.0.0.1:{settings.port}/telegram",
-        telegram_webhook_secret="s3cret-token",
-    )
-    running = await RunningBot(webhook).start(fake)
+    running = await RunningBot(webhook_settings(settings)).start(fake)
     url = f"http://127.0.0.1:{settings.port}/telegram"
     headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token", "Content-Type": "application/json"}
     try:
