@@ -246,16 +246,23 @@ def description(n: int, rng: random.Random) -> str:
     return rng.choice(DESCRIPTIONS)
 
 
-def production_inbox(database: Database, service: ComplaintService, **options: Any) -> Inbox:
-    """An Inbox built as bot/runner.py builds it (the lease fence only off SQLite)."""
-    return Inbox(
+def production_inbox(database: Database, service: ComplaintService, relay: OutboxRelay | None) -> tuple[Inbox, BenchChannel]:
+    """The inbox path wired as bot/runner.py wires a customer channel: an Inbox with the
+    lease fence only off SQLite, the replies written claimed for ``relay``, whose sent
+    marks ride along with the arrivals' transactions (no relay: replies stay pending)."""
+    inbox = Inbox(
         database.unit_of_work,
         service,
         utcnow,
         is_outage=database_unavailable,
         fence=database.engine.dialect.name != "sqlite",  # as bot/runner.py: SQLite is one process only
-        **options,
+        reply_claim=timedelta(seconds=OUTBOX_LEASE) if relay is not None else None,
     )
+    channel = BenchChannel(relay)
+    inbox.register(channel)
+    if relay is not None:
+        inbox.ride_along(relay.write_marks)
+    return inbox, channel
 
 
 def direct_path(service: ComplaintService) -> Callable[[str, int, InboundKind, dict[str, Any]], Awaitable[list[OutboxItem]]]:
@@ -433,11 +440,7 @@ async def main(args: argparse.Namespace) -> int:
     background: list[asyncio.Task[None]] = []
     if not args.no_relay:
         relay = OutboxRelay(database.unit_of_work, BenchChannel.name, NullSender(), utcnow, mark_delay=MARK_DELAY, lease=OUTBOX_LEASE)
-    channel = BenchChannel(relay)
-    inbox = production_inbox(database, service, reply_claim=timedelta(seconds=OUTBOX_LEASE) if relay else None)
-    inbox.register(channel)
-    if relay is not None:
-        inbox.ride_along(relay.write_marks)  # as bot/runner.py does
+    inbox, channel = production_inbox(database, service, relay)
     background.append(asyncio.create_task(inbox.run(stop), name="inbox"))
     if relay is not None:
         background.append(asyncio.create_task(relay.run(stop), name="relay"))

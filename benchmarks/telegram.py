@@ -450,10 +450,7 @@ async def engine_reference(args: argparse.Namespace) -> tuple[float, float]:
         service = ComplaintService(database.unit_of_work, default_classifier())
         relay = OutboxRelay(database.unit_of_work, engine.BenchChannel.name, engine.NullSender(), utcnow,
                             mark_delay=engine.MARK_DELAY, lease=engine.OUTBOX_LEASE)  # fmt: skip
-        channel = engine.BenchChannel(relay)
-        inbox = engine.production_inbox(database, service, reply_claim=timedelta(seconds=engine.OUTBOX_LEASE))
-        inbox.register(channel)
-        inbox.ride_along(relay.write_marks)  # as bot/runner.py and engine.py
+        inbox, channel = engine.production_inbox(database, service, relay)
         tasks = [asyncio.create_task(inbox.run(stop)), asyncio.create_task(relay.run(stop))]
         driver = engine.Driver("inbox", engine.inbox_path(inbox, channel))
         await engine.run_batch(driver, 0, 20, 8, 1)

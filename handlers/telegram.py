@@ -279,6 +279,19 @@ class TelegramChannel:
             stored = payload if payload is not None else update.to_dict()
             return InboxEntry(CHANNEL, str(update.update_id), "unreadable", update.update_id, stored)
 
+    def entry_from_json(self, data: dict[str, Any]) -> InboxEntry | None:
+        """The entry of a webhook body's update (:func:`read_body`), stored as it came:
+        the two updates nearly every customer sends read straight from the JSON
+        (:func:`quick_inbound`), anything else through python-telegram-bot's objects,
+        which raise for what is not an update."""
+        inbound = quick_inbound(data)
+        if inbound is not None:
+            return InboxEntry(CHANNEL, str(data["update_id"]), inbound.chat_id, data["update_id"], data, inbound=inbound)
+        update = Update.de_json(data, self.bot)
+        if update is None:
+            raise ValueError("empty update")
+        return self.entry_to_keep(update, data)
+
     def decode(self, entry: InboxEntry) -> Inbound | None:
         update = Update.de_json(entry.payload, self.bot)
         return inbound_from(update, self.bot.username, self.bot.id) if update is not None else None
@@ -401,17 +414,6 @@ def read_body(body: bytes) -> dict[str, Any]:
     return data
 
 
-def read_update(body: bytes, bot: ExtBot[Any]) -> tuple[dict[str, Any], Update]:
-    """The JSON object of a webhook body and the update it is; ValueError (or whatever
-    python-telegram-bot raises reading it) for anything that is not a JSON object with
-    a whole positive update_id."""
-    data = read_body(body)
-    update = Update.de_json(data, bot)
-    if update is None:
-        raise ValueError("empty update")
-    return data, update
-
-
 def _user(data: Any) -> UserRef | None:
     """A private chat's sender as python-telegram-bot's User would give it, if plainly one."""
     if not isinstance(data, dict) or data.get("is_bot") is not False:
@@ -489,15 +491,7 @@ def webhook_handler(
             return web.Response(status=403, text="forbidden")
         body = await request.read()  # a body over aiohttp's size limit is answered 413 here
         try:
-            data = read_body(body)
-            inbound = quick_inbound(data)
-            if inbound is not None:  # stored as it came, not re-serialised
-                entry: InboxEntry | None = InboxEntry(CHANNEL, str(data["update_id"]), inbound.chat_id, data["update_id"], data, inbound=inbound)
-            else:
-                update = Update.de_json(data, channel.bot)
-                if update is None:
-                    raise ValueError("empty update")
-                entry = channel.entry_to_keep(update, data)
+            entry = channel.entry_from_json(read_body(body))
         except Exception as exc:  # noqa: BLE001 - whatever reading it raised: it is not an update
             logger.warning("malformed webhook update from %s: %s", request.remote, _problem(exc))
             return web.Response(status=400, text="malformed update")

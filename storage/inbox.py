@@ -133,7 +133,7 @@ class SqlInboxRepository:
         they are stored handled, without their payload (nothing reads it again; the
         row is kept only to recognise a re-delivery)."""
         # the same update twice in one batch (two deliveries gathered together) is one
-        entries = list({(e.channel, e.update_id): e for e in reversed(entries)}.values())[::-1]
+        entries = list({(e.channel, e.update_id): e for e in entries}.values())
         if not entries:
             return []
         dialect = self.connection.dialect.name

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Row, Table, insert, inspect, literal_column
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from flows.domain import Customer
 from storage.models import (
     Base,
     ConversationRow,
@@ -156,7 +157,7 @@ class ReadAhead:
     once and forgotten, and forgotten as soon as the transaction writes what it is about."""
 
     replies_waiting: dict[tuple[str, str], bool] = field(default_factory=dict)  # (channel, target)
-    customers: dict[tuple[str, str], Any] = field(default_factory=dict)  # (channel, external id) -> Customer
+    customers: dict[tuple[str, str], Customer] = field(default_factory=dict)  # by (channel, external id)
 
 
 class _Repository:
